@@ -1,0 +1,38 @@
+"""Token and q-gram blocking, run by the engine (SQL), IDF-ranked and capped per tuple."""
+
+from __future__ import annotations
+
+import math
+
+from lakefuse.config import Settings
+from lakefuse.types import CandidatePairs, UnionTable
+
+
+class TokenBlocker:
+    """Pairs sharing a rare-enough word token; each tuple keeps its best-ranked partners so
+    that the average stays within ``settings.max_candidates_per_tuple``."""
+
+    name = "token"
+    qgram = 0
+
+    def __init__(self, max_df: int | None = None) -> None:
+        self.max_df = max_df
+
+    def _max_df(self, n: int) -> int:
+        if self.max_df is not None:
+            return self.max_df
+        return int(max(50, min(2000, 4 * math.sqrt(n))))
+
+    def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
+        per_tuple = max(1, settings.max_candidates_per_tuple // 2)
+        table = union.engine.token_candidates(
+            union.name, union.attributes, per_tuple, self._max_df(union.n_tuples), self.qgram
+        )
+        return CandidatePairs(table, self.name)
+
+
+class QGramBlocker(TokenBlocker):
+    """Word tokens plus character 3-grams of each token: survives typos inside tokens."""
+
+    name = "qgram"
+    qgram = 3

@@ -1,0 +1,50 @@
+"""Settings as data: one dataclass that fully describes a run, serialisable to run.json."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Settings:
+    """Every knob of a lakefuse run. Stage implementations are chosen by name.
+
+    ``*_options`` hold strategy-specific keyword arguments, so that a new strategy
+    needs no new field here.
+    """
+
+    engine: str = "duckdb"
+    blocker: str = "token"
+    judge: str = "similarity"
+    sets: str = "cliques"
+    resolver: str = "vote"
+    #: decision threshold on the judge score; None = chosen without labels
+    threshold: float | None = None
+    #: cap on candidate pairs per tuple (blocking)
+    max_candidates_per_tuple: int = 50
+    seed: int = 0
+    #: header -> attribute mapping (from --columns)
+    columns: dict[str, str] | None = None
+    #: saved judge model to reuse (``lakefuse train``)
+    model_path: str | None = None
+    quiet: bool = False
+    blocker_options: dict[str, Any] = field(default_factory=dict)
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    sets_options: dict[str, Any] = field(default_factory=dict)
+    resolver_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,62 @@
+"""The engine interface: every operation that touches every tuple goes through it.
+
+DuckDB runs it now (:mod:`lakefuse.engines.duckdb_engine`); a distributed engine (Spark) can be
+put behind the same methods later without touching the algorithms, which only see Arrow tables
+and the typed objects of :mod:`lakefuse.types`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+
+class Engine(ABC):
+    name: str = "abstract"
+
+    @abstractmethod
+    def register(self, name: str, table: pa.Table) -> None:
+        """Store ``table`` under ``name`` (replacing any table of that name)."""
+
+    @abstractmethod
+    def fetch(self, name: str) -> pa.Table:
+        """Return the whole stored table as Arrow."""
+
+    @abstractmethod
+    def sql(self, query: str) -> pa.Table:
+        """Run a query in the engine's SQL dialect and return Arrow."""
+
+    @abstractmethod
+    def outer_union(
+        self, name: str, parts: Sequence[tuple[str, pa.Table]], attributes: Sequence[str]
+    ) -> int:
+        """Outer union of ``parts`` (source name, table of string attributes) into ``name`` with
+        columns ``_tid, _table, _row, *attributes``; returns the number of tuples."""
+
+    @abstractmethod
+    def token_candidates(
+        self,
+        union: str,
+        attributes: Sequence[str],
+        per_tuple: int,
+        max_df: int,
+        qgram: int = 0,
+    ) -> pa.Table:
+        """Token blocking: pairs (l < r) sharing a word token (or a character q-gram of one,
+        when ``qgram`` > 0) whose document frequency is at most ``max_df``; ranked by summed
+        IDF, keeping each tuple's ``per_tuple`` best. Columns ``l, r, block_score``."""
+
+    @abstractmethod
+    def pair_values(
+        self, union: str, pairs: pa.Table, attributes: Sequence[str]
+    ) -> pa.Table:
+        """Join pairs (``l, r``) with the union: columns ``l, r, <a>__l, <a>__r`` per attr."""
+
+    @abstractmethod
+    def connected_components(self, edges: pa.Table, n_nodes: int) -> pa.Table:
+        """Components of the undirected graph: columns ``tid, component`` for every node."""
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,158 @@
+"""DuckDB behind the engine interface: an embedded database file under the output folder."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from lakefuse.engines.base import Engine
+
+
+def _q(name: str) -> str:
+    """Quote an identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, path: str | Path | None = None, threads: int | None = None) -> None:
+        self.path = str(path) if path is not None else ":memory:"
+        self.con = duckdb.connect(self.path)
+        if threads:
+            self.con.execute(f"SET threads={int(threads)}")
+        self._n = 0
+
+    # -- storage -------------------------------------------------------------------------
+    def register(self, name: str, table: pa.Table) -> None:
+        self._n += 1
+        view = f"__arrow_{self._n}"
+        self.con.register(view, table)
+        self.con.execute(f"CREATE OR REPLACE TABLE {_q(name)} AS SELECT * FROM {view}")
+        self.con.unregister(view)
+
+    def fetch(self, name: str) -> pa.Table:
+        return self.con.sql(f"SELECT * FROM {_q(name)}").to_arrow_table()
+
+    def sql(self, query: str) -> pa.Table:
+        return self.con.sql(query).to_arrow_table()
+
+    # -- union ---------------------------------------------------------------------------
+    def outer_union(
+        self, name: str, parts: Sequence[tuple[str, pa.Table]], attributes: Sequence[str]
+    ) -> int:
+        selects = []
+        for i, (source, table) in enumerate(parts):
+            view = f"__part_{i}"
+            self.con.register(view, table)
+            cols = set(table.column_names)
+            exprs = [
+                f"{_q(a)}::VARCHAR AS {_q(a)}" if a in cols else f"NULL::VARCHAR AS {_q(a)}"
+                for a in attributes
+            ]
+            src = source.replace("'", "''")
+            selects.append(
+                f"SELECT {i} AS __part, '{src}' AS _table, "
+                f"(row_number() OVER () - 1)::BIGINT AS _row, {', '.join(exprs)} FROM {view}"
+            )
+        body = " UNION ALL BY NAME ".join(selects)
+        attr_cols = ", ".join(_q(a) for a in attributes)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {_q(name)} AS "
+            f"SELECT (row_number() OVER (ORDER BY __part, _row) - 1)::BIGINT AS _tid, "
+            f"_table, _row, {attr_cols} FROM ({body}) ORDER BY _tid"
+        )
+        for i in range(len(parts)):
+            self.con.unregister(f"__part_{i}")
+        return int(self.con.sql(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0])
+
+    # -- blocking ------------------------------------------------------------------------
+    def token_candidates(
+        self,
+        union: str,
+        attributes: Sequence[str],
+        per_tuple: int,
+        max_df: int,
+        qgram: int = 0,
+    ) -> pa.Table:
+        unpivot = " UNION ALL ".join(
+            f"SELECT _tid, lower({_q(a)}) AS v FROM {_q(union)} WHERE {_q(a)} IS NOT NULL"
+            for a in attributes
+        )
+        words = (
+            "SELECT DISTINCT _tid, tok AS key FROM (SELECT _tid, "
+            "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
+            "WHERE length(tok) >= 2"
+        )
+        keys = words
+        if qgram > 0:
+            keys = (
+                f"{words} UNION SELECT DISTINCT _tid, '#' || substr(tok, i, {qgram}) AS key "
+                f"FROM (SELECT _tid, tok, unnest(range(1, length(tok) - {qgram} + 2)) AS i "
+                f"FROM (SELECT _tid, unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok "
+                f"FROM vals) WHERE length(tok) >= {qgram + 1})"
+            )
+        query = f"""
+        WITH vals AS ({unpivot}),
+        keys AS ({keys}),
+        n AS (SELECT count(*)::DOUBLE AS n FROM {_q(union)}),
+        df AS (SELECT key, count(*) AS df FROM keys GROUP BY key
+               HAVING count(*) > 1 AND count(*) <= {int(max_df)}),
+        k AS (SELECT keys._tid, keys.key, ln((SELECT n FROM n) / df.df) AS idf
+              FROM keys JOIN df USING (key)),
+        p AS (SELECT a._tid AS l, b._tid AS r, sum(a.idf) AS block_score
+              FROM k a JOIN k b ON a.key = b.key AND a._tid < b._tid GROUP BY 1, 2),
+        ranked AS (SELECT l, r, block_score,
+              row_number() OVER (PARTITION BY l ORDER BY block_score DESC, r) AS rl,
+              row_number() OVER (PARTITION BY r ORDER BY block_score DESC, l) AS rr
+              FROM p)
+        SELECT l, r, block_score FROM ranked WHERE rl <= {int(per_tuple)} OR rr <= {int(per_tuple)}
+        ORDER BY l, r
+        """
+        return self.con.sql(query).to_arrow_table()
+
+    def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
+        self._n += 1
+        view = f"__pairs_{self._n}"
+        self.con.register(view, pairs.select(["l", "r"]))
+        cols = []
+        for a in attributes:
+            cols.append(f"a.{_q(a)} AS {_q(a + '__l')}")
+            cols.append(f"b.{_q(a)} AS {_q(a + '__r')}")
+        query = (
+            f"SELECT p.l, p.r, {', '.join(cols)} FROM {view} p "
+            f"JOIN {_q(union)} a ON a._tid = p.l JOIN {_q(union)} b ON b._tid = p.r "
+            f"ORDER BY p.l, p.r"
+        )
+        try:
+            return self.con.sql(query).to_arrow_table()
+        finally:
+            self.con.unregister(view)
+
+    # -- graphs --------------------------------------------------------------------------
+    def connected_components(self, edges: pa.Table, n_nodes: int) -> pa.Table:
+        # The local engine hands the edge list to scipy's union-find style search; a
+        # distributed engine would run label propagation instead.
+        if edges.num_rows:
+            l = edges.column("l").to_numpy()
+            r = edges.column("r").to_numpy()
+        else:
+            l = r = np.zeros(0, dtype=np.int64)
+        m = coo_matrix((np.ones(len(l), dtype=np.int8), (l, r)), shape=(n_nodes, n_nodes))
+        _, labels = connected_components(m, directed=False)
+        return pa.table(
+            {"tid": pa.array(np.arange(n_nodes, dtype=np.int64)), "component": labels}
+        )
+
+    def close(self) -> None:
+        self.con.close()

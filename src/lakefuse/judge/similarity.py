@@ -1,0 +1,86 @@
+"""The plain judge: per-attribute string similarity, weighted by how identifying each
+attribute is; a null is no evidence, and a clear disagreement on an identifying attribute
+vetoes the pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from lakefuse.config import Settings
+from lakefuse.judge.features import AttributeStats, pair_evidence
+from lakefuse.types import ScoredPairs, UnionTable
+
+
+def scored_table(
+    left: np.ndarray,
+    right: np.ndarray,
+    evidence: np.ndarray,
+    score: np.ndarray,
+    decision: np.ndarray,
+    conflict: np.ndarray,
+    attributes: list[str],
+    weights: np.ndarray,
+) -> pa.Table:
+    """Assemble the ScoredPairs table; ``drivers`` names the attributes that weighed most."""
+    shared = (~np.isnan(evidence)).sum(axis=1)
+    drivers = []
+    for i in range(len(left)):
+        ev = evidence[i]
+        idx = [j for j in np.argsort(-weights) if not np.isnan(ev[j])]
+        if conflict[i]:
+            idx = [j for j in idx if ev[j] < 0.6] or idx
+        drivers.append(",".join(f"{attributes[j]}={ev[j]:.2f}" for j in idx[:3]))
+    cols: dict[str, pa.Array] = {
+        "l": pa.array(left, type=pa.int64()),
+        "r": pa.array(right, type=pa.int64()),
+        "score": pa.array(np.where(shared > 0, score, np.nan), type=pa.float64(), from_pandas=True),
+        "decision": pa.array(decision, type=pa.bool_()),
+        "conflict": pa.array(conflict, type=pa.bool_()),
+        "shared": pa.array(shared, type=pa.int32()),
+        "drivers": pa.array(drivers, type=pa.string()),
+    }
+    for j, a in enumerate(attributes):
+        cols[f"ev:{a}"] = pa.array(evidence[:, j], type=pa.float64(), from_pandas=True)
+    return pa.table(cols)
+
+
+class SimilarityJudge:
+    """Weighted mean of per-attribute similarities over the attributes both tuples have.
+
+    Weights are each attribute's distinctiveness (distinct/non-null), so a shared city counts
+    little and a shared name a lot. A pair is integrable when its score reaches the threshold
+    and no identifying attribute (distinctiveness >= ``identifying``) disagrees clearly
+    (similarity < ``veto``)."""
+
+    name = "similarity"
+
+    def __init__(
+        self, threshold: float = 0.8, identifying: float = 0.3, veto: float = 0.6
+    ) -> None:
+        self.threshold = threshold
+        self.identifying = identifying
+        self.veto = veto
+        self.stats: AttributeStats | None = None
+
+    def fit(self, union: UnionTable, settings: Settings) -> None:
+        self.stats = AttributeStats.of(union)
+        if settings.threshold is not None:
+            self.threshold = settings.threshold
+
+    def score(self, union: UnionTable, left: np.ndarray, right: np.ndarray) -> ScoredPairs:
+        if self.stats is None:
+            raise RuntimeError("judge used before fit()")
+        ev = pair_evidence(union, left, right)
+        w = np.maximum(self.stats.distinctiveness, 1e-3)
+        present = ~np.isnan(ev)
+        num = np.where(present, ev, 0.0) @ w
+        den = present.astype(float) @ w
+        score = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+        ident = self.stats.distinctiveness >= self.identifying
+        conflict = (present & (np.nan_to_num(ev, nan=1.0) < self.veto) & ident).any(axis=1)
+        decision = (den > 0) & (score >= self.threshold) & ~conflict
+        table = scored_table(
+            left, right, ev, score, decision, conflict, union.attributes, w
+        )
+        return ScoredPairs(table, self.name, self.threshold)

@@ -1,0 +1,270 @@
+"""The main job: read -> align -> outer union -> block -> judge -> sets -> resolve/merge."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lakefuse import __version__
+from lakefuse.block import get_blocker
+from lakefuse.config import Settings
+from lakefuse.engines import get_engine
+from lakefuse.io import align, expand_inputs, from_dataframe, outer_union, read_table
+from lakefuse.io.read import RawTable
+from lakefuse.judge import Judge, get_judge, load_judge
+from lakefuse.merge import merge
+from lakefuse.progress import Tracker
+from lakefuse.resolve import get_resolver
+from lakefuse.sets import get_set_finder
+from lakefuse.types import (
+    ROW,
+    TABLE,
+    TID,
+    CandidatePairs,
+    IntegrabilityGraph,
+    IntegrableSets,
+    ResolveContext,
+    ScoredPairs,
+    UnionTable,
+)
+
+log = logging.getLogger("lakefuse")
+
+InputItem = str | Path | Any  # a path, or a pandas DataFrame / Arrow table
+SCORE_BATCH = 20_000
+
+
+@dataclass
+class Result:
+    """Everything a run produced; the same tables as the files in the output folder."""
+
+    integrated: pa.Table
+    membership: pa.Table  # table, row, set_id
+    pairs: pa.Table
+    provenance: pa.Table
+    run: dict[str, Any]
+    out_dir: Path | None = None
+    union: UnionTable | None = field(default=None, repr=False)
+
+
+def read_inputs(inputs: Sequence[InputItem] | Mapping[str, Any]) -> list[RawTable]:
+    if isinstance(inputs, Mapping):
+        return [from_dataframe(str(k), v) for k, v in inputs.items()]
+    items = list(inputs)
+    if not items:
+        from lakefuse.errors import InputError
+
+        raise InputError("no input tables given")
+    tables: list[RawTable] = []
+    paths: list[str | Path] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str | Path):
+            paths.append(item)
+        else:
+            tables.append(from_dataframe(f"table{i}", item))
+    for p in expand_inputs(paths) if paths else []:
+        tables.append(read_table(p))
+    return tables
+
+
+def score_pairs(
+    judge: Judge, union: UnionTable, left: np.ndarray, right: np.ndarray, tracker: Tracker
+) -> ScoredPairs:
+    """Judge in batches, with a progress bar."""
+    if len(left) <= SCORE_BATCH:
+        return judge.score(union, left, right)
+    parts: list[ScoredPairs] = []
+    with tracker.progress("judging pairs", len(left)) as bar:
+        task = bar.add_task("judging pairs", total=len(left))
+        for s in range(0, len(left), SCORE_BATCH):
+            parts.append(judge.score(union, left[s : s + SCORE_BATCH], right[s : s + SCORE_BATCH]))
+            bar.advance(task, len(parts[-1]))
+    return ScoredPairs(
+        pa.concat_tables([p.table for p in parts]), parts[0].judge, parts[0].threshold
+    )
+
+
+def build_graph(union: UnionTable, scored: ScoredPairs, judge: Judge) -> IntegrabilityGraph:
+    t = scored.table
+    dec = t.column("decision")
+    edges = t.filter(dec).select(["l", "r", "score"]).rename_columns(["l", "r", "weight"])
+    incompatible = t.filter(
+        pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))
+    ).select(["l", "r"])
+    return IntegrabilityGraph(
+        union.n_tuples,
+        edges,
+        incompatible,
+        score_pairs=lambda l, r: judge.score(union, l, r),
+    )
+
+
+def integrate(
+    inputs: Sequence[InputItem] | Mapping[str, Any],
+    out_dir: str | Path | None = None,
+    settings: Settings | None = None,
+    **overrides: Any,
+) -> Result:
+    """Integrate tables into one. ``inputs``: paths (files or folders), DataFrames, or a
+    mapping name -> DataFrame. With ``out_dir`` the contract files are written there."""
+    settings = (settings or Settings()).replace(**overrides) if overrides else (
+        settings or Settings()
+    )
+    tracker = Tracker(settings.quiet)
+    t_start = time.perf_counter()
+
+    with tracker.stage("read") as st:
+        raw = read_inputs(inputs)
+        attributes, per_table = align(raw, settings.columns)
+        st.detail["tables"] = len(raw)
+    # validation done: create the output folder only now
+    out = Path(out_dir) if out_dir is not None else None
+    staging: Path | None = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = out / ".lakefuse-partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+    try:
+        result = _run(raw, attributes, per_table, settings, tracker, staging)
+        run = result.run
+        run["wall_s_total"] = round(time.perf_counter() - t_start, 4)
+        run["stages"] = tracker.as_dict()
+        if out is not None and staging is not None:
+            _write(result, staging)
+            for f in staging.iterdir():
+                f.replace(out / f.name)
+            # run.json last: its presence marks a complete output folder
+            (out / "run.json").write_text(json.dumps(run, indent=2, default=str))
+            staging.rmdir()
+            result.out_dir = out
+        return result
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _run(
+    raw: list[RawTable],
+    attributes: list[str],
+    per_table: list[list[str]],
+    settings: Settings,
+    tracker: Tracker,
+    staging: Path | None,
+) -> Result:
+    engine = get_engine(settings.engine, staging / "lakefuse.duckdb" if staging else None)
+    try:
+        with tracker.stage("union") as st:
+            union = outer_union(engine, raw, attributes, per_table)
+            st.detail["tuples"] = union.n_tuples
+        with tracker.stage("block") as st:
+            blocker = get_blocker(settings.blocker, **settings.blocker_options)
+            cands: CandidatePairs = blocker.candidates(union, settings)
+            st.detail["candidate_pairs"] = len(cands)
+        with tracker.stage("judge") as st:
+            if settings.model_path:
+                judge = load_judge(settings.model_path)
+            else:
+                judge = get_judge(settings.judge, **settings.judge_options)
+                judge.fit(union, settings)
+            scored = score_pairs(judge, union, cands.left, cands.right, tracker)
+            st.detail["threshold"] = scored.threshold
+            st.detail.update(getattr(judge, "report", lambda: {})())
+        with tracker.stage("sets") as st:
+            graph = build_graph(union, scored, judge)
+            finder = get_set_finder(settings.sets, **settings.sets_options)
+            sets: IntegrableSets = finder.find(graph)
+            st.detail["sets"] = sets.n_sets
+            st.detail.update(sets.info)
+        with tracker.stage("resolve") as st:
+            resolver = get_resolver(settings.resolver, **settings.resolver_options)
+            ctx = ResolveContext(union, settings.resolver_options, settings.seed)
+            resolution = merge(union, sets, resolver, ctx)
+            st.detail["conflicts"] = resolution.n_conflicts
+            st.detail["methods"] = resolution.methods
+        uni = union.to_arrow()
+        mem = sets.membership
+        tid_table = uni.column(TABLE).to_numpy(zero_copy_only=False)
+        tid_row = uni.column(ROW).to_numpy()
+        order = np.argsort(uni.column(TID).to_numpy())
+        tids = mem.column("tid").to_numpy()
+        membership = pa.table(
+            {
+                "table": pa.array(tid_table[order][tids], type=pa.string()),
+                "row": pa.array(tid_row[order][tids], type=pa.int64()),
+                "set_id": mem.column("set_id"),
+            }
+        )
+        pairs = _pairs_with_ids(scored.table, tid_table[order], tid_row[order])
+        run = {
+            "lakefuse_version": __version__,
+            "python": platform.python_version(),
+            "settings": settings.to_dict(),
+            "inputs": [
+                {"table": s.name, "path": s.path, "rows": s.n_rows, "encoding": s.encoding,
+                 "headers": s.headers, "attributes": s.attributes}
+                for s in union.sources
+            ],
+            "attributes": union.attributes,
+            "counts": {
+                "tuples": union.n_tuples,
+                "candidate_pairs": len(cands),
+                "edges": graph.edges.num_rows,
+                "sets": sets.n_sets,
+                "multi_tuple_sets": int(
+                    np.count_nonzero(np.bincount(mem.column("set_id").to_numpy()) > 1)
+                ),
+                "tuples_in_several_sets": int(
+                    np.count_nonzero(np.bincount(tids, minlength=union.n_tuples) > 1)
+                ),
+                "conflicts": resolution.n_conflicts,
+            },
+            "judge": {"name": scored.judge, "threshold": scored.threshold},
+        }
+        # keep the results beside the union in the database, for inspection with any client
+        for name, table in (("integrated", resolution.integrated), ("membership", membership),
+                            ("pairs", pairs), ("provenance", resolution.provenance)):
+            engine.register(name, table)
+        return Result(resolution.integrated, membership, pairs, resolution.provenance, run,
+                      union=union)
+    finally:
+        engine.close()
+
+
+def _pairs_with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Table:
+    l = t.column("l").to_numpy()
+    r = t.column("r").to_numpy()
+    front = pa.table(
+        {
+            "l_table": pa.array(tables[l], type=pa.string()),
+            "l_row": pa.array(rows[l], type=pa.int64()),
+            "r_table": pa.array(tables[r], type=pa.string()),
+            "r_row": pa.array(rows[r], type=pa.int64()),
+        }
+    )
+    for name in t.column_names:
+        front = front.append_column(name, t.column(name))
+    return front.rename_columns(
+        [("l_tid" if c == "l" else "r_tid" if c == "r" else c) for c in front.column_names]
+    )
+
+
+def _write(result: Result, folder: Path) -> None:
+    result.integrated.to_pandas().to_csv(folder / "integrated.csv", index=False)
+    pq.write_table(result.integrated, folder / "integrated.parquet")
+    result.membership.to_pandas().to_csv(folder / "membership.csv", index=False)
+    pq.write_table(result.pairs, folder / "pairs.parquet")
+    pq.write_table(result.provenance, folder / "provenance.parquet")

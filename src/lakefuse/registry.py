@@ -1,0 +1,27 @@
+"""Name -> implementation, imported lazily so heavy stages (torch, LLMs) load only when chosen."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+class Registry:
+    def __init__(self, stage: str, entries: dict[str, str]) -> None:
+        self.stage = stage
+        self.entries = dict(entries)
+
+    def names(self) -> list[str]:
+        return sorted(self.entries)
+
+    def add(self, name: str, target: str) -> None:
+        self.entries[name] = target
+
+    def create(self, name: str, **options: Any) -> Any:
+        if name not in self.entries:
+            raise ValueError(
+                f"unknown {self.stage} {name!r} (available: {', '.join(self.names())})"
+            )
+        module, _, attr = self.entries[name].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        return cls(**options)

@@ -1,0 +1,15 @@
+"""Connected components of the integrability graph: the naive baseline (chains glue)."""
+
+from __future__ import annotations
+
+from lakefuse.sets.common import components, edge_arrays, group_nodes, make_sets
+from lakefuse.types import IntegrabilityGraph, IntegrableSets
+
+
+class ConnectedComponents:
+    name = "components"
+
+    def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
+        l, r, _ = edge_arrays(graph)
+        labels = components(graph.n_nodes, l, r)
+        return make_sets(graph.n_nodes, group_nodes(labels), self.name)

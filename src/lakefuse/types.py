@@ -1,0 +1,183 @@
+"""Typed objects that flow between stages (one way): union -> candidates -> scored pairs ->
+integrability graph -> integrable sets -> resolution.
+
+Every bulk payload is an Arrow table; the small objects here give them names and invariants.
+Tuple ids (``tid``) are dense int64 ``0..n_tuples-1`` over the outer union.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from lakefuse.engines.base import Engine
+
+TID = "_tid"
+TABLE = "_table"
+ROW = "_row"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One input table."""
+
+    name: str  # file stem (or given name for DataFrames)
+    path: str  # file path, or "<dataframe>"
+    n_rows: int
+    headers: list[str]  # headers as written in the file
+    attributes: list[str]  # attribute each header maps to (same order)
+    encoding: str = "utf-8"
+
+
+@dataclass
+class UnionTable:
+    """Outer union of all inputs, held by the engine under ``name``.
+
+    Columns: ``_tid`` (int64, dense), ``_table`` (source name), ``_row`` (0-based data row),
+    then one VARCHAR column per attribute, null where the source lacks it.
+    """
+
+    engine: Engine
+    name: str
+    attributes: list[str]
+    sources: list[SourceInfo]
+    n_tuples: int
+
+    def to_arrow(self) -> pa.Table:
+        return self.engine.fetch(self.name)
+
+    def values(self) -> dict[str, list[str | None]]:
+        """Attribute -> list of values indexed by tid (cached)."""
+        cache = getattr(self, "_values_cache", None)
+        if cache is None:
+            t = self.to_arrow().sort_by(TID)
+            cache = {a: t.column(a).to_pylist() for a in self.attributes}
+            cache[TABLE] = t.column(TABLE).to_pylist()
+            cache[ROW] = t.column(ROW).to_pylist()
+            self._values_cache = cache
+        return cache
+
+
+@dataclass
+class CandidatePairs:
+    """Pairs to judge: int64 columns ``l`` < ``r`` (tids), plus ``block_score`` (float)."""
+
+    table: pa.Table
+    blocker: str
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def left(self) -> np.ndarray:
+        return self.table.column("l").to_numpy()
+
+    @property
+    def right(self) -> np.ndarray:
+        return self.table.column("r").to_numpy()
+
+
+@dataclass
+class ScoredPairs:
+    """Judged pairs.
+
+    Columns: ``l``, ``r`` (int64), ``score`` (float in [0,1], null when the two tuples share no
+    non-null attribute), ``decision`` (bool: integrable), ``conflict`` (bool: the judge saw a
+    clear disagreement on an identifying attribute), ``shared`` (int: attributes non-null on
+    both sides), ``drivers`` (string: attributes that drove the decision), then one float
+    column ``ev:<attribute>`` per attribute (null = no evidence, i.e. null on a side).
+    """
+
+    table: pa.Table
+    judge: str
+    threshold: float
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+
+PairScorer = Callable[[np.ndarray, np.ndarray], ScoredPairs]
+
+
+@dataclass
+class IntegrabilityGraph:
+    """Nodes are tids ``0..n_nodes-1``; ``edges`` (l, r, weight) are integrable pairs;
+    ``incompatible`` (l, r) are judged pairs that must never share a set (chaining guard).
+    ``score_pairs`` judges pairs that blocking never proposed (used inside components)."""
+
+    n_nodes: int
+    edges: pa.Table
+    incompatible: pa.Table
+    score_pairs: PairScorer | None = None
+
+
+@dataclass
+class IntegrableSets:
+    """``membership``: columns ``set_id`` (int64, dense from 0), ``tid`` (int64).
+
+    Every tid appears at least once; a tid may appear in several sets (overlap)."""
+
+    membership: pa.Table
+    n_sets: int
+    method: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One distinct value proposed for a conflicted cell, and the input cells that carry it."""
+
+    value: str
+    tids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ConflictProblem:
+    """A cell of the integrated table whose contributing tuples disagree."""
+
+    set_id: int
+    attribute: str
+    candidates: tuple[Candidate, ...]
+    known: dict[str, str]  # the merged tuple's unconflicted values
+
+
+@dataclass(frozen=True)
+class Decision:
+    value: str  # always one of the problem's candidate values
+    method: str  # the strategy that decided (recorded in provenance)
+    confidence: float | None = None
+
+
+@dataclass
+class ResolveContext:
+    """What a resolver may look at besides the problems: the whole union (for
+    demonstrations and source reliability), and the settings' options."""
+
+    union: UnionTable
+    options: dict[str, Any]
+    seed: int = 0
+
+
+class Resolver(Protocol):
+    name: str
+
+    def resolve(
+        self, problems: Sequence[ConflictProblem], context: ResolveContext
+    ) -> list[Decision]: ...
+
+
+@dataclass
+class Resolution:
+    """``integrated``: ``set_id`` then the attributes. ``provenance``: one row per (output cell,
+    contributing input cell): ``set_id``, ``attribute``, ``value`` (output), ``table``, ``row``,
+    ``source_value``, ``chosen`` (bool: this input cell carries the output value), ``method``."""
+
+    integrated: pa.Table
+    provenance: pa.Table
+    n_conflicts: int
+    methods: dict[str, int] = field(default_factory=dict)
