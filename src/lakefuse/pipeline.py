@@ -100,9 +100,9 @@ def build_graph(union: UnionTable, scored: ScoredPairs, judge: Judge) -> Integra
     t = scored.table
     dec = t.column("decision")
     edges = t.filter(dec).select(["l", "r", "score"]).rename_columns(["l", "r", "weight"])
-    incompatible = t.filter(
-        pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))
-    ).select(["l", "r"])
+    incompatible = t.filter(pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))).select(
+        ["l", "r"]
+    )
     return IntegrabilityGraph(
         union.n_tuples,
         edges,
@@ -119,8 +119,8 @@ def integrate(
 ) -> Result:
     """Integrate tables into one. ``inputs``: paths (files or folders), DataFrames, or a
     mapping name -> DataFrame. With ``out_dir`` the contract files are written there."""
-    settings = (settings or Settings()).replace(**overrides) if overrides else (
-        settings or Settings()
+    settings = (
+        (settings or Settings()).replace(**overrides) if overrides else (settings or Settings())
     )
     tracker = Tracker(settings.quiet)
     t_start = time.perf_counter()
@@ -214,8 +214,14 @@ def _run(
             "python": platform.python_version(),
             "settings": settings.to_dict(),
             "inputs": [
-                {"table": s.name, "path": s.path, "rows": s.n_rows, "encoding": s.encoding,
-                 "headers": s.headers, "attributes": s.attributes}
+                {
+                    "table": s.name,
+                    "path": s.path,
+                    "rows": s.n_rows,
+                    "encoding": s.encoding,
+                    "headers": s.headers,
+                    "attributes": s.attributes,
+                }
                 for s in union.sources
             ],
             "attributes": union.attributes,
@@ -235,11 +241,16 @@ def _run(
             "judge": {"name": scored.judge, "threshold": scored.threshold},
         }
         # keep the results beside the union in the database, for inspection with any client
-        for name, table in (("integrated", resolution.integrated), ("membership", membership),
-                            ("pairs", pairs), ("provenance", resolution.provenance)):
+        for name, table in (
+            ("integrated", resolution.integrated),
+            ("membership", membership),
+            ("pairs", pairs),
+            ("provenance", resolution.provenance),
+        ):
             engine.register(name, table)
-        return Result(resolution.integrated, membership, pairs, resolution.provenance, run,
-                      union=union)
+        return Result(
+            resolution.integrated, membership, pairs, resolution.provenance, run, union=union
+        )
     finally:
         engine.close()
 

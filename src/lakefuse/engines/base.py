@@ -49,9 +49,7 @@ class Engine(ABC):
         IDF, keeping each tuple's ``per_tuple`` best. Columns ``l, r, block_score``."""
 
     @abstractmethod
-    def pair_values(
-        self, union: str, pairs: pa.Table, attributes: Sequence[str]
-    ) -> pa.Table:
+    def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
         """Join pairs (``l, r``) with the union: columns ``l, r, <a>__l, <a>__r`` per attr."""
 
     @abstractmethod

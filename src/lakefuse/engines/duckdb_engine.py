@@ -150,9 +150,7 @@ class DuckDBEngine(Engine):
             l = r = np.zeros(0, dtype=np.int64)
         m = coo_matrix((np.ones(len(l), dtype=np.int8), (l, r)), shape=(n_nodes, n_nodes))
         _, labels = connected_components(m, directed=False)
-        return pa.table(
-            {"tid": pa.array(np.arange(n_nodes, dtype=np.int64)), "component": labels}
-        )
+        return pa.table({"tid": pa.array(np.arange(n_nodes, dtype=np.int64)), "component": labels})
 
     def close(self) -> None:
         self.con.close()

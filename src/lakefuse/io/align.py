@@ -34,7 +34,9 @@ def load_columns_file(path: str | Path) -> dict[str, str]:
 
 
 def align(
-    tables: Sequence[RawTable], mapping: dict[str, str] | None = None, mapping_file: str = "--columns"
+    tables: Sequence[RawTable],
+    mapping: dict[str, str] | None = None,
+    mapping_file: str = "--columns",
 ) -> tuple[list[str], list[list[str]]]:
     """Return (attributes in first-seen input order, per-table list of attribute per header).
 

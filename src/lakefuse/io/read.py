@@ -43,9 +43,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
                 c for c in p.iterdir() if c.is_file() and c.suffix.lower() in TABLE_SUFFIXES
             )
             if not found:
-                raise InputError(
-                    "folder holds no tables (.csv, .tsv, .parquet)", file=str(p)
-                )
+                raise InputError("folder holds no tables (.csv, .tsv, .parquet)", file=str(p))
             files.extend(found)
         else:
             if p.suffix.lower() not in TABLE_SUFFIXES:

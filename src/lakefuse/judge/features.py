@@ -105,9 +105,7 @@ class AttributeStats:
         return cls(list(union.attributes), np.array(dist), np.array(cov))
 
 
-def pair_evidence(
-    union: UnionTable, left: np.ndarray, right: np.ndarray
-) -> np.ndarray:
+def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Matrix (pairs x attributes) of value similarities; NaN where a side is null."""
     values = union.values()
     out = np.full((len(left), len(union.attributes)), np.nan, dtype=np.float64)

@@ -55,9 +55,7 @@ class SimilarityJudge:
 
     name = "similarity"
 
-    def __init__(
-        self, threshold: float = 0.8, identifying: float = 0.3, veto: float = 0.6
-    ) -> None:
+    def __init__(self, threshold: float = 0.8, identifying: float = 0.3, veto: float = 0.6) -> None:
         self.threshold = threshold
         self.identifying = identifying
         self.veto = veto
@@ -80,7 +78,5 @@ class SimilarityJudge:
         ident = self.stats.distinctiveness >= self.identifying
         conflict = (present & (np.nan_to_num(ev, nan=1.0) < self.veto) & ident).any(axis=1)
         decision = (den > 0) & (score >= self.threshold) & ~conflict
-        table = scored_table(
-            left, right, ev, score, decision, conflict, union.attributes, w
-        )
+        table = scored_table(left, right, ev, score, decision, conflict, union.attributes, w)
         return ScoredPairs(table, self.name, self.threshold)

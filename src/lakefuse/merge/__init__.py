@@ -49,9 +49,7 @@ def conflict_problems(
                 pending.append((sid, a, cands))
     problems = []
     for sid, a, cands in pending:
-        known = {
-            b: agreed[(sid, b)] for b in union.attributes if b != a and (sid, b) in agreed
-        }
+        known = {b: agreed[(sid, b)] for b in union.attributes if b != a and (sid, b) in agreed}
         problems.append(ConflictProblem(sid, a, cands, known))
     return members, agreed, problems
 
@@ -68,16 +66,23 @@ def merge(
     methods: dict[str, int] = defaultdict(int)
     for p, d in zip(problems, decisions):
         if d.value not in {c.value for c in p.candidates}:
-            raise RuntimeError(
-                f"resolver {resolver.name} returned a value that is not a candidate"
-            )
+            raise RuntimeError(f"resolver {resolver.name} returned a value that is not a candidate")
         chosen[(p.set_id, p.attribute)] = d
         methods[d.method] += 1
 
     cols: dict[str, list] = {"set_id": list(range(sets.n_sets))}
     prov: dict[str, list] = {
-        k: [] for k in ("set_id", "attribute", "value", "table", "row", "source_value", "chosen",
-                        "method")
+        k: []
+        for k in (
+            "set_id",
+            "attribute",
+            "value",
+            "table",
+            "row",
+            "source_value",
+            "chosen",
+            "method",
+        )
     }
     tables, rows = values[TABLE], values[ROW]
     for a in union.attributes:
