@@ -101,6 +101,7 @@ def integrate(
             max_candidates_per_tuple=max_candidates,
             seed=seed,
             columns=load_columns_file(columns) if columns else None,
+            columns_file=str(columns) if columns else None,
             quiet=quiet,
             judge_options=_options(judge_opt),
             sets_options=_options(sets_opt),
@@ -148,7 +149,7 @@ def train(
             judge_options=_options(judge_opt),
         )
         raw = read_inputs([str(p) for p in inputs])
-        attributes, per_table = align(raw, settings.columns)
+        attributes, per_table = align(raw, settings.columns, str(columns))
         engine = get_engine(settings.engine)
         union = outer_union(engine, raw, attributes, per_table)
         j = get_judge(judge, **settings.judge_options)

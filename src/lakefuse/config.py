@@ -27,6 +27,8 @@ class Settings:
     seed: int = 0
     #: header -> attribute mapping (from --columns)
     columns: dict[str, str] | None = None
+    #: where ``columns`` came from (named in errors)
+    columns_file: str | None = None
     #: saved judge model to reuse (``lakefuse train``)
     model_path: str | None = None
     quiet: bool = False

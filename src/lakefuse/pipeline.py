@@ -127,7 +127,7 @@ def integrate(
 
     with tracker.stage("read") as st:
         raw = read_inputs(inputs)
-        attributes, per_table = align(raw, settings.columns)
+        attributes, per_table = align(raw, settings.columns, settings.columns_file or "--columns")
         st.detail["tables"] = len(raw)
     # validation done: create the output folder only now
     out = Path(out_dir) if out_dir is not None else None

@@ -20,6 +20,8 @@ BLOCKERS = Registry(
     {
         "token": "lakefuse.block.token:TokenBlocker",
         "qgram": "lakefuse.block.token:QGramBlocker",
+        "ann": "lakefuse.block.ann:ANNBlocker",
+        "hybrid": "lakefuse.block.ann:HybridBlocker",
     },
 )
 

@@ -1,1 +1,114 @@
-"""encode stage."""
+"""Text encoders for cell values: frozen, offline, cached on disk.
+
+``get_embedder(name)`` gives an :class:`Embedder` whose ``embed(values)`` returns one
+L2-normalised float32 row per value. Each distinct value is embedded once; vectors are kept
+in an on-disk cache keyed by model name and value hash (see :mod:`lakefuse.encode.cache`).
+
+Encoders: ``minilm`` (all-MiniLM-L6-v2, torch), ``minilm-onnx`` (the same model, int8 ONNX on
+onnxruntime: faster, no torch), ``static`` (a static token-embedding model distilled from
+MiniLM, model2vec-style: ~100x faster, for blocking)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
+
+log = logging.getLogger("lakefuse")
+
+ENCODERS = ("minilm", "minilm-onnx", "static")
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode_ids(self, batch: list[list[int]]) -> np.ndarray: ...
+
+
+@lru_cache(maxsize=4)
+def get_encoder(name: str) -> Encoder:
+    if name == "minilm-onnx":
+        from lakefuse.encode.minilm import OnnxMiniLM
+
+        return OnnxMiniLM()
+    if name == "minilm":
+        from lakefuse.encode.minilm import TorchMiniLM
+
+        return TorchMiniLM()
+    if name == "static":
+        from lakefuse.encode.static import StaticMiniLM
+
+        return StaticMiniLM.get()
+    raise ValueError(f"unknown encoder {name!r} (available: {', '.join(ENCODERS)})")
+
+
+class Embedder:
+    """Batched, cached embedding of strings with one encoder."""
+
+    def __init__(
+        self,
+        name: str = "minilm-onnx",
+        cache: str | None = "default",
+        batch_tokens: int = 4096,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.encoder = get_encoder(name)
+        self.dim = self.encoder.dim
+        self.cache = EmbeddingCache(self.encoder_key, self.dim, cache)
+        self.batch_tokens = batch_tokens
+        self.progress = progress
+        self.stats = {"requested": 0, "computed": 0, "seconds": 0.0}
+
+    @property
+    def encoder_key(self) -> str:
+        return getattr(self.encoder, "cache_key", self.name)
+
+    def embed(self, values: Sequence[str]) -> np.ndarray:
+        """One row per value (duplicates share a computation)."""
+        from lakefuse.encode.minilm import tokenize
+
+        t0 = time.perf_counter()
+        distinct = list(dict.fromkeys(values))
+        keys = [value_key(v) for v in distinct]
+        found = self.cache.get(keys)
+        todo = [i for i, k in enumerate(keys) if k not in found]
+        self.stats["requested"] += len(distinct)
+        if todo:
+            ids = tokenize([distinct[i] for i in todo])
+            order = sorted(range(len(todo)), key=lambda j: (len(ids[j]), j))
+            vecs = np.zeros((len(todo), self.dim), dtype=np.float32)
+            s = 0
+            done = 0
+            while s < len(order):
+                width = len(ids[order[s]])
+                e = s
+                while e < len(order) and (e - s + 1) * max(width, len(ids[order[e]])) <= max(
+                    self.batch_tokens, len(ids[order[e]])
+                ):
+                    width = max(width, len(ids[order[e]]))
+                    e += 1
+                e = max(e, s + 1)
+                chunk = order[s:e]
+                vecs[chunk] = self.encoder.encode_ids([ids[j] for j in chunk])
+                done += len(chunk)
+                if self.progress is not None:
+                    self.progress(done, len(todo))
+                s = e
+            vecs = round_trip(vecs)
+            self.cache.put((keys[i], vecs[j]) for j, i in enumerate(todo))
+            for j, i in enumerate(todo):
+                found[keys[i]] = vecs[j]
+            self.stats["computed"] += len(todo)
+            log.debug("embedded %d new values with %s", len(todo), self.name)
+        index = {v: i for i, v in enumerate(distinct)}
+        table = np.stack([found[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+        self.stats["seconds"] += time.perf_counter() - t0
+        return table[[index[v] for v in values]] if len(values) else table

@@ -86,13 +86,18 @@ class DuckDBEngine(Engine):
         qgram: int = 0,
     ) -> pa.Table:
         unpivot = " UNION ALL ".join(
-            f"SELECT _tid, lower({_q(a)}) AS v FROM {_q(union)} WHERE {_q(a)} IS NOT NULL"
-            for a in attributes
+            f"SELECT _tid, {i} AS a, lower({_q(a)}) AS v FROM {_q(union)} "
+            f"WHERE {_q(a)} IS NOT NULL"
+            for i, a in enumerate(attributes)
         )
+        # word tokens, plus each whole (short) value within its attribute, so that one-letter
+        # codes and exact keys still meet
         words = (
             "SELECT DISTINCT _tid, tok AS key FROM (SELECT _tid, "
             "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
-            "WHERE length(tok) >= 2"
+            "WHERE length(tok) >= 2 "
+            "UNION SELECT DISTINCT _tid, '=' || a || ':' || trim(v) AS key FROM vals "
+            "WHERE length(v) <= 64"
         )
         keys = words
         if qgram > 0:

@@ -72,7 +72,8 @@ def align(
     attributes = [display[k] for k in order]
     if len(tables) > 1:
         sets = [set(a) for a in per_table]
-        for i, s in enumerate(sets):
+        for i in reversed(range(len(sets))):
+            s = sets[i]
             others = set().union(*(o for j, o in enumerate(sets) if j != i))
             if not s & others:
                 raise InputError(

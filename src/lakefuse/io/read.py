@@ -104,29 +104,29 @@ def read_csv(path: Path) -> RawTable:
                     delimiter = alt
                     break
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    data_row = 0
     try:
         headers = _check_headers(next(reader), path)
         n = len(headers)
         columns: list[list[str | None]] = [[] for _ in range(n)]
-        row_index = -1
-        for row_index, row in enumerate(reader):
+        data_row = 0
+        for row in reader:
+            if not row:  # an empty line is no tuple
+                continue
             if len(row) != n:
-                if not row or all(c.strip() == "" for c in row):
-                    # blank line: skip only if it is a truly empty line
-                    if not row:
-                        row_index -= 1
-                        continue
                 raise InputError(
-                    f"ragged row: {len(row)} fields where the header has {n}",
+                    f"ragged row: {len(row)} fields where the header has {n} "
+                    f"(line {reader.line_num}; rows count data rows from 0)",
                     file=str(path),
-                    row=row_index,
+                    row=data_row,
                 )
             for j, cell in enumerate(row):
                 cell = cell.strip()
                 columns[j].append(cell if cell != "" else None)
+            data_row += 1
     except csv.Error as exc:
         raise InputError(
-            f"unreadable CSV: {exc}", file=str(path), row=max(reader.line_num - 2, 0)
+            f"unreadable CSV (line {reader.line_num}): {exc}", file=str(path), row=data_row
         ) from exc
     if not columns or len(columns[0]) == 0:
         raise InputError("empty table (a header but no data rows)", file=str(path))

@@ -25,6 +25,7 @@ JUDGES = Registry(
     "judge",
     {
         "similarity": "lakefuse.judge.similarity:SimilarityJudge",
+        "ssacl": "lakefuse.judge.ssacl:SSACLJudge",
     },
 )
 

@@ -1,4 +1,8 @@
-"""Integrable set discovery: tuples are nodes, integrable pairs edges, sets dense communities."""
+"""Integrable set discovery: tuples are nodes, integrable pairs edges, sets dense communities.
+
+Every method runs per connected component and ends with the chaining guard (no set holds a
+forbidden pair). ``hybrid`` is the recommended default: disjoint dense sets for entity-style
+data, overlapping full-disjunction sets where a tuple completes several others."""
 
 from __future__ import annotations
 
@@ -19,8 +23,18 @@ SET_FINDERS = Registry(
     {
         "components": "lakefuse.sets.components:ConnectedComponents",
         "cliques": "lakefuse.sets.cliques:MaximalCliques",
+        "louvain": "lakefuse.sets.community:Louvain",
+        "leiden": "lakefuse.sets.community:Leiden",
+        "infomap": "lakefuse.sets.community:Infomap",
+        "spectral": "lakefuse.sets.community:Spectral",
+        "girvan_newman": "lakefuse.sets.community:GirvanNewman",
+        "gnn": "lakefuse.sets.gnn:GNNCommunities",
+        "hybrid": "lakefuse.sets.hybrid:Hybrid",
     },
 )
+
+
+DEFAULT = "hybrid"
 
 
 def get_set_finder(name: str, **options: Any) -> SetFinder:

@@ -1,101 +1,187 @@
 """Maximal cliques of the compatibility graph, per component: full-disjunction-style sets.
 
-Within each connected component of the integrability graph, two tuples are *compatible* unless
-the judge saw them as not integrable although they share attributes (``incompatible``); pairs
-that blocking never proposed are judged on demand. A set is a maximal clique of compatible
-tuples (Bron–Kerbosch with pivoting, networkx) split into the parts connected by integrable
-edges, so tuples that share no attribute join a set only through tuples that link them — as in
-a full disjunction, where one tuple (a team) completes several others (its players) and so
-belongs to several sets. A clear conflict never shares a set: the chaining guard.
+Within a connected component of the integrability graph, two tuples are *compatible* unless the
+judge forbade them (``incompatible``, the chaining guard); pairs that blocking never proposed are
+judged on demand (``score_pairs``): integrable ones become edges, not-integrable ones that share
+attributes become forbidden. A set is a maximal clique of compatible tuples (Bron–Kerbosch with
+pivoting, networkx) split into the parts connected by integrable edges, so tuples that share no
+attribute join a set only through tuples that link them — as in a full disjunction, where one
+tuple (a team) completes several others (its players) and so belongs to several sets.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
-from lakefuse.sets.common import components, edge_arrays, group_nodes, make_sets
-from lakefuse.types import IntegrabilityGraph, IntegrableSets
+from lakefuse.sets.common import Component, LocalSets, PerComponent
+from lakefuse.types import IntegrabilityGraph
+
+#: an attribute whose similarity is below this is where two forbidden tuples disagree
+DISAGREE = 0.6
 
 
-class MaximalCliques:
+@dataclass
+class Judged:
+    """The judge's view of every pair of a small component (local ids ``a < b``)."""
+
+    index: dict[tuple[int, int], int]
+    decision: np.ndarray
+    forbid: np.ndarray
+    score: np.ndarray
+    ev: np.ndarray | None  # (pairs, attributes); NaN = null on a side
+
+
+def judge_all_pairs(graph: IntegrabilityGraph, comp: Component, guard: str) -> Judged | None:
+    """Judge all pairs of ``comp`` on demand (None without a scorer)."""
+    if graph.score_pairs is None or comp.k < 2:
+        return None
+    pairs = list(itertools.combinations(range(comp.k), 2))
+    la = np.array([p[0] for p in pairs], dtype=np.int64)
+    lb = np.array([p[1] for p in pairs], dtype=np.int64)
+    t = graph.score_pairs(comp.nodes[la], comp.nodes[lb]).table
+    decision = t.column("decision").to_numpy(zero_copy_only=False).astype(bool)
+    shared = t.column("shared").to_numpy(zero_copy_only=False)
+    if guard == "conflict" and "conflict" in t.column_names:
+        forbid = t.column("conflict").to_numpy(zero_copy_only=False).astype(bool)
+    else:
+        forbid = ~decision & (shared > 0)
+    score = np.nan_to_num(t.column("score").to_numpy(zero_copy_only=False).astype(float))
+    ev_cols = [c for c in t.column_names if c.startswith("ev:")]
+    ev = (
+        np.column_stack([t.column(c).to_numpy(zero_copy_only=False).astype(float) for c in ev_cols])
+        if ev_cols
+        else None
+    )
+    return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid & ~decision, score, ev)
+
+
+def complete_with_judge(comp: Component, judged: Judged | None) -> None:
+    """Add the on-demand decisions for pairs the graph does not hold (in place)."""
+    if judged is None:
+        return
+    known = {(min(a, b), max(a, b)) for a, b in zip(comp.l.tolist(), comp.r.tolist())}
+    known |= comp.forbidden()
+    new_e: list[tuple[int, int, float]] = []
+    new_f: list[tuple[int, int]] = []
+    for p, i in judged.index.items():
+        if p in known:
+            continue
+        if judged.decision[i]:
+            new_e.append((p[0], p[1], max(float(judged.score[i]), 1e-3)))
+        elif judged.forbid[i]:
+            new_f.append(p)
+    if new_e:
+        comp.l = np.concatenate([comp.l, [e[0] for e in new_e]]).astype(np.int64)
+        comp.r = np.concatenate([comp.r, [e[1] for e in new_e]]).astype(np.int64)
+        comp.w = np.concatenate([comp.w, [e[2] for e in new_e]])
+    if new_f:
+        comp.fl = np.concatenate([comp.fl, [f[0] for f in new_f]]).astype(np.int64)
+        comp.fr = np.concatenate([comp.fr, [f[1] for f in new_f]]).astype(np.int64)
+
+
+def compatible_cliques(comp: Component, max_cliques: int) -> LocalSets:
+    """Maximal cliques of the compatibility graph, each split by integrable-edge connectivity."""
+    compat = nx.complete_graph(comp.k)
+    compat.remove_edges_from(comp.forbidden())
+    link = comp.nx_graph()
+    out: LocalSets = []
+    for clique in itertools.islice(nx.find_cliques(compat), max_cliques):
+        out.extend(sorted(c) for c in nx.connected_components(link.subgraph(clique)))
+    return out
+
+
+def edge_cliques(comp: Component, max_cliques: int) -> LocalSets:
+    """Maximal cliques of the integrable edges themselves (large components)."""
+    g = comp.nx_graph()
+    g.remove_edges_from(comp.forbidden())
+    return [sorted(c) for c in itertools.islice(nx.find_cliques(g), max_cliques)]
+
+
+def _completes(t: int, x: int, y: int, judged: Judged) -> bool:
+    """``t`` may sit beside both ``x`` and ``y`` (which must stay apart) when it is null on
+    every attribute where they disagree: it completes each without taking a side."""
+    if judged.ev is None:
+        return True
+    exy = judged.ev[judged.index[(min(x, y), max(x, y))]]
+    seen = ~np.isnan(exy)
+    if not seen.any():
+        return True
+    where = seen & (np.nan_to_num(exy, nan=1.0) < DISAGREE)
+    if not where.any():
+        where = seen & (exy == np.nanmin(exy))
+    for z in (x, y):
+        etz = judged.ev[judged.index[(min(t, z), max(t, z))]]
+        if not np.isnan(etz[where]).all():
+            return False
+    return True
+
+
+def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalSets:
+    """Keep a tuple in several sets only where it completes them (null on the attributes that
+    separate them); otherwise it stays in the set it is most strongly linked to."""
+    if judged is None or judged.ev is None:
+        return sets
+    bad = comp.forbidden()
+    weight: dict[tuple[int, int], float] = {}
+    for a, b, x in zip(comp.l.tolist(), comp.r.tolist(), comp.w.tolist()):
+        key = (min(a, b), max(a, b))
+        weight[key] = max(weight.get(key, 0.0), x)
+    members = [set(s) for s in sets]
+    where: dict[int, list[int]] = {}
+    for i, s in enumerate(members):
+        for t in s:
+            where.setdefault(t, []).append(i)
+    for t in sorted(where):
+        idx = [i for i in where[t] if t in members[i]]
+        if len(idx) < 2:
+            continue
+        ok = True
+        for i, j in itertools.combinations(idx, 2):
+            di, dj = members[i] - members[j], members[j] - members[i]
+            for x in di:
+                for y in dj:
+                    if (min(x, y), max(x, y)) in bad and not _completes(t, x, y, judged):
+                        ok = False
+                        break
+                if not ok:
+                    break
+            if not ok:
+                break
+        if ok:
+            continue
+
+        def strength(i: int, t: int = t) -> tuple[float, int]:
+            return (
+                sum(weight.get((min(t, u), max(t, u)), 0.0) for u in members[i] if u != t),
+                len(members[i]),
+            )
+
+        best = max(idx, key=strength)
+        for i in idx:
+            if i != best:
+                members[i].discard(t)
+    return [sorted(s) for s in members if s]
+
+
+class MaximalCliques(PerComponent):
+    """Full-disjunction-style sets: maximal compatible cliques, overlap kept as found."""
+
     name = "cliques"
 
-    def __init__(self, max_component: int = 400, max_cliques: int = 10_000) -> None:
+    def __init__(
+        self, max_component: int = 400, max_cliques: int = 10_000, guard: str = "incompatible"
+    ) -> None:
         self.max_component = max_component
         self.max_cliques = max_cliques
+        self.guard_mode = guard
 
-    def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
-        l, r, _ = edge_arrays(graph)
-        labels = components(graph.n_nodes, l, r)
-        bad: set[tuple[int, int]] = set()
-        if graph.incompatible.num_rows:
-            il = graph.incompatible.column("l").to_pylist()
-            ir = graph.incompatible.column("r").to_pylist()
-            bad = {(min(a, b), max(a, b)) for a, b in zip(il, ir)}
-        adj: dict[int, set[int]] = {}
-        for a, b in zip(l.tolist(), r.tolist()):
-            adj.setdefault(a, set()).add(b)
-            adj.setdefault(b, set()).add(a)
-        sets: list[list[int]] = []
-        large = 0
-        for nodes in group_nodes(labels):
-            if len(nodes) <= 2:
-                sets.append(nodes.tolist())
-                continue
-            members = sorted(nodes.tolist())
-            if len(members) > self.max_component:
-                large += 1
-                sets.extend(self._edge_cliques(members, adj, bad))
-                continue
-            sets.extend(self._compatible_sets(members, adj, bad, graph))
-        return make_sets(graph.n_nodes, sets, self.name, large_components=large)
-
-    def _edge_cliques(
-        self, members: list[int], adj: dict[int, set[int]], bad: set[tuple[int, int]]
-    ) -> list[list[int]]:
-        """Large component: maximal cliques of the integrable edges themselves."""
-        g = nx.Graph()
-        g.add_nodes_from(members)
-        for a in members:
-            for b in adj.get(a, ()):
-                if a < b and (a, b) not in bad:
-                    g.add_edge(a, b)
-        return [c for c in itertools.islice(nx.find_cliques(g), self.max_cliques)]
-
-    def _compatible_sets(
-        self,
-        members: list[int],
-        adj: dict[int, set[int]],
-        bad: set[tuple[int, int]],
-        graph: IntegrabilityGraph,
-    ) -> list[list[int]]:
-        edges = {(a, b) for a in members for b in adj.get(a, ()) if a < b}
-        unseen = [
-            (a, b)
-            for a, b in itertools.combinations(members, 2)
-            if (a, b) not in edges and (a, b) not in bad
-        ]
-        if unseen and graph.score_pairs is not None:
-            ul = np.array([p[0] for p in unseen], dtype=np.int64)
-            ur = np.array([p[1] for p in unseen], dtype=np.int64)
-            t = graph.score_pairs(ul, ur).table
-            dec = t.column("decision").to_pylist()
-            shared = t.column("shared").to_pylist()
-            for (a, b), d, s in zip(unseen, dec, shared):
-                if d:
-                    edges.add((a, b))
-                elif s > 0:
-                    bad.add((a, b))
-        compat = nx.complete_graph(members)
-        compat.remove_edges_from(p for p in bad if p[0] in compat and p[1] in compat)
-        link = nx.Graph()
-        link.add_nodes_from(members)
-        link.add_edges_from(edges)
-        out: list[list[int]] = []
-        for clique in itertools.islice(nx.find_cliques(compat), self.max_cliques):
-            sub = link.subgraph(clique)
-            out.extend(list(c) for c in nx.connected_components(sub))
-        return out
+    def split(self, comp: Component) -> LocalSets:
+        if comp.k > self.max_component:
+            self.stats["large_components"] = self.stats.get("large_components", 0) + 1
+            return edge_cliques(comp, self.max_cliques)
+        complete_with_judge(comp, judge_all_pairs(self.graph, comp, self.guard_mode))
+        return compatible_cliques(comp, self.max_cliques)

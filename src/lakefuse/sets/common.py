@@ -1,15 +1,25 @@
-"""Helpers shared by set-discovery methods."""
+"""Helpers shared by set-discovery methods: edge arrays, per-component iteration, the chaining
+guard, and ``make_sets`` (dedup, subsumption, singletons for uncovered nodes).
+
+Every method runs per connected component of the integrability graph, so the cost grows with
+the largest component, not with the table. Components of one or two tuples, and components
+whose tuples are all pairwise integrable (cliques), are answered without calling any library.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
+
+LocalSets = list[list[int]]
 
 
 def edge_arrays(graph: IntegrabilityGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -17,11 +27,28 @@ def edge_arrays(graph: IntegrabilityGraph) -> tuple[np.ndarray, np.ndarray, np.n
     if e.num_rows == 0:
         z = np.zeros(0, dtype=np.int64)
         return z, z, np.zeros(0)
+    w = e.column("weight").to_numpy(zero_copy_only=False).astype(np.float64)
+    w = np.where(np.isfinite(w) & (w > 0), w, 1.0)
     return (
-        e.column("l").to_numpy(),
-        e.column("r").to_numpy(),
-        e.column("weight").to_numpy(zero_copy_only=False),
+        e.column("l").to_numpy().astype(np.int64),
+        e.column("r").to_numpy().astype(np.int64),
+        w,
     )
+
+
+def guard_arrays(graph: IntegrabilityGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs that must never share a set: ``incompatible``; when it carries a boolean
+    ``conflict`` column, only the clear conflicts (a merely low score does not forbid)."""
+    t = graph.incompatible
+    if t.num_rows == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    a = t.column("l").to_numpy().astype(np.int64)
+    b = t.column("r").to_numpy().astype(np.int64)
+    if "conflict" in t.column_names:
+        keep = t.column("conflict").to_numpy(zero_copy_only=False).astype(bool)
+        a, b = a[keep], b[keep]
+    return a, b
 
 
 def components(n: int, l: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -31,12 +58,162 @@ def components(n: int, l: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 def group_nodes(labels: np.ndarray) -> list[np.ndarray]:
     """Nodes of each label, labels in order of their smallest node."""
+    if len(labels) == 0:
+        return []
     order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    cuts = np.flatnonzero(np.diff(sorted_labels)) + 1
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
     groups = np.split(order, cuts)
-    groups.sort(key=lambda g: int(g.min()))
+    groups.sort(key=lambda g: int(g[0]))
     return groups
+
+
+@dataclass
+class Component:
+    """One connected component with local ids ``0..k-1`` (``nodes[i]`` is the tid)."""
+
+    nodes: np.ndarray
+    l: np.ndarray
+    r: np.ndarray
+    w: np.ndarray
+    fl: np.ndarray  # forbidden pairs (chaining guard), local ids
+    fr: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.nodes)
+
+    def csr(self) -> csr_matrix:
+        """Symmetric weighted adjacency (rebuilt when edges were added)."""
+        cached = getattr(self, "_csr", None)
+        if cached is None or cached[0] != len(self.l):
+            m = coo_matrix((self.w, (self.l, self.r)), shape=(self.k, self.k))
+            cached = (len(self.l), (m + m.T).tocsr())
+            self._csr = cached
+        return cached[1]
+
+    def nx_graph(self, nodes: Iterable[int] | None = None) -> nx.Graph:
+        g = nx.Graph()
+        if nodes is None:
+            g.add_nodes_from(range(self.k))
+            for a, b, x in zip(self.l.tolist(), self.r.tolist(), self.w.tolist()):
+                if a != b:
+                    g.add_edge(a, b, weight=x)
+            return g
+        m = self.csr()
+        g.add_nodes_from(nodes)
+        for a in list(g):
+            lo, hi = m.indptr[a], m.indptr[a + 1]
+            for b, x in zip(m.indices[lo:hi].tolist(), m.data[lo:hi].tolist()):
+                if a < b and b in g:
+                    g.add_edge(a, b, weight=x)
+        return g
+
+    def forbidden(self) -> set[tuple[int, int]]:
+        return {(min(a, b), max(a, b)) for a, b in zip(self.fl.tolist(), self.fr.tolist())}
+
+    def partners(self) -> dict[int, set[int]]:
+        out: dict[int, set[int]] = {}
+        for a, b in zip(self.fl.tolist(), self.fr.tolist()):
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+        return out
+
+
+def _slices(key: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(key, kind="stable")
+    starts = np.searchsorted(key[order], np.arange(n_groups + 1))
+    return order, starts
+
+
+def iter_components(graph: IntegrabilityGraph, trivial: list[list[int]]) -> Iterator[Component]:
+    """Yield every component that needs a method. Components of size <= 2 and cliques with no
+    forbidden pair inside are appended to ``trivial`` (as tid lists) instead."""
+    n = graph.n_nodes
+    l, r, w = edge_arrays(graph)
+    fa, fb = guard_arrays(graph)
+    labels = components(n, l, r)
+    n_comp = int(labels.max()) + 1 if n else 0
+    sizes = np.bincount(labels, minlength=n_comp)
+    el = labels[l]
+    loops = l == r
+    ecount = np.bincount(el[~loops], minlength=n_comp)
+    same = labels[fa] == labels[fb]
+    fa, fb = fa[same], fb[same]
+    fcomp = labels[fa]
+    fcount = np.bincount(fcomp, minlength=n_comp)
+    # a clique may count an edge twice (duplicates): then it just goes the long way
+    is_trivial = ((sizes <= 2) | (ecount == sizes * (sizes - 1) // 2)) & (fcount == 0)
+    node_order, node_starts = _slices(labels, n_comp)
+    e_order, e_starts = _slices(el, n_comp)
+    f_order, f_starts = _slices(fcomp, n_comp)
+    local = np.empty(n, dtype=np.int64)
+    for c in np.flatnonzero(sizes > 1):
+        nodes = node_order[node_starts[c] : node_starts[c + 1]]
+        if is_trivial[c]:
+            trivial.append(nodes.tolist())
+            continue
+        nodes = np.sort(nodes)
+        local[nodes] = np.arange(len(nodes))
+        ei = e_order[e_starts[c] : e_starts[c + 1]]
+        fi = f_order[f_starts[c] : f_starts[c + 1]]
+        yield Component(nodes, local[l[ei]], local[r[ei]], w[ei], local[fa[fi]], local[fb[fi]])
+
+
+def split_connected(comp: Component, members: Sequence[int]) -> LocalSets:
+    """Split a set into the parts its integrable edges connect."""
+    if len(members) <= 1:
+        return [list(members)]
+    m = comp.csr()
+    left = set(members)
+    out: LocalSets = []
+    while left:
+        seed = left.pop()
+        part, todo = [seed], [seed]
+        while todo:
+            a = todo.pop()
+            for b in m.indices[m.indptr[a] : m.indptr[a + 1]].tolist():
+                if b in left:
+                    left.discard(b)
+                    part.append(b)
+                    todo.append(b)
+        out.append(sorted(part))
+    return out
+
+
+def guard(comp: Component, sets: Iterable[Sequence[int]]) -> LocalSets:
+    """Chaining guard: split every set until no forbidden pair shares one, cutting the weakest
+    integrable edges between the two (minimum s-t cut); then split by edge connectivity, so a
+    set is always held together by integrable edges."""
+    partners = comp.partners()
+    out: LocalSets = []
+    for s in sets:
+        stack = [sorted(set(s))]
+        while stack:
+            part = stack.pop()
+            inside = set(part)
+            pair = None
+            if partners:
+                for a in part:
+                    hit = partners.get(a)
+                    if hit and not hit.isdisjoint(inside):
+                        pair = (a, next(iter(hit & inside)))
+                        break
+            if pair is None:
+                out.extend(split_connected(comp, part))
+                continue
+            g = comp.nx_graph(part)
+            a, b = pair
+            if not nx.has_path(g, a, b):
+                stack.extend(sorted(c) for c in nx.connected_components(g))
+                continue
+            _, (side_a, side_b) = nx.minimum_cut(g, a, b, capacity="weight")
+            stack.append(sorted(side_a))
+            stack.append(sorted(side_b))
+    return out
+
+
+def to_global(comp: Component, sets: Iterable[Sequence[int]]) -> list[list[int]]:
+    return [[int(comp.nodes[i]) for i in s] for s in sets]
 
 
 def make_sets(
@@ -51,26 +228,42 @@ def make_sets(
     kept: list[frozenset[int]] = []
     member_of: dict[int, list[int]] = {}
     for s in by_size:
-        if len(s) > 1:
-            first = min(s)
-            cand = member_of.get(first, [])
-            if any(s <= kept[k] for k in cand):
-                continue
-        elif member_of.get(next(iter(s))):
+        first = min(s)
+        cand = member_of.get(first, [])
+        if cand and any(s <= kept[k] for k in cand):
             continue
         idx = len(kept)
         kept.append(s)
         for x in s:
             member_of.setdefault(x, []).append(idx)
-    covered = set(member_of)
-    kept.extend(frozenset([i]) for i in range(n_nodes) if i not in covered)
-    kept.sort(key=lambda s: (min(s), -len(s), sorted(s)))
-    set_ids, tids = [], []
-    for sid, s in enumerate(kept):
-        for t in sorted(s):
-            set_ids.append(sid)
-            tids.append(t)
-    membership = pa.table(
-        {"set_id": pa.array(set_ids, type=pa.int64()), "tid": pa.array(tids, type=pa.int64())}
-    )
-    return IntegrableSets(membership, len(kept), method, dict(info))
+    covered = np.zeros(n_nodes, dtype=bool)
+    if member_of:
+        covered[np.fromiter(member_of, dtype=np.int64, count=len(member_of))] = True
+    kept.extend(frozenset([int(i)]) for i in np.flatnonzero(~covered))
+    keyed = sorted((min(s), -len(s), sorted(s)) for s in kept)
+    sizes = np.fromiter((len(k[2]) for k in keyed), dtype=np.int64, count=len(keyed))
+    tids = np.fromiter((t for k in keyed for t in k[2]), dtype=np.int64, count=int(sizes.sum()))
+    set_ids = np.repeat(np.arange(len(keyed), dtype=np.int64), sizes)
+    membership = pa.table({"set_id": pa.array(set_ids), "tid": pa.array(tids)})
+    info.setdefault("overlapping_tuples", int(np.count_nonzero(np.bincount(tids) > 1)))
+    return IntegrableSets(membership, len(keyed), method, dict(info))
+
+
+class PerComponent:
+    """Base for methods that split each non-trivial component; subclasses implement
+    ``split(comp) -> local sets``. The chaining guard is applied to whatever they return."""
+
+    name = "per-component"
+
+    def split(self, comp: Component) -> LocalSets:
+        raise NotImplementedError
+
+    def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
+        self.graph = graph
+        self.stats: dict[str, int] = {"components_split": 0, "largest_component": 0}
+        sets: list[list[int]] = []
+        for comp in iter_components(graph, sets):
+            self.stats["components_split"] += 1
+            self.stats["largest_component"] = max(self.stats["largest_component"], comp.k)
+            sets.extend(to_global(comp, guard(comp, self.split(comp))))
+        return make_sets(graph.n_nodes, sets, self.name, **self.stats)

@@ -1,4 +1,5 @@
-"""Connected components of the integrability graph: the naive baseline (chains glue)."""
+"""Connected components of the integrability graph: the naive baseline. One wrong edge glues two
+entities, and a tuple that completes several others (a team for its players) glues them all."""
 
 from __future__ import annotations
 

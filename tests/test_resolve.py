@@ -1,0 +1,198 @@
+"""Conflict resolution: the classic strategies on hand-built conflicts with known truths, the
+registry and its options, per-attribute choice, and provenance through the real pipeline.
+
+The helpers here (``context``, ``problem``) are also used by ``test_resolve_iclcr.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import pytest
+
+from lakefuse.engines import get_engine
+from lakefuse.io import align, from_dataframe, outer_union
+from lakefuse.resolve import RESOLVERS, get_resolver
+from lakefuse.resolve.values import variants
+from lakefuse.types import ROW, TABLE, Candidate, ConflictProblem, ResolveContext, UnionTable
+
+
+def make_union(tables: dict[str, pd.DataFrame]) -> UnionTable:
+    raw = [from_dataframe(name, df) for name, df in tables.items()]
+    attributes, per_table = align(raw)
+    return outer_union(get_engine("duckdb"), raw, attributes, per_table)
+
+
+def context(tables: dict[str, pd.DataFrame], **options: object) -> ResolveContext:
+    return ResolveContext(make_union(tables), dict(options), 0)
+
+
+def tid(ctx: ResolveContext, table: str, row: int) -> int:
+    v = ctx.union.values()
+    for t, (tb, r) in enumerate(zip(v[TABLE], v[ROW])):
+        if tb == table and r == row:
+            return t
+    raise KeyError((table, row))
+
+
+def problem(
+    ctx: ResolveContext,
+    attribute: str,
+    cells: Sequence[tuple[str, int]],
+    set_id: int = 0,
+    known: dict[str, str] | None = None,
+) -> ConflictProblem:
+    """The conflict among the given (table, row) cells, built as the merge stage builds it."""
+    values = ctx.union.values()[attribute]
+    by_value: dict[str, list[int]] = {}
+    for table, row in cells:
+        t = tid(ctx, table, row)
+        by_value.setdefault(values[t], []).append(t)  # type: ignore[arg-type]
+    cands = tuple(Candidate(v, tuple(ts)) for v, ts in by_value.items())
+    return ConflictProblem(set_id, attribute, cands, known or {})
+
+
+TEAMS = [
+    ("Packers", "Lambeau Field", "Green Bay, Wisconsin"),
+    ("Bears", "Soldier Field", "Chicago, Illinois"),
+    ("Vikings", "U.S. Bank Stadium", "Minneapolis, Minnesota"),
+    ("Lions", "Ford Field", "Detroit, Michigan"),
+]
+
+
+@pytest.fixture
+def stadium_lake() -> ResolveContext:
+    """A clean reference table (many rows) and two noisy copies of the Packers row."""
+    ref = pd.DataFrame(
+        [(t, f, loc) for t, f, loc in TEAMS for _ in range(4)],
+        columns=["Team", "Facility", "Location"],
+    )
+    noisy_a = pd.DataFrame(
+        [
+            ("Packers", "Lambaeu Field", "Green Bay, WI"),
+            ("Packers", "Lambaeu Field", "Green Bay, WI"),
+        ],
+        columns=["Team", "Facility", "Location"],
+    )
+    noisy_b = pd.DataFrame(
+        [
+            ("Packers", "Soldier Field", "Chicago, Illinois"),
+            ("Packers", "Soldier Field", "Chicago, Illinois"),
+        ],
+        columns=["Team", "Facility", "Location"],
+    )
+    return context({"ref": ref, "a": noisy_a, "b": noisy_b})
+
+
+def test_variants() -> None:
+    assert variants("Lambeau Field", "Lambaeu Field")  # transposition
+    assert variants("Green Bay, Wisconsin", "Green Bay, WI")  # state code
+    assert variants("United States", "USA")
+    assert variants("Raymond James Stadium", "RJS")  # initialism
+    assert variants("65,890", "65890")
+    assert variants("Main St.", "main street")
+    assert not variants("Lambeau Field", "Soldier Field")
+    assert not variants("1998", "1999")  # numbers must match exactly
+    assert not variants("Green Bay, Wisconsin", "Madison, Wisconsin")
+
+
+def test_typo_vote_pools_variants_and_writes_usual_spelling(stadium_lake: ResolveContext) -> None:
+    ctx = stadium_lake
+    cells = [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("ref", 0)]
+    facility = problem(ctx, "Facility", cells)
+    location = problem(ctx, "Location", cells)
+    vote = get_resolver("vote").resolve([facility, location], ctx)
+    typo = get_resolver("typo_vote").resolve([facility, location], ctx)
+    # plain vote: a 2-2 tie decided by the earliest tuple, which carries a misspelling
+    assert [d.value for d in vote] != ["Lambeau Field", "Green Bay, Wisconsin"]
+    assert [d.value for d in typo] == ["Lambeau Field", "Green Bay, Wisconsin"]
+    assert all(d.method == "typo_vote" for d in typo)
+    assert typo[0].confidence == pytest.approx(3 / 5)
+
+
+def test_typo_vote_prefers_spelling_with_usual_words() -> None:
+    # the value occurs nowhere else, but its words do: the misspelt word is rare
+    ref = pd.DataFrame({"title": ["query optimization in databases", "database tuning"] * 3})
+    a = pd.DataFrame({"title": ["parallel database systems"]})
+    b = pd.DataFrame({"title": ["parallel dtabase systems"]})
+    ctx = context({"ref": ref, "b": b, "a": a})
+    p = problem(ctx, "title", [("b", 0), ("a", 0)])
+    assert get_resolver("typo_vote").resolve([p], ctx)[0].value == "parallel database systems"
+
+
+def test_truth_discovery_learns_source_accuracy() -> None:
+    """``good`` and ``ok`` agree on most conflicts, ``bad`` is usually the odd one out; on a
+    1-1 tie between ``good`` and ``bad`` the reliable source wins (vote cannot tell)."""
+    n = 12
+    good = pd.DataFrame({"k": [str(i) for i in range(n)], "v": [f"true{i}" for i in range(n)]})
+    ok = good.copy()
+    ok.loc[0, "v"] = "okwrong0"
+    bad = pd.DataFrame({"k": good["k"], "v": [f"bad{i}" for i in range(n)]})
+    bad.loc[1, "v"] = "true1"
+    tie_bad = pd.DataFrame({"k": ["x"], "v": ["wrong x"]})
+    tie_good = pd.DataFrame({"k": ["x"], "v": ["right x"]})
+    ctx = context({"bad": bad, "tie_bad": tie_bad, "ok": ok, "good": good, "tie_good": tie_good})
+    problems = [problem(ctx, "v", [("bad", i), ("ok", i), ("good", i)], set_id=i) for i in range(n)]
+    tie = problem(ctx, "v", [("tie_bad", 0), ("tie_good", 0)], set_id=n)
+    problems.append(tie)
+    v = ctx.union.values()
+    # tie rows stand for the same two sources: rename so the source is the table name
+    for t, name in enumerate(v[TABLE]):
+        if name == "tie_bad":
+            v[TABLE][t] = "bad"
+        elif name == "tie_good":
+            v[TABLE][t] = "good"
+    truth = get_resolver("truth")
+    decisions = truth.resolve(problems, ctx)
+    assert [d.value for d in decisions[:n]] == [f"true{i}" for i in range(n)]
+    assert decisions[n].value == "right x"
+    assert get_resolver("vote").resolve([tie], ctx)[0].value == "wrong x"
+    acc = truth.accuracy  # type: ignore[attr-defined]
+    assert acc[("good", "v")] > acc[("ok", "v")] > acc[("bad", "v")]
+
+
+def test_every_decision_is_a_candidate(stadium_lake: ResolveContext) -> None:
+    ctx = stadium_lake
+    cells = [("a", 0), ("b", 0), ("ref", 0), ("b", 1)]
+    problems = [problem(ctx, a, cells, set_id=i) for i, a in enumerate(["Facility", "Location"])]
+    for name in ("vote", "typo_vote", "truth"):
+        for p, d in zip(problems, get_resolver(name).resolve(problems, ctx)):
+            assert d.value in {c.value for c in p.candidates}
+            assert d.method == name
+
+
+def test_registry_and_options() -> None:
+    assert {"vote", "typo_vote", "truth", "iclcr"} <= set(RESOLVERS.names())
+    # options that belong to another strategy are not passed on; unknown ones are refused
+    assert get_resolver("vote", k=5).name == "vote"
+    with pytest.raises(ValueError, match="unknown resolver option"):
+        get_resolver("vote", nonsense=1)
+    with pytest.raises(ValueError, match="unknown resolver"):
+        get_resolver("nope")
+    r = get_resolver("truth", iterations=3, k=5)
+    assert r.iterations == 3  # type: ignore[attr-defined]
+
+
+def test_per_attribute_strategy(stadium_lake: ResolveContext) -> None:
+    ctx = stadium_lake
+    cells = [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("ref", 0)]
+    problems = [problem(ctx, "Facility", cells), problem(ctx, "Location", cells, set_id=1)]
+    r = get_resolver("vote", per_attribute={"Location": "typo_vote"})
+    d = r.resolve(problems, ctx)
+    assert [x.method for x in d] == ["vote", "typo_vote"]
+    assert d[1].value == "Green Bay, Wisconsin"
+
+
+def test_pipeline_records_strategy_in_provenance() -> None:
+    from lakefuse.config import Settings
+    from lakefuse.pipeline import integrate
+
+    cols = ["Player", "Team", "Facility"]
+    a = pd.DataFrame([("Aaron Rodgers", "Packers", "Lambeau Field")], columns=cols)
+    b = pd.DataFrame([("Aaron Rodgers", "Packers", "Lambaeu Field")], columns=cols)
+    c = pd.DataFrame([("Aaron Rodgers", "Packers", "Lambeau Field")], columns=cols)
+    res = integrate({"a": a, "b": b, "c": c}, settings=Settings(resolver="typo_vote", quiet=True))
+    prov = res.provenance.to_pandas()
+    conflicted = prov[prov["attribute"] == "Facility"]
+    assert set(conflicted["method"]) == {"typo_vote"}
+    assert set(conflicted["value"]) == {"Lambeau Field"}
