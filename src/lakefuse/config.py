@@ -29,6 +29,8 @@ class Settings:
     columns: dict[str, str] | None = None
     #: where ``columns`` came from (named in errors)
     columns_file: str | None = None
+    #: per-table row-id columns to ignore as evidence; None = detect (lakefuse.io.profile)
+    surrogate_keys: list[str] | None = None
     #: saved judge model to reuse (``lakefuse train``)
     model_path: str | None = None
     quiet: bool = False

@@ -22,6 +22,7 @@ from lakefuse.block import get_blocker
 from lakefuse.config import Settings
 from lakefuse.engines import get_engine
 from lakefuse.io import align, expand_inputs, from_dataframe, outer_union, read_table
+from lakefuse.io.profile import detect_surrogate_keys
 from lakefuse.io.read import RawTable
 from lakefuse.judge import Judge, get_judge, load_judge
 from lakefuse.merge import merge
@@ -169,7 +170,16 @@ def _run(
     try:
         with tracker.stage("union") as st:
             union = outer_union(engine, raw, attributes, per_table)
+            if settings.surrogate_keys is None:
+                union.surrogate_keys = detect_surrogate_keys(raw, per_table)
+            else:
+                union.surrogate_keys = [a for a in settings.surrogate_keys if a in attributes]
+            if union.surrogate_keys:
+                log.info(
+                    "not used as evidence (per-table row ids): %s", ", ".join(union.surrogate_keys)
+                )
             st.detail["tuples"] = union.n_tuples
+            st.detail["surrogate_keys"] = union.surrogate_keys
         with tracker.stage("block") as st:
             blocker = get_blocker(settings.blocker, **settings.blocker_options)
             cands: CandidatePairs = blocker.candidates(union, settings)

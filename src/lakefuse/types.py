@@ -47,6 +47,13 @@ class UnionTable:
     attributes: list[str]
     sources: list[SourceInfo]
     n_tuples: int
+    #: per-table row ids (see :mod:`lakefuse.io.profile`): kept in the output, never evidence
+    surrogate_keys: list[str] = field(default_factory=list)
+
+    @property
+    def evidence_attributes(self) -> list[str]:
+        """Attributes that judges and blockers compare."""
+        return [a for a in self.attributes if a not in self.surrogate_keys]
 
     def to_arrow(self) -> pa.Table:
         return self.engine.fetch(self.name)

@@ -109,7 +109,10 @@ def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.
     """Matrix (pairs x attributes) of value similarities; NaN where a side is null."""
     values = union.values()
     out = np.full((len(left), len(union.attributes)), np.nan, dtype=np.float64)
+    skip = set(union.surrogate_keys)
     for j, a in enumerate(union.attributes):
+        if a in skip:
+            continue
         col = values[a]
         for i, (li, ri) in enumerate(zip(left.tolist(), right.tolist())):
             va, vb = col[li], col[ri]
