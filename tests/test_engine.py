@@ -1,0 +1,80 @@
+"""One suite, run against every engine (only DuckDB today): the algorithms depend on these."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from lakefuse.engines import get_engine
+
+ENGINES = ["duckdb"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    e = get_engine(request.param)
+    yield e
+    e.close()
+
+
+def _parts() -> list[tuple[str, pa.Table]]:
+    a = pa.table(
+        {
+            "name": ["Ada Lovelace", "Alan Turing", "Grace Hopper"],
+            "city": ["London", "Wilmslow", None],
+        }
+    )
+    b = pa.table({"name": ["Alan M. Turing", "Edsger Dijkstra"], "field": ["CS", "CS"]})
+    return [("a", a), ("b", b)]
+
+
+def test_outer_union(engine) -> None:  # type: ignore[no-untyped-def]
+    n = engine.outer_union("u", _parts(), ["name", "city", "field"])
+    assert n == 5
+    t = engine.fetch("u").to_pylist()
+    assert [r["_tid"] for r in t] == [0, 1, 2, 3, 4]
+    assert [(r["_table"], r["_row"]) for r in t] == [
+        ("a", 0),
+        ("a", 1),
+        ("a", 2),
+        ("b", 0),
+        ("b", 1),
+    ]
+    assert t[3]["city"] is None and t[3]["field"] == "CS" and t[0]["field"] is None
+
+
+def test_token_candidates_rank_and_cap(engine) -> None:  # type: ignore[no-untyped-def]
+    engine.outer_union("u", _parts(), ["name", "city", "field"])
+    pairs = engine.token_candidates("u", ["name", "city", "field"], per_tuple=5, max_df=10)
+    got = set(zip(pairs.column("l").to_pylist(), pairs.column("r").to_pylist(), strict=True))
+    assert (1, 3) in got  # Alan Turing ~ Alan M. Turing share rare tokens
+    assert (3, 4) in got  # both field CS
+    assert all(lft < r for lft, r in got)
+    capped = engine.token_candidates("u", ["name", "city", "field"], per_tuple=1, max_df=10)
+    assert capped.num_rows <= pairs.num_rows
+    none = engine.token_candidates("u", ["name", "city", "field"], per_tuple=5, max_df=1)
+    assert none.num_rows == 0  # every shared key is too frequent
+
+
+def test_qgram_candidates_survive_typos(engine) -> None:  # type: ignore[no-untyped-def]
+    parts = [("a", pa.table({"name": ["Mercedes"]})), ("b", pa.table({"name": ["Mercedez"]}))]
+    engine.outer_union("u", parts, ["name"])
+    assert engine.token_candidates("u", ["name"], 5, 10).num_rows == 0
+    assert engine.token_candidates("u", ["name"], 5, 10, qgram=3).num_rows == 1
+
+
+def test_pair_values(engine) -> None:  # type: ignore[no-untyped-def]
+    engine.outer_union("u", _parts(), ["name", "city", "field"])
+    pv = engine.pair_values("u", pa.table({"l": [1], "r": [3]}), ["name", "field"])
+    row = pv.to_pylist()[0]
+    assert row["name__l"] == "Alan Turing" and row["name__r"] == "Alan M. Turing"
+    assert row["field__l"] is None and row["field__r"] == "CS"
+
+
+def test_connected_components(engine) -> None:  # type: ignore[no-untyped-def]
+    edges = pa.table({"l": [0, 1, 4], "r": [1, 2, 5]})
+    cc = engine.connected_components(edges, 7).to_pylist()
+    comp = {r["tid"]: r["component"] for r in cc}
+    assert comp[0] == comp[1] == comp[2]
+    assert comp[4] == comp[5] != comp[0]
+    assert len({comp[3], comp[6], comp[0], comp[4]}) == 4
