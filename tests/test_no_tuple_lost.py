@@ -13,8 +13,23 @@ import lakefuse
 
 VALUES = st.one_of(
     st.none(),
-    st.sampled_from(["Berlin", "berlin ", "Berlni", "U.S.", "United States", "1,200", "1200",
-                     "2020-01-05", "05/01/2020", "", "a,b", 'quote"d', "x" * 300]),
+    st.sampled_from(
+        [
+            "Berlin",
+            "berlin ",
+            "Berlni",
+            "U.S.",
+            "United States",
+            "1,200",
+            "1200",
+            "2020-01-05",
+            "05/01/2020",
+            "",
+            "a,b",
+            'quote"d',
+            "x" * 300,
+        ]
+    ),
     # any printable text; a bare carriage return inside a field is not representable in the
     # CSV that pandas writes, so control characters are left out
     st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=0, max_size=12),

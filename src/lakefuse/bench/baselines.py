@@ -168,8 +168,13 @@ def splink_baseline(inputs: Path, out: Path, threshold: float = 0.9, seed: int =
     per column, blocking on each column's exact value (columns whose blocks exceed
     ``MAX_BLOCK_PAIRS`` pairs are skipped, as a user checking blocking counts would), u by
     random sampling, m by EM, clusters at match probability ``threshold``."""
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    try:
+        import splink.comparison_library as cl
+        from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    except ImportError as exc:
+        raise RuntimeError(
+            "splink is not installed (pip install 'lakefuse[bench]' or 'splink>=4')"
+        ) from exc
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     t0 = time.perf_counter()

@@ -122,7 +122,9 @@ def _completes(t: int, x: int, y: int, judged: Judged) -> bool:
 
 def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalSets:
     """Keep a tuple in several sets only where it completes them (null on the attributes that
-    separate them); otherwise it stays in the set it is most strongly linked to."""
+    separate them). Each tuple keeps the set it is most strongly linked to, then every other set
+    it completes against all sets kept so far; it leaves the rest, so entity-style sets stay
+    disjoint."""
     if judged is None or judged.ev is None:
         return sets
     bad = comp.forbidden()
@@ -135,23 +137,16 @@ def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalS
     for i, s in enumerate(members):
         for t in s:
             where.setdefault(t, []).append(i)
+
+    def completes_both(t: int, i: int, j: int) -> bool:
+        di, dj = members[i] - members[j], members[j] - members[i]
+        return all(
+            _completes(t, x, y, judged) for x in di for y in dj if (min(x, y), max(x, y)) in bad
+        )
+
     for t in sorted(where):
         idx = [i for i in where[t] if t in members[i]]
         if len(idx) < 2:
-            continue
-        ok = True
-        for i, j in itertools.combinations(idx, 2):
-            di, dj = members[i] - members[j], members[j] - members[i]
-            for x in di:
-                for y in dj:
-                    if (min(x, y), max(x, y)) in bad and not _completes(t, x, y, judged):
-                        ok = False
-                        break
-                if not ok:
-                    break
-            if not ok:
-                break
-        if ok:
             continue
 
         def strength(i: int, t: int = t) -> tuple[float, int]:
@@ -160,10 +155,13 @@ def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalS
                 len(members[i]),
             )
 
-        best = max(idx, key=strength)
-        for i in idx:
-            if i != best:
-                members[i].discard(t)
+        idx.sort(key=strength, reverse=True)
+        kept = [idx[0]]
+        for j in idx[1:]:
+            if all(completes_both(t, i, j) for i in kept):
+                kept.append(j)
+            else:
+                members[j].discard(t)
     return [sorted(s) for s in members if s]
 
 

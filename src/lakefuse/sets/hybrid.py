@@ -56,7 +56,7 @@ class Hybrid(PerComponent):
 
     def __init__(
         self,
-        clique_limit: int = 40,
+        clique_limit: int = 80,
         resolution: float = 0.5,
         max_cliques: int = 2_000,
         guard: str = "incompatible",
