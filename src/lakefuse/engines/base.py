@@ -50,7 +50,8 @@ class Engine(ABC):
 
     @abstractmethod
     def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
-        """Join pairs (``l, r``) with the union: columns ``l, r, <a>__l, <a>__r`` per attr."""
+        """Join pairs (``l, r``) with the union: columns ``l, r, <a>__l, <a>__r`` per attribute,
+        rows in the order of ``pairs``."""
 
     @abstractmethod
     def connected_components(self, edges: pa.Table, n_nodes: int) -> pa.Table:

@@ -129,7 +129,14 @@ class DuckDBEngine(Engine):
     def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
         self._n += 1
         view = f"__pairs_{self._n}"
-        self.con.register(view, pairs.select(["l", "r"]))
+        indexed = pa.table(
+            {
+                "__i": pa.array(np.arange(pairs.num_rows, dtype=np.int64)),
+                "l": pairs.column("l"),
+                "r": pairs.column("r"),
+            }
+        )
+        self.con.register(view, indexed)
         cols = []
         for a in attributes:
             cols.append(f"a.{_q(a)} AS {_q(a + '__l')}")
@@ -137,7 +144,7 @@ class DuckDBEngine(Engine):
         query = (
             f"SELECT p.l, p.r, {', '.join(cols)} FROM {view} p "
             f"JOIN {_q(union)} a ON a._tid = p.l JOIN {_q(union)} b ON b._tid = p.r "
-            f"ORDER BY p.l, p.r"
+            f"ORDER BY p.__i"
         )
         try:
             return self.con.sql(query).to_arrow_table()

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 from rapidfuzz import fuzz
 
 from lakefuse.types import UnionTable
@@ -106,16 +107,24 @@ class AttributeStats:
 
 
 def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Matrix (pairs x attributes) of value similarities; NaN where a side is null."""
-    values = union.values()
+    """Matrix (pairs x attributes) of value similarities; NaN where a side is null.
+
+    The value look-up is the engine's join (``Engine.pair_values``); the similarity is a
+    per-row function, as a UDF would be on a distributed engine."""
     out = np.full((len(left), len(union.attributes)), np.nan, dtype=np.float64)
-    skip = set(union.surrogate_keys)
-    for j, a in enumerate(union.attributes):
-        if a in skip:
-            continue
-        col = values[a]
-        for i, (li, ri) in enumerate(zip(left.tolist(), right.tolist())):
-            va, vb = col[li], col[ri]
+    attrs = union.evidence_attributes
+    if len(left) == 0 or not attrs:
+        return out
+    pairs = union.engine.pair_values(
+        union.name,
+        pa.table({"l": pa.array(left, type=pa.int64()), "r": pa.array(right, type=pa.int64())}),
+        attrs,
+    )
+    for a in attrs:
+        j = union.attributes.index(a)
+        lv = pairs.column(a + "__l").to_pylist()
+        rv = pairs.column(a + "__r").to_pylist()
+        for i, (va, vb) in enumerate(zip(lv, rv)):
             if va is not None and vb is not None:
                 out[i, j] = value_similarity(va, vb)
     return out
