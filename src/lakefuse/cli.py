@@ -65,7 +65,7 @@ def integrate(
     ] = None,
     blocker: Annotated[str, typer.Option(help="Candidate generation method.")] = "token",
     judge: Annotated[str, typer.Option(help="Pairwise integrability judge.")] = "similarity",
-    sets: Annotated[str, typer.Option(help="Integrable set discovery method.")] = "cliques",
+    sets: Annotated[str, typer.Option(help="Integrable set discovery method.")] = "hybrid",
     resolver: Annotated[str, typer.Option(help="Conflict resolution strategy.")] = "vote",
     threshold: Annotated[
         float | None, typer.Option(help="Decision threshold (default: chosen without labels).")

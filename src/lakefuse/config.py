@@ -18,7 +18,7 @@ class Settings:
     engine: str = "duckdb"
     blocker: str = "token"
     judge: str = "similarity"
-    sets: str = "cliques"
+    sets: str = "hybrid"
     resolver: str = "vote"
     #: decision threshold on the judge score; None = chosen without labels
     threshold: float | None = None

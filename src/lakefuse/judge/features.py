@@ -77,8 +77,12 @@ def value_similarity(a: str, b: str) -> float:
         return 1.0
     xa, xb = as_number(a), as_number(b)
     if xa is not None and xb is not None:
+        diff = abs(xa - xb)
+        if xa.is_integer() and xb.is_integer() and max(abs(xa), abs(xb)) < 10_000:
+            # years, counts, codes: off by one is close, anything else disagrees
+            return 0.5 if diff <= 1 else 0.0
         denom = max(abs(xa), abs(xb), 1e-9)
-        return max(0.0, 1.0 - abs(xa - xb) / denom) ** 4
+        return max(0.0, 1.0 - 10.0 * diff / denom)
     da, db = as_date(a), as_date(b)
     if da is not None and db is not None:
         return 1.0 if da == db else max(0.0, 1.0 - abs((da - db).days) / 365.0) * 0.5

@@ -22,6 +22,8 @@ from lakefuse.types import IntegrabilityGraph
 
 #: an attribute whose similarity is below this is where two forbidden tuples disagree
 DISAGREE = 0.6
+#: an attribute whose similarity reaches this agrees
+AGREE = 0.8
 
 
 @dataclass
@@ -35,8 +37,19 @@ class Judged:
     ev: np.ndarray | None  # (pairs, attributes); NaN = null on a side
 
 
-def judge_all_pairs(graph: IntegrabilityGraph, comp: Component, guard: str) -> Judged | None:
-    """Judge all pairs of ``comp`` on demand (None without a scorer)."""
+def judge_all_pairs(
+    graph: IntegrabilityGraph,
+    comp: Component,
+    clear: float | None = None,
+    clear_score: float = 0.0,
+    clear_always: float = 1.0,
+) -> Judged | None:
+    """Judge all pairs of ``comp`` on demand (None without a scorer). A pair is forbidden when
+    it shares attributes but is not integrable, unless (given ``clear``) more than that share
+    of its shared attributes agree (similarity >= ``AGREE``) and its score reaches
+    ``clear_score``, or its score reaches ``clear_always``: a pair that disagrees on one value
+    but agrees on most, identifying ones included, is a value conflict for resolution, not two
+    entities."""
     if graph.score_pairs is None or comp.k < 2:
         return None
     pairs = list(itertools.combinations(range(comp.k), 2))
@@ -45,24 +58,29 @@ def judge_all_pairs(graph: IntegrabilityGraph, comp: Component, guard: str) -> J
     t = graph.score_pairs(comp.nodes[la], comp.nodes[lb]).table
     decision = t.column("decision").to_numpy(zero_copy_only=False).astype(bool)
     shared = t.column("shared").to_numpy(zero_copy_only=False)
-    if guard == "conflict" and "conflict" in t.column_names:
-        forbid = t.column("conflict").to_numpy(zero_copy_only=False).astype(bool)
-    else:
-        forbid = ~decision & (shared > 0)
     score = np.nan_to_num(t.column("score").to_numpy(zero_copy_only=False).astype(float))
+    forbid = ~decision & (shared > 0)
     ev_cols = [c for c in t.column_names if c.startswith("ev:")]
     ev = (
         np.column_stack([t.column(c).to_numpy(zero_copy_only=False).astype(float) for c in ev_cols])
         if ev_cols
         else None
     )
+    if clear is not None and ev is not None:
+        agree = (np.nan_to_num(ev, nan=0.0) >= AGREE).sum(axis=1)
+        forbid &= ((agree <= clear * shared) | (score < clear_score)) & (score < clear_always)
     return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid & ~decision, score, ev)
 
 
-def complete_with_judge(comp: Component, judged: Judged | None) -> None:
-    """Add the on-demand decisions for pairs the graph does not hold (in place)."""
+def complete_with_judge(comp: Component, judged: Judged | None, reforbid: bool = False) -> None:
+    """Add the on-demand decisions for pairs the graph does not hold (in place). With
+    ``reforbid`` the forbidden pairs are the judged ones only (see ``judge_all_pairs``)."""
     if judged is None:
         return
+    if reforbid:
+        keep = np.flatnonzero(judged.forbid)
+        pairs = np.array(list(judged.index), dtype=np.int64).reshape(-1, 2)
+        comp.fl, comp.fr = pairs[keep, 0].copy(), pairs[keep, 1].copy()
     known = {(min(a, b), max(a, b)) for a, b in zip(comp.l.tolist(), comp.r.tolist())}
     known |= comp.forbidden()
     new_e: list[tuple[int, int, float]] = []
@@ -122,9 +140,9 @@ def _completes(t: int, x: int, y: int, judged: Judged) -> bool:
 
 def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalSets:
     """Keep a tuple in several sets only where it completes them (null on the attributes that
-    separate them). Each tuple keeps the set it is most strongly linked to, then every other set
-    it completes against all sets kept so far; it leaves the rest, so entity-style sets stay
-    disjoint."""
+    separate them). Each tuple keeps the set it is most strongly linked to (mean weight of its
+    edges there), then every other set it completes against all sets kept so far; it leaves
+    the rest, so entity-style sets stay disjoint."""
     if judged is None or judged.ev is None:
         return sets
     bad = comp.forbidden()
@@ -150,10 +168,9 @@ def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalS
             continue
 
         def strength(i: int, t: int = t) -> tuple[float, int]:
-            return (
-                sum(weight.get((min(t, u), max(t, u)), 0.0) for u in members[i] if u != t),
-                len(members[i]),
-            )
+            links = [weight.get((min(t, u), max(t, u))) for u in members[i] if u != t]
+            found = [x for x in links if x is not None]
+            return (sum(found) / len(found) if found else 0.0, len(found))
 
         idx.sort(key=strength, reverse=True)
         kept = [idx[0]]
@@ -165,21 +182,33 @@ def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalS
     return [sorted(s) for s in members if s]
 
 
+def fully_judged(graph: IntegrabilityGraph, comp: Component) -> bool:
+    """Every pair of ``comp`` is judged: on demand, or already in the graph (an oracle).
+    Otherwise a missing edge cannot be told from an unjudged pair."""
+    if graph.score_pairs is not None:
+        return True
+    seen = {(min(a, b), max(a, b)) for a, b in zip(comp.l.tolist(), comp.r.tolist())}
+    seen |= comp.forbidden()
+    return len(seen) >= comp.k * (comp.k - 1) // 2
+
+
 class MaximalCliques(PerComponent):
-    """Full-disjunction-style sets: maximal compatible cliques, overlap kept as found."""
+    """Full-disjunction-style sets: maximal compatible cliques, overlap kept as found. Large
+    components, and components not fully judged, get the maximal cliques of their edges."""
 
     name = "cliques"
 
     def __init__(
-        self, max_component: int = 400, max_cliques: int = 10_000, guard: str = "incompatible"
+        self, max_component: int = 400, max_cliques: int = 10_000, clear: float | None = None
     ) -> None:
         self.max_component = max_component
         self.max_cliques = max_cliques
-        self.guard_mode = guard
+        self.clear = clear
 
     def split(self, comp: Component) -> LocalSets:
-        if comp.k > self.max_component:
+        if comp.k > self.max_component or not fully_judged(self.graph, comp):
             self.stats["large_components"] = self.stats.get("large_components", 0) + 1
             return edge_cliques(comp, self.max_cliques)
-        complete_with_judge(comp, judge_all_pairs(self.graph, comp, self.guard_mode))
+        judged = judge_all_pairs(self.graph, comp, self.clear)
+        complete_with_judge(comp, judged, reforbid=self.clear is not None)
         return compatible_cliques(comp, self.max_cliques)

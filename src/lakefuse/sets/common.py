@@ -8,6 +8,7 @@ whose tuples are all pairwise integrable (cliques), are answered without calling
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -37,18 +38,12 @@ def edge_arrays(graph: IntegrabilityGraph) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def guard_arrays(graph: IntegrabilityGraph) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs that must never share a set: ``incompatible``; when it carries a boolean
-    ``conflict`` column, only the clear conflicts (a merely low score does not forbid)."""
+    """Pairs that must never share a set: the graph's ``incompatible`` pairs."""
     t = graph.incompatible
     if t.num_rows == 0:
         z = np.zeros(0, dtype=np.int64)
         return z, z
-    a = t.column("l").to_numpy().astype(np.int64)
-    b = t.column("r").to_numpy().astype(np.int64)
-    if "conflict" in t.column_names:
-        keep = t.column("conflict").to_numpy(zero_copy_only=False).astype(bool)
-        a, b = a[keep], b[keep]
-    return a, b
+    return t.column("l").to_numpy().astype(np.int64), t.column("r").to_numpy().astype(np.int64)
 
 
 def components(n: int, l: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -180,12 +175,34 @@ def split_connected(comp: Component, members: Sequence[int]) -> LocalSets:
     return out
 
 
+def _partition_fast_path(comp: Component, sets: list[list[int]]) -> tuple[LocalSets, list[int]]:
+    """For disjoint sets: split each by edge connectivity in one vectorised pass; return the
+    split sets free of forbidden pairs, and the indices of the sets that hold one."""
+    label = np.full(comp.k, -1, dtype=np.int64)
+    for i, s in enumerate(sets):
+        label[s] = i
+    inside = (label[comp.fl] == label[comp.fr]) & (label[comp.fl] >= 0)
+    dirty = np.unique(label[comp.fl[inside]])
+    is_dirty = np.zeros(len(sets), dtype=bool)
+    is_dirty[dirty] = True
+    keep = (label[comp.l] == label[comp.r]) & (label[comp.l] >= 0) & ~is_dirty[label[comp.l]]
+    cc = components(comp.k, comp.l[keep], comp.r[keep])
+    member = (label >= 0) & ~is_dirty[np.maximum(label, 0)]
+    idx = np.flatnonzero(member)
+    out = [g.tolist() for g in group_nodes(cc[idx])]
+    return [idx[g].tolist() for g in out], dirty.tolist()
+
+
 def guard(comp: Component, sets: Iterable[Sequence[int]]) -> LocalSets:
     """Chaining guard: split every set until no forbidden pair shares one, cutting the weakest
     integrable edges between the two (minimum s-t cut); then split by edge connectivity, so a
     set is always held together by integrable edges."""
-    partners = comp.partners()
+    sets = [list(s) for s in sets]
     out: LocalSets = []
+    if sum(len(s) for s in sets) == len({x for s in sets for x in s}):
+        out, dirty = _partition_fast_path(comp, sets)
+        sets = [sets[i] for i in dirty]
+    partners = comp.partners() if sets else {}
     for s in sets:
         stack = [sorted(set(s))]
         while stack:
@@ -221,6 +238,10 @@ def make_sets(
 ) -> IntegrableSets:
     """Dense set ids ordered by smallest member; subsumed sets dropped; uncovered nodes become
     singletons so every tuple is accounted for."""
+    sets = [s if isinstance(s, list) else list(s) for s in sets]
+    flat = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.int64)
+    if len(np.unique(flat)) == len(flat):
+        return _disjoint_sets(n_nodes, sets, flat, method, info)
     uniq = {frozenset(int(x) for x in s) for s in sets}
     uniq.discard(frozenset())
     # drop sets contained in a larger one (subsumption, as in a full disjunction)
@@ -247,6 +268,29 @@ def make_sets(
     membership = pa.table({"set_id": pa.array(set_ids), "tid": pa.array(tids)})
     info.setdefault("overlapping_tuples", int(np.count_nonzero(np.bincount(tids) > 1)))
     return IntegrableSets(membership, len(keyed), method, dict(info))
+
+
+def _disjoint_sets(
+    n_nodes: int, sets: list[list[int]], flat: np.ndarray, method: str, info: dict[str, object]
+) -> IntegrableSets:
+    """``make_sets`` for a partition (no tuple in two sets), vectorised."""
+    sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    keep = sizes > 0
+    covered = np.zeros(n_nodes, dtype=bool)
+    covered[flat] = True
+    rest = np.flatnonzero(~covered)
+    flat = np.concatenate([flat, rest])
+    sizes = np.concatenate([sizes[keep], np.ones(len(rest), dtype=np.int64)])
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    first = np.full(len(sizes), np.iinfo(np.int64).max)
+    np.minimum.at(first, owner, flat)
+    rank = np.empty(len(sizes), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(sizes))
+    set_ids = rank[owner]
+    order = np.lexsort((flat, set_ids))
+    membership = pa.table({"set_id": pa.array(set_ids[order]), "tid": pa.array(flat[order])})
+    info.setdefault("overlapping_tuples", 0)
+    return IntegrableSets(membership, len(sizes), method, dict(info))
 
 
 class PerComponent:

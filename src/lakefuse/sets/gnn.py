@@ -6,6 +6,8 @@ Unsupervised, so no labels are needed; components above ``max_nodes`` fall back 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from lakefuse.sets.common import Component, LocalSets, PerComponent
@@ -18,7 +20,7 @@ class GNNCommunities(PerComponent):
     def __init__(
         self,
         hidden: int = 32,
-        epochs: int = 120,
+        epochs: int = 50,
         lr: float = 0.02,
         max_nodes: int = 1000,
         seed: int = 0,
@@ -36,6 +38,14 @@ class GNNCommunities(PerComponent):
         import torch
         from torch_geometric.nn import DMoNPooling, GCNConv
 
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny dense problems: threads only add overhead
+        try:
+            return self._train(comp, torch, DMoNPooling, GCNConv)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _train(self, comp: Component, torch: Any, pool_cls: Any, conv_cls: Any) -> LocalSets:
         torch.manual_seed(self.seed)
         k = comp.k
         n_clusters = max(2, min(k, (k + 1) // 2))
@@ -47,8 +57,8 @@ class GNNCommunities(PerComponent):
         adj = torch.zeros((k, k))
         adj[edge_index[0], edge_index[1]] = weight
         x = torch.eye(k)
-        conv = GCNConv(k, self.hidden)
-        pool = DMoNPooling([self.hidden, self.hidden], n_clusters)
+        conv = conv_cls(k, self.hidden)
+        pool = pool_cls([self.hidden, self.hidden], n_clusters)
         params = list(conv.parameters()) + list(pool.parameters())
         opt = torch.optim.Adam(params, lr=self.lr)
         for _ in range(self.epochs):

@@ -6,19 +6,24 @@ Per connected component of the integrability graph:
 1. one or two tuples, or a clique with no forbidden pair: one set (no library call);
 2. a small component (``<= clique_limit`` tuples) is judged completely — pairs blocking never
    proposed are scored on demand — and its sets are the maximal cliques of *compatible* tuples
-   (no forbidden pair), each split into the parts integrable edges connect;
+   (no forbidden pair), each split into the parts integrable edges connect. Forbidden: the pair
+   shares attributes but is not integrable, unless it agrees on more than ``clear`` of its
+   shared attributes with a score of at least ``clear_score`` (then it is a value conflict, for
+   resolution, not two entities);
 3. a tuple found in several such sets keeps all of them only if it *completes* them: it is
    null on every attribute where the sets' other tuples disagree (a team tuple has no player
    name, so it completes each of its players, as in a full disjunction). Otherwise it stays in
    the one set it is most strongly linked to, so entity-style sets remain disjoint;
 4. a larger component is first cut into dense communities (Leiden, constant Potts model:
-   internal density above ``resolution``, no resolution limit), and each community goes
-   through steps 2-3;
+   internal density above ``resolution``, no resolution limit); each community, with its
+   neighbours borrowed so that a hub Leiden placed elsewhere can still complete it, goes
+   through steps 2-3, keeping the sets that touch the community;
 5. finally the chaining guard splits any set that still holds a forbidden pair (minimum cut of
    the weakest integrable edges between them), and every set is held together by edges.
 
-Without an on-demand scorer (``score_pairs is None``), a component with no forbidden pair
-cannot tell a missing edge from an unjudged one, so it is cut by Leiden alone.
+Without an on-demand scorer (``score_pairs is None``), only a component whose every pair was
+judged (an edge or a forbidden pair, as with an oracle judge) is completed; elsewhere a missing
+edge cannot be told from an unjudged pair, so the component is cut by Leiden alone.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from lakefuse.sets.cliques import (
     arbitrate,
     compatible_cliques,
     complete_with_judge,
+    fully_judged,
     judge_all_pairs,
 )
 from lakefuse.sets.common import Component, LocalSets, PerComponent
@@ -51,6 +57,35 @@ def induced(comp: Component, members: list[int]) -> Component:
     )
 
 
+def induced_back(sub: Component, members: np.ndarray) -> Component:
+    """``sub`` (after on-demand judging) in the local ids of its parent component."""
+    return Component(
+        members, members[sub.l], members[sub.r], sub.w, members[sub.fl], members[sub.fr]
+    )
+
+
+def merge_judged(comp: Component, subs: list[Component]) -> None:
+    """Fold the on-demand decisions of sub-components into ``comp`` (in place): their new
+    edges are added, and inside each judged sub-component its forbidden pairs replace the
+    graph's."""
+    judged: set[tuple[int, int]] = set()
+    keep_f: set[tuple[int, int]] = set()
+    for s in subs:
+        nodes = s.nodes.tolist()
+        judged.update((a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :])
+        keep_f.update((min(a, b), max(a, b)) for a, b in zip(s.fl.tolist(), s.fr.tolist()))
+    fpairs = {
+        (min(a, b), max(a, b))
+        for a, b in zip(comp.fl.tolist(), comp.fr.tolist())
+        if (min(a, b), max(a, b)) not in judged
+    } | keep_f
+    f = np.array(sorted(fpairs), dtype=np.int64).reshape(-1, 2)
+    comp.fl, comp.fr = f[:, 0], f[:, 1]
+    comp.l = np.concatenate([comp.l, *(s.l for s in subs)])
+    comp.r = np.concatenate([comp.r, *(s.r for s in subs)])
+    comp.w = np.concatenate([comp.w, *(s.w for s in subs)])
+
+
 class Hybrid(PerComponent):
     name = "hybrid"
 
@@ -59,37 +94,53 @@ class Hybrid(PerComponent):
         clique_limit: int = 80,
         resolution: float = 0.5,
         max_cliques: int = 2_000,
-        guard: str = "incompatible",
+        clear: float | None = 0.5,
+        clear_score: float = 0.6,
+        clear_always: float = 1.0,
         seed: int = 0,
     ) -> None:
         self.clique_limit = clique_limit
         self.resolution = resolution
         self.max_cliques = max_cliques
-        self.guard_mode = guard
+        self.clear = clear
+        self.clear_score = clear_score
+        self.clear_always = clear_always
         self.seed = seed
 
     def split(self, comp: Component) -> LocalSets:
         if comp.k <= self.clique_limit and self._can_complete(comp):
             return self._complete(comp)
         self.stats["leiden_components"] = self.stats.get("leiden_components", 0) + 1
+        m = comp.csr()
         out: LocalSets = []
+        added: list[Component] = []
         for c in leiden_split(comp, "cpm", self.resolution, self.seed):
-            if len(c) <= 2 or len(c) > self.clique_limit:
+            if len(c) <= 2 or self.graph.score_pairs is None:
                 out.append(c)
                 continue
-            members = np.array(sorted(c), dtype=np.int64)
+            # borrow the community's neighbours, so that a tuple that completes tuples of
+            # several communities (a hub Leiden had to place in one) can join each of them
+            home = set(c)
+            near = {int(b) for a in c for b in m.indices[m.indptr[a] : m.indptr[a + 1]]}
+            members = np.array(sorted(home | near), dtype=np.int64)
+            if len(members) > self.clique_limit:
+                members = np.array(sorted(home), dtype=np.int64)
+            if len(members) > self.clique_limit:
+                out.append(c)
+                continue
             sub = induced(comp, members.tolist())
-            if not self._can_complete(sub):
-                out.append(c)
-                continue
-            out.extend(members[s].tolist() for s in self._complete(sub))
+            found = [members[x].tolist() for x in self._complete(sub)]
+            out.extend(f for f in found if not home.isdisjoint(f))
+            added.append(induced_back(sub, members))
+        if added:
+            merge_judged(comp, added)
         return out
 
     def _can_complete(self, comp: Component) -> bool:
-        return self.graph.score_pairs is not None or len(comp.fl) > 0
+        return fully_judged(self.graph, comp)
 
     def _complete(self, comp: Component) -> LocalSets:
-        judged = judge_all_pairs(self.graph, comp, self.guard_mode)
-        complete_with_judge(comp, judged)
+        judged = judge_all_pairs(self.graph, comp, self.clear, self.clear_score, self.clear_always)
+        complete_with_judge(comp, judged, reforbid=self.clear is not None)
         sets = compatible_cliques(comp, self.max_cliques)
         return arbitrate(comp, sets, judged)
