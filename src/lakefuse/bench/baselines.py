@@ -102,8 +102,9 @@ def exact_full_disjunction(inputs: Path, out: Path, max_cliques: int = 100_000) 
         con.register("u", pd.DataFrame({"tid": range(n), **cols}))
         names = list(cols)
         shared = " + ".join(f"(l.{c} IS NOT NULL AND r.{c} IS NOT NULL)::INT" for c in names)
-        clash = " OR ".join(f"(l.{c} IS NOT NULL AND r.{c} IS NOT NULL AND l.{c} <> r.{c})"
-                            for c in names)
+        clash = " OR ".join(
+            f"(l.{c} IS NOT NULL AND r.{c} IS NOT NULL AND l.{c} <> r.{c})" for c in names
+        )
         # joinable: share >= 1 attribute and agree on all shared; inconsistent: disagree on one
         q = f"""
             SELECT l.tid AS l, r.tid AS r, ({shared}) AS shared, ({clash}) AS clash
@@ -117,7 +118,8 @@ def exact_full_disjunction(inputs: Path, out: Path, max_cliques: int = 100_000) 
         g = nx.Graph()
         g.add_nodes_from(range(n))
         g.add_edges_from(zip(ok["l"].tolist(), ok["r"].tolist()))
-        bad = {(a, b) for a, b in zip(pairs.loc[pairs["clash"], "l"], pairs.loc[pairs["clash"], "r"])}
+        clashing = pairs[pairs["clash"]]
+        bad = set(zip(clashing["l"].tolist(), clashing["r"].tolist()))
         found: list[frozenset[int]] = []
         capped = 0
         for comp in nx.connected_components(g):
@@ -136,8 +138,16 @@ def exact_full_disjunction(inputs: Path, out: Path, max_cliques: int = 100_000) 
                 sub = g.subgraph(clique)
                 found.extend(frozenset(c) for c in nx.connected_components(sub))
         sets = _maximal(found)
-    write_output(out, union, attributes, sets, tracker, "exact_fd", t0,
-                 {"exact_fd": {"joinable_pairs": int(len(ok)), "capped_components": capped}})
+    write_output(
+        out,
+        union,
+        attributes,
+        sets,
+        tracker,
+        "exact_fd",
+        t0,
+        {"exact_fd": {"joinable_pairs": int(len(ok)), "capped_components": capped}},
+    )
 
 
 def _maximal(found: list[frozenset[int]]) -> list[list[int]]:
@@ -204,24 +214,51 @@ def splink_baseline(inputs: Path, out: Path, threshold: float = 0.9, seed: int =
             for name, part in df.groupby("table", sort=False)
         ]
         linker = Linker(tables, settings, log_level=None)
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(c) for c in em_cols], recall=0.7
+        warnings: list[str] = []
+
+        def attempt(step: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # a generic setting may not fit every table: go on
+                warnings.append(f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                return None
+
+        attempt(
+            "prior",
+            linker.training.estimate_probability_two_random_records_match,
+            [block_on(c) for c in em_cols],
+            recall=0.7,
         )
-        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
-        for c in em_cols:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(c))
-        pred = linker.inference.predict(threshold_match_probability=0.5)
+        attempt("u", linker.training.estimate_u_using_random_sampling, max_pairs=1e6, seed=seed)
+        if len(cols) > 1:  # EM blocked on a column estimates m for the other columns
+            for c in em_cols:
+                attempt(
+                    f"em({c})",
+                    linker.training.estimate_parameters_using_expectation_maximisation,
+                    block_on(c),
+                )
+        pred = (
+            attempt("predict", linker.inference.predict, threshold_match_probability=0.5)
+            if blockers
+            else None
+        )
     with tracker.stage("sets"):
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            pred, threshold_match_probability=threshold
-        ).as_pandas_dataframe()
         groups: dict[Any, list[int]] = {}
-        for cid, uid in zip(clusters["cluster_id"], clusters["unique_id"]):
-            groups.setdefault(cid, []).append(int(uid))
+        if pred is not None:
+            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+                pred, threshold_match_probability=threshold
+            ).as_pandas_dataframe()
+            for cid, uid in zip(clusters["cluster_id"], clusters["unique_id"]):
+                groups.setdefault(cid, []).append(int(uid))
         sets = sorted((sorted(s) for s in groups.values()), key=lambda s: s[0])
         seen = {i for s in sets for i in s}
         sets.extend([i] for i in range(len(df)) if i not in seen)
-    info = {"splink": {"blocking_columns": [attributes[cols.index(c)] for c in blockers],
-                       "em_columns": [attributes[cols.index(c)] for c in em_cols],
-                       "threshold": threshold}}
+    info = {
+        "splink": {
+            "blocking_columns": [attributes[cols.index(c)] for c in blockers],
+            "em_columns": [attributes[cols.index(c)] for c in em_cols],
+            "threshold": threshold,
+            "warnings": warnings,
+        }
+    }
     write_output(out, union, attributes, sets, tracker, "splink", t0, info)

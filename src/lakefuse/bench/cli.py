@@ -34,7 +34,7 @@ def make(
     conflict: Annotated[float, typer.Option(help="Scale the conflict rates.")] = 1.0,
 ) -> None:
     """Build benchmark tasks (input/*.csv + gold/) under OUT."""
-    from lakefuse.bench.tasks import make_tasks, plan
+    from lakefuse.bench.catalog import make_tasks, plan
 
     try:
         pairs = plan(suite, task, setting)
@@ -88,11 +88,35 @@ def run(
     ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     remake: Annotated[bool, typer.Option(help="Rebuild tasks even if present.")] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds per system run (default: quick 90, full 300).")
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds after which no more lakefuse variants start (default: quick 450, "
+            "full unlimited; 0 = variants never run)."
+        ),
+    ] = None,
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Also put the report between the bench markers of this README."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Make the tasks, run every system on each, score, and write bench.json, bench.md and
-    bench_f1.png under OUT."""
-    from lakefuse.bench.run import run_suite
+    """Run every system on every task of a suite; write bench.json, bench.md, bench_f1.png.
+
+    Tasks are made first when missing. Baselines and the lakefuse default run on every task,
+    then the lakefuse variants, until the suite's time budget is spent."""
+    import sys
+
+    from lakefuse.bench.run import README_END, README_START, run_suite, update_readme
+
+    if readme is not None and not (
+        readme.exists() and README_START in (text := readme.read_text()) and README_END in text
+    ):
+        typer.echo(f"error: {readme} needs the lines {README_START} and {README_END}", err=True)
+        raise typer.Exit(2)
 
     try:
         md = run_suite(
@@ -105,8 +129,40 @@ def run(
             seed=seed,
             remake=remake,
             quiet=quiet,
+            timeout=timeout,
+            budget=-1.0 if budget is None else budget,
         )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    if readme is not None:
+        args = [a for a in sys.argv[1:] if a not in ("-q", "--quiet")]
+        update_readme(readme, md, "lakefuse " + " ".join(args))
+    typer.echo(md)
+
+
+@app.command()
+def report(
+    bench_json: Annotated[Path, typer.Argument(help="A bench.json written by `bench run`.")],
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Also put the report between the bench markers of this README."),
+    ] = None,
+) -> None:
+    """Redraw bench.md and bench_f1.png (and the README table) from a bench.json."""
+    from lakefuse.bench.chart import f1_chart
+    from lakefuse.bench.run import markdown, update_readme
+
+    data = json.loads(bench_json.read_text())
+    md = markdown(data)
+    (bench_json.parent / "bench.md").write_text(md)
+    f1_chart(data, bench_json.parent / "bench_f1.png")
+    if readme is not None:
+        try:
+            update_readme(
+                readme, md, f"lakefuse bench run --suite {data['suite']} --readme {readme}"
+            )
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
     typer.echo(md)

