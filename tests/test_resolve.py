@@ -91,6 +91,14 @@ def test_variants() -> None:
     assert variants("Raymond James Stadium", "RJS")  # initialism
     assert variants("65,890", "65890")
     assert variants("Main St.", "main street")
+    assert variants("1901-11-12", "19011112")  # dates in any format
+    assert variants("26 Jan 1911", "19110126")
+    assert variants("Jan 26, 1911", "26/01/1911")
+    assert variants("promenade arcade", "arcade promenade")  # word order
+    assert variants("N. Chubb", "Nick Chubb") and variants("Chubb, Nick", "Nick Chubb")
+    assert variants("Bill Smith", "William Smith")  # nickname
+    assert variants("vic", "Victoria") and variants("Tampa, FL", "Tampa, Florida")
+    assert not variants("1901-11-12", "1901-11-13")
     assert not variants("Lambeau Field", "Soldier Field")
     assert not variants("1998", "1999")  # numbers must match exactly
     assert not variants("Green Bay, Wisconsin", "Madison, Wisconsin")
@@ -118,6 +126,42 @@ def test_typo_vote_prefers_spelling_with_usual_words() -> None:
     ctx = context({"ref": ref, "b": b, "a": a})
     p = problem(ctx, "title", [("b", 0), ("a", 0)])
     assert get_resolver("typo_vote").resolve([p], ctx)[0].value == "parallel database systems"
+
+
+def test_usual_format_and_word_position() -> None:
+    """Among variants, the column's usual format and word order win, even 1-1."""
+    ref = pd.DataFrame(
+        {
+            "dob": ["19540903", "19610520", "19750925", "19990219", "19041118"],
+            "suburb": ["lake clifton", "blackmans bay", "umina beach", "bay view", "lake view"],
+        }
+    )
+    a = pd.DataFrame({"dob": ["1901-11-12"], "suburb": ["bay lake"]})
+    b = pd.DataFrame({"dob": ["19011112"], "suburb": ["lake bay"]})
+    ctx = context({"ref": ref, "a": a, "b": b})
+    problems = [problem(ctx, x, [("a", 0), ("b", 0)], i) for i, x in enumerate(["dob", "suburb"])]
+    for name in ("typo_vote", "truth"):
+        got = [d.value for d in get_resolver(name).resolve(problems, ctx)]
+        assert got == ["19011112", "lake bay"], name
+
+
+def test_context_evidence_prefers_values_the_table_pairs_with_known_values() -> None:
+    """The teams table pairs "Bank of America Stadium" with Charlotte; the merged tuple is in
+    Santa Clara, so with context evidence truth discovery picks the other candidate."""
+    ref = pd.DataFrame(
+        [("Bank of America Stadium", "Charlotte, North Carolina")] * 3
+        + [("Lambeau Field", "Green Bay, Wisconsin")] * 3,
+        columns=["Facility", "Location"],
+    )
+    a = pd.DataFrame([("Bank of America Stadium", "Santa Clara, California")], columns=ref.columns)
+    b = pd.DataFrame([("Levi's Stadium", "Santa Clara, California")], columns=ref.columns)
+    ctx = context({"a": a, "b": b, "ref": ref})
+    p = problem(
+        ctx, "Facility", [("a", 0), ("b", 0)], known={"Location": "Santa Clara, California"}
+    )
+    assert get_resolver("truth").resolve([p], ctx)[0].value == "Bank of America Stadium"
+    with_context = get_resolver("truth", context_weight=1.0).resolve([p], ctx)[0]
+    assert with_context.value == "Levi's Stadium"
 
 
 def test_truth_discovery_learns_source_accuracy() -> None:

@@ -66,7 +66,7 @@ def integrate(
     blocker: Annotated[str, typer.Option(help="Candidate generation method.")] = "token",
     judge: Annotated[str, typer.Option(help="Pairwise integrability judge.")] = "similarity",
     sets: Annotated[str, typer.Option(help="Integrable set discovery method.")] = "hybrid",
-    resolver: Annotated[str, typer.Option(help="Conflict resolution strategy.")] = "vote",
+    resolver: Annotated[str, typer.Option(help="Conflict resolution strategy.")] = "truth",
     threshold: Annotated[
         float | None, typer.Option(help="Decision threshold (default: chosen without labels).")
     ] = None,

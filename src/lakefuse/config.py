@@ -19,7 +19,7 @@ class Settings:
     blocker: str = "token"
     judge: str = "similarity"
     sets: str = "hybrid"
-    resolver: str = "vote"
+    resolver: str = "truth"
     #: decision threshold on the judge score; None = chosen without labels
     threshold: float | None = None
     #: cap on candidate pairs per tuple (blocking)

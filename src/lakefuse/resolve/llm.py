@@ -16,6 +16,7 @@ Answers are cached on disk per (prompt, candidates, model) in SQLite under ``$LA
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib.util
@@ -142,8 +143,19 @@ class Backend(Protocol):
     mode: str
 
 
-_LOADED: dict[tuple, Any] = {}
+#: (path, n_ctx, n_threads) -> (model, tokens whose keys/values are in its cache, in order);
+#: the token list lives with the model, as every backend using that model shares its cache
+_LOADED: dict[tuple, tuple[Any, list[int]]] = {}
 _LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free loaded models before the interpreter tears llama.cpp's bindings down."""
+    while _LOADED:
+        _, (llm, _kv) = _LOADED.popitem()
+        with contextlib.suppress(Exception):
+            llm.close()
 
 
 class LlamaBackend:
@@ -154,6 +166,8 @@ class LlamaBackend:
     def __init__(self, model: str = "smollm2", n_ctx: int = 2048, n_threads: int = 2) -> None:
         self.path = locate_model(model)
         self.model_id = f"llama.cpp:{self.path.name}:{self.path.stat().st_size}"
+        # OpenMP threads that spin while waiting starve each other on a busy 2-core machine
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -161,7 +175,7 @@ class LlamaBackend:
         key = (str(self.path), n_ctx, n_threads)
         with _LOCK:
             if key not in _LOADED:
-                _LOADED[key] = Llama(
+                llm = Llama(
                     model_path=str(self.path),
                     n_ctx=n_ctx,
                     n_batch=512,
@@ -170,10 +184,10 @@ class LlamaBackend:
                     logits_all=False,
                     verbose=False,
                 )
-            self.llm = _LOADED[key]
+                _LOADED[key] = (llm, [])
+            self.llm, self._kv = _LOADED[key]
         self.n_ctx = n_ctx
         self.n_vocab = self.llm.n_vocab()
-        self._kv: list[int] = []  # tokens whose keys/values are in the cache, in order
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lakefuse.resolve.values import ColumnCounts, pool
+from lakefuse.resolve.columns import ColumnCounts
+from lakefuse.resolve.values import pool
 from lakefuse.types import ConflictProblem, Decision, ResolveContext
 
 
@@ -21,12 +22,10 @@ class TypoVote:
             cands = p.candidates
             groups = pool(cands)
             total = sum(len(c.tids) for c in cands)
-            col = counts(p.attribute)
 
-            def group_key(g: list[int], col=col, cands=cands) -> tuple[int, int, int]:
-                support = sum(len(cands[i].tids) for i in g)
-                usual = sum(col[cands[i].value] for i in g)
-                return support, usual, -min(min(cands[i].tids) for i in g)
+            def group_key(g: list[int], p: ConflictProblem = p) -> tuple[float, ...]:
+                support = sum(len(p.candidates[i].tids) for i in g)
+                return (support, *counts.evidence(p, g), -min(min(p.candidates[i].tids) for i in g))
 
             best = max(groups, key=group_key)
             i = counts.usual(p, best)

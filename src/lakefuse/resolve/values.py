@@ -8,16 +8,14 @@ so an occasional false merge only affects that problem.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from lakefuse.types import Candidate, ConflictProblem, ResolveContext
+from lakefuse.types import Candidate
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TOKEN = re.compile(r"[0-9a-z]+")
@@ -65,6 +63,92 @@ _ABBREV = {
 }
 
 
+NICKNAMES = {
+    "bill": "william",
+    "will": "william",
+    "bob": "robert",
+    "rob": "robert",
+    "dick": "richard",
+    "rick": "richard",
+    "liz": "elizabeth",
+    "beth": "elizabeth",
+    "kate": "katherine",
+    "cathy": "catherine",
+    "maggie": "margaret",
+    "peggy": "margaret",
+    "jim": "james",
+    "jimmy": "james",
+    "mike": "michael",
+    "tom": "thomas",
+    "chris": "christopher",
+    "nick": "nicholas",
+    "ben": "benjamin",
+    "sam": "samuel",
+    "josh": "joshua",
+    "matt": "matthew",
+    "jess": "jessica",
+    "becky": "rebecca",
+    "alex": "alexander",
+    "dan": "daniel",
+    "danny": "daniel",
+    "jon": "jonathan",
+    "joe": "joseph",
+    "ed": "edward",
+    "ted": "edward",
+    "charlie": "charles",
+    "jen": "jennifer",
+    "vicky": "victoria",
+    "bella": "isabella",
+    "zac": "zachary",
+    "zach": "zachary",
+    "tim": "timothy",
+    "tony": "anthony",
+    "andy": "andrew",
+    "pat": "patrick",
+    "kim": "kimberley",
+    "steph": "stephanie",
+    "lachie": "lachlan",
+    "ollie": "oliver",
+    "dave": "david",
+    "steve": "stephen",
+    "greg": "gregory",
+    "fred": "frederick",
+    "harry": "henry",
+    "jack": "john",
+    "johnny": "john",
+    "sue": "susan",
+    "meg": "margaret",
+}
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+_YMD = re.compile(r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})$")
+_XYY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+_TEXT_DATE = re.compile(
+    r"^(?:(\d{1,2}) ([a-z]{3})[a-z]*\.?|([a-z]{3})[a-z]*\.? (\d{1,2}),?) (\d{4})$"
+)
+
+
+def date_keys(value: str) -> frozenset[tuple[int, int, int]]:
+    """The calendar dates a value may spell (day/month order is ambiguous in 01/02/2000)."""
+    v = fold(value).strip()
+    out: set[tuple[int, int, int]] = set()
+    if m := _YMD.match(v):
+        if len(v) in (8, 10) or not v.isdigit():
+            out.add((int(m[1]), int(m[2]), int(m[3])))
+    elif m := _XYY.match(v):
+        out.add((int(m[3]), int(m[2]), int(m[1])))
+        out.add((int(m[3]), int(m[1]), int(m[2])))
+    elif m := _TEXT_DATE.match(v):
+        day, mon = (m[1], m[2]) if m[1] else (m[4], m[3])
+        if mon[:3] in _MONTHS:
+            out.add((int(m[5]), _MONTHS[mon[:3]], int(day)))
+    return frozenset(d for d in out if 1 <= d[1] <= 12 and 1 <= d[2] <= 31)
+
+
 def fold(value: str) -> str:
     """Case-, accent- and whitespace-folded text."""
     text = unicodedata.normalize("NFKD", value)
@@ -100,6 +184,49 @@ def _places() -> dict[str, str]:
     return out
 
 
+@cache
+def _aliases() -> dict[str, frozenset[str]]:
+    """Folded place name or code -> every place name it may denote."""
+    out: dict[str, set[str]] = {}
+    try:
+        import pycountry
+    except ImportError:  # pragma: no cover - pycountry is a dependency
+        return {}
+
+    def add(names: Sequence[str], target: str) -> None:
+        for n in names:
+            if n:
+                out.setdefault(fold(n), set()).add(fold(target))
+
+    for c in pycountry.countries:
+        name = getattr(c, "common_name", None) or c.name
+        add([c.alpha_2, c.alpha_3, c.name, name, getattr(c, "official_name", "")], name)
+    for country in ("US", "CA", "AU", "GB"):
+        for sub in pycountry.subdivisions.get(country_code=country) or []:
+            add([sub.code.split("-", 1)[1], sub.name], sub.name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def place_names(value: str) -> frozenset[str]:
+    """Places the value (or its part after the last comma) may name; empty if none."""
+    aliases = _aliases()
+    whole = fold(value).strip(" .")
+    if whole in aliases:
+        return aliases[whole]
+    return frozenset()
+
+
+def _same_place(a: str, b: str) -> bool:
+    pa, pb = place_names(a), place_names(b)
+    if pa and pb:
+        return bool(pa & pb)
+    if "," in a and "," in b:
+        ha, _, ta = a.rpartition(",")
+        hb, _, tb = b.rpartition(",")
+        return key(ha) == key(hb) and bool(place_names(ta) & place_names(tb))
+    return False
+
+
 def canonical_tokens(value: str) -> tuple[str, ...]:
     """Tokens with abbreviations and place codes expanded."""
     places = _places()
@@ -121,6 +248,27 @@ def _initialism(short: str, long_tokens: Sequence[str]) -> bool:
     return len(long_tokens) >= 2 and short == "".join(t[0] for t in long_tokens)
 
 
+def _initials_match(ra: Sequence[str], rb: Sequence[str]) -> bool:
+    """ "N. Chubb" / "Chubb, Nick" / "Nick Chubb": same words up to order, one side may give a
+    word as its initial."""
+    rest = list(rb)
+    for x in sorted(ra, key=len, reverse=True):
+        hit = next((y for y in rest if y == x), None)
+        if hit is None:
+            hit = next(
+                (
+                    y
+                    for y in rest
+                    if (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
+                ),
+                None,
+            )
+        if hit is None:
+            return False
+        rest.remove(hit)
+    return True
+
+
 def _typo(a: str, b: str) -> bool:
     """Small edit distance relative to length (digits must match exactly)."""
     if a.isdigit() or b.isdigit():
@@ -139,8 +287,20 @@ def variants(a: str, b: str) -> bool:
         return False
     if ka == kb or _typo(ka, kb):
         return True
+    if _same_place(a, b):
+        return True
+    da, db = date_keys(a), date_keys(b)
+    if da and db:
+        return bool(da & db)
     ta, tb = canonical_tokens(a), canonical_tokens(b)
     if ta == tb and ta:
+        return True
+    if len(ta) > 1 and sorted(ta) == sorted(tb):  # word or list order
+        return True
+    ra, rb = _TOKEN.findall(fold(a)), _TOKEN.findall(fold(b))
+    na = sorted(NICKNAMES.get(t, t) for t in ra)
+    nb = sorted(NICKNAMES.get(t, t) for t in rb)
+    if len(ra) == len(rb) > 1 and (na == nb or _initials_match(ra, rb)):
         return True
     if "".join(ta) == "".join(tb):
         return True
@@ -178,56 +338,3 @@ def pool(candidates: Sequence[Candidate]) -> list[list[int]]:
     for i in range(len(candidates)):
         groups.setdefault(find(i), []).append(i)
     return list(groups.values())
-
-
-_WORD = re.compile(r"\w+")
-
-
-class ColumnCounts:
-    """How often each exact value, and each (case-sensitive) word, occurs in each attribute of
-    the union; computed lazily per attribute."""
-
-    def __init__(self, context: ResolveContext | None) -> None:
-        self._values = context.union.values() if context is not None else {}
-        self._counts: dict[str, Counter[str]] = {}
-        self._words: dict[str, Counter[str]] = {}
-
-    def __call__(self, attribute: str) -> Counter[str]:
-        if attribute not in self._counts:
-            col = self._values.get(attribute, [])
-            self._counts[attribute] = Counter(v for v in col if v is not None)
-        return self._counts[attribute]
-
-    def words(self, attribute: str) -> Counter[str]:
-        if attribute not in self._words:
-            words: Counter[str] = Counter()
-            for v, n in self(attribute).items():
-                for w in _WORD.findall(v):
-                    words[w] += n
-            self._words[attribute] = words
-        return self._words[attribute]
-
-    def spelling(self, attribute: str, value: str) -> float:
-        """Mean log frequency of the value's words in the column: a misspelt or unusually
-        abbreviated word is rare."""
-        words = self.words(attribute)
-        toks = _WORD.findall(value)
-        if not toks:
-            return 0.0
-        return sum(math.log1p(words[w]) for w in toks) / len(toks)
-
-    def usual(self, problem: ConflictProblem, indexes: Sequence[int]) -> int:
-        """The index (among ``indexes``) of the table's usual spelling: most frequent in the
-        column outside this problem, then most usual words, then most supported in the
-        problem, then earliest tuple."""
-        counts = self(problem.attribute)
-        cands = problem.candidates
-        return max(
-            indexes,
-            key=lambda i: (
-                counts[cands[i].value] - len(cands[i].tids),
-                round(self.spelling(problem.attribute, cands[i].value), 6),
-                len(cands[i].tids),
-                -min(cands[i].tids),
-            ),
-        )

@@ -1,0 +1,125 @@
+"""Column statistics for choosing among variants of one value: how often the value, its
+format (:func:`shape`) and its words (in their position) occur in the attribute's column."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from lakefuse.types import ConflictProblem, ResolveContext
+
+_WORD = re.compile(r"\w+")
+_SHAPE = re.compile(r"[A-Z]+[a-z]+|[A-Z]+|[a-z]+|[0-9]+|\s+|.")
+
+
+def shape(value: str) -> str:
+    """The value's format: ``"1901-11-12"`` -> ``"9999-99-99"``, ``"Green Bay, WI"`` ->
+    ``"Aa Aa, A"`` (runs of digits, capitalised words, upper and lower case words)."""
+    out = []
+    for m in _SHAPE.finditer(value):
+        t = m.group()
+        if t[0].isdigit():
+            out.append("9" * min(len(t), 16))
+        elif t[0].isspace():
+            out.append(" ")
+        elif t[0].isalpha():
+            out.append("Aa" if t[0].isupper() and t[-1].islower() else "A" if t.isupper() else "a")
+        else:
+            out.append(t)
+    return "".join(out)
+
+
+def _positional(value: str) -> list[str]:
+    words = _WORD.findall(value)
+    if len(words) == 1:
+        return [f"={words[0]}"]
+    return [
+        f"<{w}" if i == 0 else f">{w}" if i == len(words) - 1 else w for i, w in enumerate(words)
+    ]
+
+
+class ColumnCounts:
+    """How often each exact value, format (:func:`shape`) and (case-sensitive, positional)
+    word occurs in each attribute of the union; computed lazily per attribute."""
+
+    def __init__(self, context: ResolveContext | None) -> None:
+        self._values = context.union.values() if context is not None else {}
+        self._counts: dict[str, Counter[str]] = {}
+        self._words: dict[str, Counter[str]] = {}
+        self._shapes: dict[str, Counter[str]] = {}
+
+    def __call__(self, attribute: str) -> Counter[str]:
+        if attribute not in self._counts:
+            col = self._values.get(attribute, [])
+            self._counts[attribute] = Counter(v for v in col if v is not None)
+        return self._counts[attribute]
+
+    def _build(self, attribute: str) -> None:
+        words: Counter[str] = Counter()
+        shapes: Counter[str] = Counter()
+        for v, n in self(attribute).items():
+            shapes[shape(v)] += n
+            for w in _positional(v):
+                words[w] += n
+                words[w.lstrip("<>=")] += n
+        self._words[attribute] = words
+        self._shapes[attribute] = shapes
+
+    def words(self, attribute: str) -> Counter[str]:
+        if attribute not in self._words:
+            self._build(attribute)
+        return self._words[attribute]
+
+    def spelling(self, attribute: str, value: str) -> float:
+        """Mean log frequency of the value's words in the column, in their position and
+        anywhere: a misspelt word is rare, and so is a usual word in an unusual place."""
+        words = self.words(attribute)
+        toks = _positional(value)
+        if not toks:
+            return 0.0
+        return sum(math.log1p(words[w]) + math.log1p(words[w.lstrip("<>=")]) for w in toks) / len(
+            toks
+        )
+
+    def format_share(self, attribute: str, value: str) -> float:
+        if attribute not in self._shapes:
+            self._build(attribute)
+        shapes = self._shapes[attribute]
+        total = sum(shapes.values())
+        return shapes[shape(value)] / total if total else 0.0
+
+    def outside(self, problem: ConflictProblem, i: int) -> int:
+        """Occurrences of candidate ``i`` in the column outside this conflict's cells."""
+        c = problem.candidates[i]
+        return self(problem.attribute)[c.value] - len(c.tids)
+
+    def evidence(self, problem: ConflictProblem, indexes: Sequence[int]) -> tuple[float, ...]:
+        """Column evidence for a group of candidates: occurrences elsewhere, usual format,
+        usual words (each the best over the group)."""
+        a = problem.attribute
+        values = [problem.candidates[i].value for i in indexes]
+        return (
+            max(self.outside(problem, i) for i in indexes),
+            max(round(self.format_share(a, v), 2) for v in values),
+            max(round(self.spelling(a, v), 6) for v in values),
+        )
+
+    def usual(self, problem: ConflictProblem, indexes: Sequence[int]) -> int:
+        """The index (among ``indexes``) of the table's usual spelling: most frequent in the
+        column outside this problem, then in the column's usual format, then with the most
+        usual words, then most supported in the problem, then earliest tuple."""
+        counts = self(problem.attribute)
+        cands = problem.candidates
+        a = problem.attribute
+        return max(
+            indexes,
+            key=lambda i: (
+                counts[cands[i].value] - len(cands[i].tids),
+                round(self.format_share(a, cands[i].value), 2),
+                round(self.spelling(a, cands[i].value), 6),
+                len(cands[i].tids),
+                -min(cands[i].tids),
+            ),
+        )
