@@ -187,6 +187,8 @@ def _run(
         with tracker.stage("judge") as st:
             if settings.model_path:
                 judge = load_judge(settings.model_path)
+                if settings.threshold is not None:
+                    judge.threshold = settings.threshold  # type: ignore[attr-defined]
             else:
                 judge = get_judge(settings.judge, **settings.judge_options)
                 judge.fit(union, settings)

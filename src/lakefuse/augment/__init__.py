@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lakefuse.augment.semantic import canonical, semantic_variant, semantic_variants
+from lakefuse.augment.semantic import (
+    canonical,
+    parse_number,
+    same_meaning,
+    semantic_variant,
+    semantic_variants,
+)
 from lakefuse.augment.typo import typo
 
 Row = list[str | None]
@@ -21,6 +27,7 @@ __all__ = [
     "Augmenter",
     "Row",
     "canonical",
+    "same_meaning",
     "semantic_variant",
     "semantic_variants",
     "typo",
@@ -35,9 +42,9 @@ class Augmenter:
     se: bool = True
     te: bool = True
     drop: bool = True
-    p_se: float = 0.35
-    p_te: float = 0.35
-    p_drop: float = 0.3
+    p_se: float = 0.25
+    p_te: float = 0.25
+    p_drop: float = 0.25
     max_typos: int = 2
 
     def value(self, v: str, rng: np.random.Generator) -> tuple[str, str]:
@@ -53,7 +60,7 @@ class Augmenter:
                 alt = semantic_variant(out, rng)
                 if alt is not None:
                     out, made = alt, [*made, "se"]
-            else:
+            elif parse_number(out) is None:  # a typo in a number makes another number
                 n = 1 + int(rng.integers(self.max_typos)) if len(out) > 6 else 1
                 alt = typo(out, rng, n)
                 if alt != out and alt.strip():

@@ -149,6 +149,22 @@ def equivalence_groups() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
+def ambiguous_groups() -> dict[str, list[tuple[str, ...]]]:
+    """normalised form -> every group it belongs to ("CA": Canada and California)."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    seen = set()
+    for group in equivalence_groups().values():
+        if group in seen:
+            continue
+        seen.add(group)
+        for f in group:
+            key = normalize(f)
+            if key and group not in out.setdefault(key, []):
+                out[key].append(group)
+    return {k: v for k, v in out.items() if len(v) > 1}
+
+
+@lru_cache(maxsize=1)
 def _abbreviation_maps() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     to_long: dict[str, str] = {}
     for long, shorts in WORD_ABBREVIATIONS.items():
@@ -164,6 +180,25 @@ def acronym(value: str) -> str:
     return "".join(w[0] for w in words).upper()
 
 
+_SPACED = re.compile(r"^\d{1,3}( \d{3})+(\.\d+)?$")
+_SUFFIXED = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmM])$")
+
+
+def parse_number(value: str) -> float | None:
+    """Numbers in the formats :func:`semantic_variant` writes: ``1,200``, ``1 200``,
+    ``1200.0``, ``1.2k``, ``3M``."""
+    x = as_number(value)
+    if x is not None:
+        return x
+    v = value.strip()
+    if _SPACED.match(v):
+        return float(v.replace(" ", ""))
+    m = _SUFFIXED.match(v)
+    if m:
+        return float(m.group(1)) * (1e3 if m.group(2) in "kK" else 1e6)
+    return None
+
+
 @lru_cache(maxsize=500_000)
 def canonical(value: str) -> str:
     """A key shared by known semantic equivalents: countries and states by code, numbers by
@@ -172,7 +207,7 @@ def canonical(value: str) -> str:
     group = equivalence_groups().get(n)
     if group is not None:
         return "g:" + normalize(group[0])
-    x = as_number(value)
+    x = parse_number(value)
     if x is not None:
         return f"n:{x:.6g}"
     d = as_date(value)
@@ -181,6 +216,20 @@ def canonical(value: str) -> str:
     to_long, _ = _abbreviation_maps()
     words = [to_long.get(w, w) for w in n.split()]
     return "w:" + " ".join(sorted(words))
+
+
+@lru_cache(maxsize=500_000)
+def canonical_forms(value: str) -> frozenset[str]:
+    """Every canonical key ``value`` may have (ambiguous codes have several)."""
+    groups = ambiguous_groups().get(normalize(value))
+    if groups is None:
+        return frozenset([canonical(value)])
+    return frozenset("g:" + normalize(g[0]) for g in groups)
+
+
+def same_meaning(a: str, b: str) -> bool:
+    """``a`` and ``b`` are known equivalents (or equal up to format and order)."""
+    return not canonical_forms(a).isdisjoint(canonical_forms(b))
 
 
 def _number_variant(x: float, rng: np.random.Generator) -> str:

@@ -38,10 +38,46 @@ class System:
 
 
 #: extra lakefuse rows (label, Settings overrides); one-change variants are added automatically
-VARIANTS: list[tuple[str, dict[str, Any]]] = []
+VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    # SSACL (issue 4) with the blocker built for it, and its ablations
+    ("lakefuse[judge=ssacl,blocker=hybrid]", {"judge": "ssacl", "blocker": "hybrid"}),
+    *[
+        (
+            f"lakefuse[judge=ssacl,blocker=hybrid,{label}]",
+            {"judge": "ssacl", "blocker": "hybrid", "judge_options": {opt: False}},
+        )
+        for label, opt in (("no_adv", "adversarial"), ("no_se", "se_aug"), ("no_te", "te_aug"))
+    ],
+    ("lakefuse[blocker=hybrid]", {"blocker": "hybrid"}),
+    # ICLCR ablations (issue 6)
+    *[
+        (f"lakefuse[resolver=iclcr,k={k}]", {"resolver": "iclcr", "resolver_options": {"k": k}})
+        for k in (0, 5, 10, 20)
+    ],
+    (
+        "lakefuse[resolver=iclcr,no_compress]",
+        {"resolver": "iclcr", "resolver_options": {"compress": False}},
+    ),
+    (
+        "lakefuse[resolver=iclcr,random_demos]",
+        {"resolver": "iclcr", "resolver_options": {"selection": "random"}},
+    ),
+    (
+        "lakefuse[resolver=iclcr,hybrid]",
+        {
+            "resolver": "iclcr",
+            "resolver_options": {"norm": "mean", "prior": 1, "prior_from": "truth"},
+        },
+    ),
+]
 
 #: variants known to be slow (patterns): run after the others, so a time budget cuts them first
-SLOW = ["lakefuse[judge=ssacl*", "lakefuse[sets=gnn*", "lakefuse[resolver=iclcr*"]
+SLOW = [
+    "lakefuse[judge=ssacl*",
+    "lakefuse[blocker=hybrid*",
+    "lakefuse[sets=gnn*",
+    "lakefuse[resolver=iclcr*",
+]
 
 BASELINES = [System("exact_fd", "exact_fd"), System("splink", "splink")]
 

@@ -28,8 +28,9 @@ def tuple_embeddings(
 ) -> np.ndarray:
     """(n_tuples, dim) float32, rows L2-normalised (zero for an all-null tuple)."""
     from lakefuse.encode import Embedder
+    from lakefuse.judge.ssacl_features import judged_values
 
-    values = union.values()
+    values = judged_values(union)
     w = attribute_weights(union) if weights is None else weights
     emb = Embedder(encoder)
     out: np.ndarray | None = None
@@ -48,13 +49,105 @@ def tuple_embeddings(
     return out / np.maximum(n, 1e-12)
 
 
+def value_candidates(
+    union: UnionTable,
+    encoder: str = "minilm-onnx",
+    k_values: int = 5,
+    per_tuple: int = 10,
+    min_sim: float = 0.5,
+    max_group: int | None = None,
+) -> pa.Table:
+    """Attribute by attribute: tuples whose values are equal, or near each other (hashed
+    q-grams and the encoder's embedding, ``k_values`` nearest distinct values), weighted by
+    how rare the values are; summed over attributes; each tuple keeps its ``per_tuple``
+    best partners."""
+    from lakefuse.encode import Embedder
+    from lakefuse.encode.qgram import qgram_vectors
+    from lakefuse.judge.features import normalize
+    from lakefuse.judge.ssacl_features import judged_values
+
+    values = judged_values(union)
+    n = union.n_tuples
+    cap = max_group if max_group is not None else int(max(50, min(2000, 4 * math.sqrt(n))))
+    emb = Embedder(encoder)
+    ls: list[np.ndarray] = []
+    rs: list[np.ndarray] = []
+    ss: list[np.ndarray] = []
+    for a in union.attributes:
+        col = values[a]
+        groups: dict[str, list[int]] = {}
+        raw: dict[str, str] = {}
+        for t, v in enumerate(col):
+            if v is not None:
+                key = normalize(v)
+                if key:
+                    groups.setdefault(key, []).append(t)
+                    raw.setdefault(key, v)
+        keys = [k for k, g in groups.items() if len(g) <= cap]
+        if not keys:
+            continue
+        sizes = np.array([len(groups[k]) for k in keys], dtype=np.float64)
+        links: list[tuple[int, int, float]] = [(i, i, 1.0) for i in range(len(keys))]
+        if len(keys) >= 2:
+            sem = emb.embed([raw[k] for k in keys])
+            vec = np.hstack([qgram_vectors(keys), sem]) * np.float32(math.sqrt(0.5))
+            ids, sims = knn(vec, k_values)
+            for i in range(len(keys)):
+                for j, sim in zip(ids[i].tolist(), sims[i].tolist()):
+                    if j > i and sim >= min_sim:
+                        links.append((i, j, float(sim)))
+                    elif 0 <= j < i and sim >= min_sim and i not in ids[j]:
+                        links.append((j, i, float(sim)))
+        for i, j, sim in links:
+            gi, gj = groups[keys[i]], groups[keys[j]]
+            if len(gi) * len(gj) > cap * 4 and i != j:
+                continue
+            weight = sim * math.log(1.0 + n / (sizes[i] + sizes[j]))
+            if i == j:
+                if len(gi) < 2:
+                    continue
+                g = np.array(gi, dtype=np.int64)
+                x, y = np.triu_indices(len(g), 1)
+                l, r = g[x], g[y]
+            else:
+                l = np.repeat(np.array(gi, dtype=np.int64), len(gj))
+                r = np.tile(np.array(gj, dtype=np.int64), len(gi))
+            ls.append(np.minimum(l, r))
+            rs.append(np.maximum(l, r))
+            ss.append(np.full(len(l), weight))
+    if not ls:
+        return _dedupe(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    l = np.concatenate(ls)
+    r = np.concatenate(rs)
+    s = np.concatenate(ss)
+    keep = l != r
+    l, r, s = l[keep], r[keep], s[keep]
+    code = l * n + r
+    uniq, inv = np.unique(code, return_inverse=True)
+    total = np.bincount(inv, weights=s)
+    l, r = uniq // n, uniq % n
+    return _cap(l, r, total, per_tuple)
+
+
+def _cap(l: np.ndarray, r: np.ndarray, s: np.ndarray, per_tuple: int) -> pa.Table:
+    """Pairs within the ``per_tuple`` best of either side."""
+    keep = np.zeros(len(l), dtype=bool)
+    for side in (l, r):
+        order = np.lexsort((-s, side))
+        sorted_side = side[order]
+        start = np.searchsorted(sorted_side, sorted_side, side="left")
+        rank = np.arange(len(order)) - start
+        keep[order[rank < per_tuple]] = True
+    return _dedupe(l[keep], r[keep], s[keep])
+
+
 def knn(
     x: np.ndarray, k: int, exact_below: int = 20_000, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of each row (itself excluded): (ids, similarities), -1 = none."""
     import faiss
 
-    faiss.omp_set_num_threads(2)
+    faiss.omp_set_num_threads(1)
     n, d = x.shape
     k = max(0, min(k, n - 1))
     if k == 0:
@@ -122,29 +215,44 @@ class ANNBlocker:
 
 
 class HybridBlocker(ANNBlocker):
-    """ANN neighbours ∪ token blocking (rare shared words), within the per-tuple budget:
-    ``k`` embedding neighbours and ``token_share`` of the budget for token partners."""
+    """The union of three candidate lists, within the per-tuple budget ``B``: ``k`` (B/5)
+    embedding neighbours of the whole tuple, value neighbours attribute by attribute (equal
+    or near values, B/5 partners per tuple) and token blocking (rare shared words, B/10)."""
 
     name = "hybrid"
 
     def __init__(
-        self, k: int | None = None, encoder: str = "minilm-onnx", token_share: float = 0.25
+        self,
+        k: int | None = None,
+        encoder: str = "minilm-onnx",
+        value_share: float = 0.2,
+        token_share: float = 0.1,
     ) -> None:
         super().__init__(k, encoder)
+        self.value_share = value_share
         self.token_share = token_share
+
+    def _k(self, settings: Settings) -> int:
+        return self.k if self.k is not None else max(1, settings.max_candidates_per_tuple // 5)
 
     def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
         from lakefuse.block.token import TokenBlocker
 
         budget = settings.max_candidates_per_tuple
-        ann = super().candidates(union, settings).table
+        parts = [super().candidates(union, settings).table]
+        per_value = max(1, int(budget * self.value_share))
+        parts.append(value_candidates(union, self.encoder, per_tuple=per_value))
         per = max(1, int(math.floor(budget * self.token_share)))
         tok = TokenBlocker().candidates(union, settings.replace(max_candidates_per_tuple=2 * per))
-        t = tok.table
-        # token scores are summed IDFs: squash onto (0, 1) so both lists share a scale
-        ts = t.column("block_score").to_numpy().astype(np.float64)
-        ts = ts / (ts + 10.0)
-        l = np.concatenate([ann.column("l").to_numpy(), t.column("l").to_numpy()])
-        r = np.concatenate([ann.column("r").to_numpy(), t.column("r").to_numpy()])
-        s = np.concatenate([ann.column("block_score").to_numpy(), ts])
-        return CandidatePairs(_dedupe(l.astype(np.int64), r.astype(np.int64), s), self.name)
+        parts.append(tok.table)
+        scales = [1.0, None, None]
+        ls, rs, ss = [], [], []
+        for part, scale in zip(parts, scales):
+            sc = part.column("block_score").to_numpy().astype(np.float64)
+            if scale is None:  # summed weights: squash onto (0, 1) to share a scale
+                sc = sc / (sc + 10.0)
+            ls.append(part.column("l").to_numpy().astype(np.int64))
+            rs.append(part.column("r").to_numpy().astype(np.int64))
+            ss.append(sc)
+        table = _dedupe(np.concatenate(ls), np.concatenate(rs), np.concatenate(ss))
+        return CandidatePairs(table, self.name)

@@ -6,7 +6,8 @@ in an on-disk cache keyed by model name and value hash (see :mod:`lakefuse.encod
 
 Encoders: ``minilm`` (all-MiniLM-L6-v2, torch), ``minilm-onnx`` (the same model, int8 ONNX on
 onnxruntime: faster, no torch), ``static`` (a static token-embedding model distilled from
-MiniLM, model2vec-style: ~100x faster, for blocking)."""
+MiniLM, model2vec-style: ~100x faster, for blocking), ``qgram`` (hashed character 3-grams:
+no model at all; typo-robust, meaning-blind)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
 
 log = logging.getLogger("lakefuse")
 
-ENCODERS = ("minilm", "minilm-onnx", "static")
+ENCODERS = ("minilm", "minilm-onnx", "static", "qgram")
 
 
 class Encoder(Protocol):
@@ -46,6 +47,10 @@ def get_encoder(name: str) -> Encoder:
         from lakefuse.encode.static import StaticMiniLM
 
         return StaticMiniLM.get()
+    if name == "qgram":
+        from lakefuse.encode.qgram import QGramEncoder
+
+        return QGramEncoder()  # type: ignore[return-value]
     raise ValueError(f"unknown encoder {name!r} (available: {', '.join(ENCODERS)})")
 
 
@@ -81,7 +86,13 @@ class Embedder:
         found = self.cache.get(keys)
         todo = [i for i, k in enumerate(keys) if k not in found]
         self.stats["requested"] += len(distinct)
-        if todo:
+        if todo and hasattr(self.encoder, "encode_texts"):
+            vecs = round_trip(self.encoder.encode_texts([distinct[i] for i in todo]))
+            self.cache.put((keys[i], vecs[j]) for j, i in enumerate(todo))
+            for j, i in enumerate(todo):
+                found[keys[i]] = vecs[j]
+            self.stats["computed"] += len(todo)
+        elif todo:
             ids = tokenize([distinct[i] for i in todo])
             order = sorted(range(len(todo)), key=lambda j: (len(ids[j]), j))
             vecs = np.zeros((len(todo), self.dim), dtype=np.float32)

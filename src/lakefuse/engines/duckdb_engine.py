@@ -86,8 +86,7 @@ class DuckDBEngine(Engine):
         qgram: int = 0,
     ) -> pa.Table:
         unpivot = " UNION ALL ".join(
-            f"SELECT _tid, {i} AS a, lower({_q(a)}) AS v FROM {_q(union)} "
-            f"WHERE {_q(a)} IS NOT NULL"
+            f"SELECT _tid, {i} AS a, lower({_q(a)}) AS v FROM {_q(union)} WHERE {_q(a)} IS NOT NULL"
             for i, a in enumerate(attributes)
         )
         # word tokens, plus each whole (short) value within its attribute, so that one-letter

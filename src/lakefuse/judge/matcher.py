@@ -1,7 +1,7 @@
 """The learned matcher: attention over attributes.
 
-Each attribute shared by the two tuples contributes a feature vector (embedding cosine
-after a trained projection of the frozen encoder's vectors, plus the static evidence of
+Each attribute shared by the two tuples contributes a feature vector (the cosine of the
+frozen encoder's embeddings of the two values, plus the static evidence of
 :mod:`lakefuse.judge.ssacl_features`). A small network maps it to a hidden state, an
 evidence logit ``c`` (does this attribute say match?) and an attention logit ``alpha`` (how
 much should it count?). Attention is a softmax over the attributes present on both sides,
@@ -18,14 +18,9 @@ from lakefuse.judge.ssacl_features import N_STATIC
 
 
 class Matcher(nn.Module):
-    def __init__(self, dim: int, proj_dim: int = 128, hidden: int = 32, seed: int = 0) -> None:
+    def __init__(self, hidden: int = 32, seed: int = 0) -> None:
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.proj = nn.Linear(dim, proj_dim, bias=False)
-        # start from a random orthonormal projection: cosines then ~ the encoder's own
-        q, _ = torch.linalg.qr(torch.randn(dim, proj_dim, generator=g))
-        with torch.no_grad():
-            self.proj.weight.copy_(q.T)
         n_in = 1 + N_STATIC
         self.phi = nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, hidden))
         self.evidence = nn.Linear(hidden, 1)
@@ -35,12 +30,6 @@ class Matcher(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, std=(1.0 / m.in_features) ** 0.5, generator=g)
                 nn.init.zeros_(m.bias)
-
-    def cosine(self, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
-        """Cosine of projected embeddings, (..., dim) -> (...)."""
-        pl = nn.functional.normalize(self.proj(el), dim=-1)
-        pr = nn.functional.normalize(self.proj(er), dim=-1)
-        return (pl * pr).sum(-1)
 
     def forward(
         self, cos: torch.Tensor, static: torch.Tensor, mask: torch.Tensor

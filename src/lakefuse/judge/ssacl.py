@@ -2,7 +2,7 @@
 arXiv 2412.00324), trained on the very tables being integrated, with no labels.
 
 * A frozen pretrained encoder (all-MiniLM-L6-v2, offline) embeds each distinct value once
-  (cached on disk); a trained linear projection adapts its space.
+  (cached on disk).
 * A pair is judged attribute by attribute (:mod:`lakefuse.judge.ssacl_features`) and an
   attention matcher (:mod:`lakefuse.judge.matcher`) combines the evidence: nulls are
   ignored, a single agreeing key can integrate two partial tuples, and a clear
@@ -12,7 +12,7 @@ arXiv 2412.00324), trained on the very tables being integrated, with no labels.
   ones by perturbation, near neighbours that disagree on a key, random tuples); an InfoNCE
   (or decoupled) contrastive loss with temperature ``temperature`` plus a binary loss that
   calibrates the score, and the same losses on adversarial examples made by gradient
-  perturbation of the embeddings (FGM/PGD within an L2 ball of radius ``epsilon``).
+  perturbation of the value embeddings (FGSM within an L2 ball of radius ``epsilon``).
 * The decision threshold is chosen without labels from the score distribution of
   nearest-neighbour pairs (Otsu's split), unless given."""
 
@@ -47,28 +47,33 @@ DEFAULTS: dict[str, Any] = {
     "se_aug": True,
     "te_aug": True,
     "drop_aug": True,
-    "epochs": 12,
+    "epochs": 6,
+    "min_steps": 300,  # small tables: more epochs, so that the matcher sees enough steps
     "temperature": 0.1,
     "epsilon": 0.3,
-    "adv_steps": 1,
     "adv_weight": 1.0,
     "bce_weight": 1.0,
     "loss": "infonce",  # or "dcl" (decoupled: the positive left out of the denominator)
     "max_anchors": 2000,
     "n_neg": 7,
+    "key_share": 0.25,  # share of anchors that also make a join-key group
     "neighbours": 10,
     "batch": 64,
     "lr": 3e-3,
-    "proj_dim": 128,
+    "hidden": 32,
+    "threads": 1,  # small tensors: one thread is faster than two on a busy 2-core box
+    "target_groups": 2000,  # small tables: several positive views per anchor
     "threshold": None,
-    "threshold_bounds": (0.3, 0.8),
+    "threshold_method": "prior-em",  # or "otsu"
+    "threshold_posterior": 0.45,
+    "threshold_bounds": (0.4, 0.7),
 }
 
 
-def _seed_all(seed: int) -> None:
+def _seed_all(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.set_num_threads(max(1, threads))
+    torch.set_flush_denormal(True)
 
 
 def otsu(scores: np.ndarray, bins: int = 100) -> float:
@@ -86,6 +91,29 @@ def otsu(scores: np.ndarray, bins: int = 100) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
+def prior_shift_threshold(
+    scores: np.ndarray, train_prior: float, posterior: float = 0.45, iters: int = 200
+) -> tuple[float, float]:
+    """Scores are calibrated to the training mix (positive share ``train_prior``); estimate
+    the positive share among ``scores`` by EM (Saerens et al., 2002) and return it with the
+    score at which the re-weighted posterior equals ``posterior`` (a little under 1/2: the
+    F1-optimal cut of a calibrated score is about half the attainable F1)."""
+    s = np.clip(scores.astype(np.float64), 1e-6, 1 - 1e-6)
+    pt = float(np.clip(train_prior, 1e-4, 1 - 1e-4))
+    pi = pt
+    for _ in range(iters):
+        a = pi / pt * s
+        b = (1 - pi) / (1 - pt) * (1 - s)
+        new = float(np.mean(a / (a + b)))
+        if abs(new - pi) < 1e-7:
+            pi = new
+            break
+        pi = new
+    pi = float(np.clip(pi, 1e-4, 1 - 1e-4))
+    odds = pt / (1 - pt) * (1 - pi) / pi * posterior / (1 - posterior)
+    return pi, odds / (1 + odds)
+
+
 class SSACLJudge:
     name = "ssacl"
 
@@ -99,6 +127,7 @@ class SSACLJudge:
         self._report: dict[str, Any] = {}
         self._embedder: Any = None
         self._stats: tuple[int, UnionStats] | None = None
+        self._train_prior = 0.125
 
     # -- helpers -----------------------------------------------------------------------
     @property
@@ -117,24 +146,24 @@ class SSACLJudge:
 
     def _tensors(
         self, left: list[View], right: list[View], n_attr: int
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
-        """Embeddings (P, A, D) of both sides (zeros where null), static features, mask."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+        """Embedding cosines (P, A), static features (zeros where null), mask; raw static."""
         static = static_features(left, right, n_attr)
         mask = ~np.isnan(static[:, :, 0])
-        strings = [v for views in (left, right) for x in views for v in x.values if v is not None]
-        table = self.embedder.embed(list(dict.fromkeys(strings)))
-        index = {v: i for i, v in enumerate(dict.fromkeys(strings))}
-        dim = table.shape[1] if len(table) else self.embedder.dim
-        el = np.zeros((len(left), n_attr, dim), dtype=np.float32)
-        er = np.zeros_like(el)
-        for i, (x, y) in enumerate(zip(left, right)):
-            for j in range(n_attr):
-                if mask[i, j]:
-                    el[i, j] = table[index[x.values[j]]]
-                    er[i, j] = table[index[y.values[j]]]
+        strings = list(
+            dict.fromkeys(v for views in (left, right) for x in views for v in x.values if v)
+        )
+        table = self.embedder.embed(strings) if strings else np.zeros((0, 1), np.float32)
+        index = {v: i for i, v in enumerate(strings)}
+        cos = np.zeros(mask.shape, dtype=np.float32)
+        for j in range(n_attr):
+            rows = np.flatnonzero(mask[:, j])
+            if len(rows):
+                li = np.array([index[left[i].values[j]] for i in rows.tolist()])
+                ri = np.array([index[right[i].values[j]] for i in rows.tolist()])
+                cos[rows, j] = np.einsum("ij,ij->i", table[li], table[ri])
         return (
-            torch.from_numpy(el),
-            torch.from_numpy(er),
+            torch.from_numpy(np.clip(cos, -1.0, 1.0)),
             torch.from_numpy(np.nan_to_num(static, nan=0.0)),
             torch.from_numpy(mask),
             static,
@@ -146,10 +175,11 @@ class SSACLJudge:
 
         o = self.options
         t0 = time.perf_counter()
-        _seed_all(settings.seed)
+        self._report = {}
+        _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
-        values = union.values()
+        values = stats.values
         rows = [[values[a][t] for a in union.attributes] for t in range(union.n_tuples)]
         A = len(union.attributes)
         x = tuple_embeddings(union, o["encoder"])
@@ -157,14 +187,19 @@ class SSACLJudge:
         t_embed = time.perf_counter() - t0
         n_anchor = min(union.n_tuples, o["max_anchors"])
         anchors = np.sort(rng.choice(union.n_tuples, n_anchor, replace=False))
+        repeat = int(np.clip(np.ceil(o["target_groups"] / max(1, n_anchor)), 1, 8))
+        anchors = np.repeat(anchors, repeat)
         aug = Augmenter(se=o["se_aug"], te=o["te_aug"], drop=o["drop_aug"])
-        groups = make_groups(rows, stats, near, anchors, aug, rng, n_neg=o["n_neg"])
-        el, er, st, mask, _ = self._tensors(groups.left, groups.right, A)
+        groups = make_groups(
+            rows, stats, near, anchors, aug, rng, n_neg=o["n_neg"], key_share=o["key_share"]
+        )
+        cos, st, mask, _ = self._tensors(groups.left, groups.right, A)
         labels = torch.tensor(groups.label, dtype=torch.float32)
+        self._train_prior = float(labels.mean())
         t_data = time.perf_counter() - t0 - t_embed
 
-        self.matcher = Matcher(el.shape[-1], o["proj_dim"], seed=settings.seed)
-        curve = self._train(el, er, st, mask, labels, groups.size, settings.seed)
+        self.matcher = Matcher(o["hidden"], seed=settings.seed)
+        curve = self._train(cos, st, mask, labels, groups.size, settings.seed)
         t_train = time.perf_counter() - t0 - t_embed - t_data
 
         # threshold without labels: the score distribution of nearest-neighbour pairs
@@ -174,11 +209,12 @@ class SSACLJudge:
         elif o["threshold"] is not None:
             self.threshold = float(o["threshold"])
         else:
-            self.threshold, method = self._auto_threshold(union, near, rng)
+            self.threshold, method = self._auto_threshold(union, settings, near, rng)
         kinds: dict[str, int] = {}
         for k in groups.kind:
             kinds[k] = kinds.get(k, 0) + 1
         self._report = {
+            **self._report,
             "encoder": o["encoder"],
             "anchors": int(n_anchor),
             "groups": groups.n_groups,
@@ -199,8 +235,7 @@ class SSACLJudge:
 
     def _loss(
         self,
-        el: torch.Tensor,
-        er: torch.Tensor,
+        cos: torch.Tensor,
         st: torch.Tensor,
         mask: torch.Tensor,
         labels: torch.Tensor,
@@ -208,8 +243,7 @@ class SSACLJudge:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         assert self.matcher is not None
         o = self.options
-        cos = self.matcher.cosine(el, er) * mask
-        logit, _, _ = self.matcher(cos, st, mask)
+        logit, _, _ = self.matcher(cos * mask, st, mask)
         s = torch.tanh(logit / 2).view(-1, size) / o["temperature"]
         if o["loss"] == "dcl":
             nce = (-s[:, 0] + torch.logsumexp(s[:, 1:], dim=1)).mean()
@@ -220,8 +254,7 @@ class SSACLJudge:
 
     def _train(
         self,
-        el: torch.Tensor,
-        er: torch.Tensor,
+        cos: torch.Tensor,
         st: torch.Tensor,
         mask: torch.Tensor,
         labels: torch.Tensor,
@@ -234,27 +267,29 @@ class SSACLJudge:
         opt = torch.optim.AdamW(self.matcher.parameters(), lr=o["lr"], weight_decay=1e-4)
         gen = torch.Generator().manual_seed(seed)
         curve = []
-        for epoch in range(o["epochs"]):
+        self.matcher.train()
+        per_epoch = max(1, -(-n_groups // o["batch"]))
+        epochs = max(o["epochs"], -(-o["min_steps"] // per_epoch))
+        for epoch in range(epochs):
             perm = torch.randperm(n_groups, generator=gen)
             sums = {"loss": 0.0, "nce": 0.0, "bce": 0.0, "adv": 0.0}
             steps = 0
             for s in range(0, n_groups, o["batch"]):
                 g = perm[s : s + o["batch"]]
                 idx = (g[:, None] * size + torch.arange(size)[None]).reshape(-1)
-                bl, br, bs, bm, by = el[idx], er[idx], st[idx], mask[idx], labels[idx]
-                loss, nce, bce = self._loss(bl, br, bs, bm, by, size)
+                bc, bs, bm, by = cos[idx], st[idx], mask[idx], labels[idx]
+                loss, nce, bce = self._loss(bc, bs, bm, by, size)
                 adv = torch.zeros(())
                 if o["adversarial"] and o["epsilon"] > 0:
-                    br_adv = self._perturb(bl, br, bs, bm, by, size)
-                    adv, _, _ = self._loss(bl, br_adv, bs, bm, by, size)
+                    adv, _, _ = self._loss(self._perturb(bc, bs, bm, by, size), bs, bm, by, size)
                     loss = loss + o["adv_weight"] * adv
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                sums["loss"] += float(loss)
-                sums["nce"] += float(nce)
-                sums["bce"] += float(bce)
-                sums["adv"] += float(adv)
+                sums["loss"] += float(loss.detach())
+                sums["nce"] += float(nce.detach())
+                sums["bce"] += float(bce.detach())
+                sums["adv"] += float(adv.detach())
                 steps += 1
             curve.append({"epoch": epoch + 1, **{k: round(v / steps, 5) for k, v in sums.items()}})
         self.matcher.eval()
@@ -262,35 +297,45 @@ class SSACLJudge:
 
     def _perturb(
         self,
-        bl: torch.Tensor,
-        br: torch.Tensor,
-        bs: torch.Tensor,
-        bm: torch.Tensor,
-        by: torch.Tensor,
+        cos: torch.Tensor,
+        st: torch.Tensor,
+        mask: torch.Tensor,
+        labels: torch.Tensor,
         size: int,
     ) -> torch.Tensor:
-        """PGD (FGM when ``adv_steps`` = 1) on the right side's value embeddings: each
-        vector moves within an L2 ball of radius ``epsilon`` to increase the loss."""
-        eps, steps = float(self.options["epsilon"]), max(1, int(self.options["adv_steps"]))
-        delta = torch.zeros_like(br)
-        for _ in range(steps):
-            delta.requires_grad_(True)
-            loss, _, _ = self._loss(bl, br + delta, bs, bm, by, size)
-            (grad,) = torch.autograd.grad(loss, delta)
-            norm = grad.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-            delta = (delta.detach() + (eps / steps) * grad / norm).detach()
-            dn = delta.norm(dim=-1, keepdim=True)
-            delta = delta * torch.clamp(eps / dn.clamp_min(1e-12), max=1.0)
-        return (br + delta * bm.unsqueeze(-1)).detach()
+        """Adversarial examples in embedding space: each right-side value embedding moves
+        within an L2 ball of radius ``epsilon`` (then back onto the unit sphere) in the
+        direction that increases the loss (FGSM). The matcher sees an embedding only through
+        its cosine with the other side, and on the sphere the worst such move turns the
+        vector by ``asin(epsilon)`` towards or away from the other one, so the step is
+        taken exactly on the angle, signed by the loss gradient."""
+        c = cos.detach().clone().requires_grad_(True)
+        loss, _, _ = self._loss(c, st, mask, labels, size)
+        (grad,) = torch.autograd.grad(loss, c)
+        step = float(np.arcsin(min(1.0, float(self.options["epsilon"]))))
+        theta = torch.arccos(cos.detach().clamp(-1.0, 1.0))
+        theta = (theta - torch.sign(grad) * step).clamp(0.0, float(np.pi))
+        return torch.where(mask, torch.cos(theta), cos.detach())
 
     def _auto_threshold(
-        self, union: UnionTable, near: np.ndarray, rng: np.random.Generator
+        self, union: UnionTable, settings: Settings, near: np.ndarray, rng: np.random.Generator
     ) -> tuple[float, str]:
-        n, k = near.shape
-        l = np.repeat(np.arange(n), k)
-        r = near.reshape(-1)
-        ok = r >= 0
-        l, r = l[ok], r[ok]
+        """Label-free threshold from the scores of the pairs this run will judge: the
+        configured blocker's candidates (else the tuples' nearest neighbours)."""
+        population = "candidate"
+        try:
+            from lakefuse.block import get_blocker
+
+            blocker = get_blocker(settings.blocker, **settings.blocker_options)
+            cands = blocker.candidates(union, settings)
+            l, r = cands.left.astype(np.int64), cands.right.astype(np.int64)
+        except Exception:  # a blocker that cannot run here: fall back on neighbours
+            population = "neighbour"
+            n, k = near.shape
+            l = np.repeat(np.arange(n), k)
+            r = near.reshape(-1)
+            ok = r >= 0
+            l, r = l[ok], r[ok]
         if len(l) > 20_000:
             pick = np.sort(rng.choice(len(l), 20_000, replace=False))
             l, r = l[pick], r[pick]
@@ -299,7 +344,13 @@ class SSACLJudge:
         scores = self._scores(union, l, r)[0]
         scores = scores[np.isfinite(scores)]
         lo, hi = self.options["threshold_bounds"]
-        return float(np.clip(otsu(scores), lo, hi)), "otsu-on-neighbour-pairs"
+        if self.options["threshold_method"] == "otsu":
+            return float(np.clip(otsu(scores), lo, hi)), f"otsu-on-{population}-pairs"
+        prior, thr = prior_shift_threshold(
+            scores, self._train_prior, self.options["threshold_posterior"]
+        )
+        self._report["estimated_match_share"] = round(prior, 5)
+        return float(np.clip(thr, lo, hi)), f"prior-em-on-{population}-pairs"
 
     # -- judging -----------------------------------------------------------------------
     def _scores(
@@ -308,7 +359,7 @@ class SSACLJudge:
         if self.matcher is None:
             raise RuntimeError("judge used before fit() or load()")
         stats = self.stats_of(union)
-        values = union.values()
+        values = stats.values
         attrs = union.attributes
         A = len(attrs)
         rows: dict[int, list[str | None]] = {}
@@ -322,9 +373,8 @@ class SSACLJudge:
         static = np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
         with torch.no_grad():
             for s in range(0, len(left), 4096):
-                el, er, st, mask, raw = self._tensors(lv[s : s + 4096], rv[s : s + 4096], A)
-                cos = self.matcher.cosine(el, er) * mask
-                logit, c, w = self.matcher(cos, st, mask)
+                cos, st, mask, raw = self._tensors(lv[s : s + 4096], rv[s : s + 4096], A)
+                logit, c, w = self.matcher(cos * mask, st, mask)
                 scores[s : s + len(raw)] = torch.sigmoid(logit).numpy()
                 e = torch.sigmoid(c).numpy()
                 ev[s : s + len(raw)] = np.where(mask.numpy(), e, np.nan)
@@ -377,7 +427,6 @@ class SSACLJudge:
             "name": self.name,
             "options": opts,
             "threshold": self.threshold,
-            "dim": int(self.matcher.proj.in_features),
             "report": self._report,
         }
         (folder / "judge.json").write_text(json.dumps(meta, indent=2, default=str))
@@ -390,7 +439,7 @@ class SSACLJudge:
         if "threshold_bounds" in opts:
             opts["threshold_bounds"] = tuple(opts["threshold_bounds"])
         judge = cls(**opts)
-        judge.matcher = Matcher(int(meta["dim"]), opts["proj_dim"])
+        judge.matcher = Matcher(opts["hidden"])
         state = torch.load(folder / "matcher.pt", weights_only=True)
         judge.matcher.load_state_dict(state)
         judge.matcher.eval()

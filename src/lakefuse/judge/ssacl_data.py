@@ -4,11 +4,13 @@ A group is one anchor tuple, one positive view and ``K`` negative views:
 
 * positive: the anchor corrupted by semantic equivalents, typos and dropped attributes, and
   always keeping one attribute that identifies tuples in its table;
-* hard negatives by perturbation: the anchor with one identifying attribute swapped for a
-  clearly different value of a near neighbour (a small change that flips the match), the
-  rest corrupted like a positive;
+* conflicts: a positive with three or more identifying attributes may disagree on one of
+  them (real duplicates carry conflicting values; resolution comes later);
+* hard negatives by perturbation: the anchor with at least half of its identifying
+  attributes swapped for clearly different values of a near neighbour (another entity that
+  shares the rest, e.g. the city), the rest corrupted like a positive;
 * near-neighbour negatives: neighbours (by tuple embedding) that clearly disagree with the
-  anchor on an identifying attribute (so that true duplicates are not pushed away);
+  anchor on at least half of the shared identifying attributes;
 * random negatives: other tuples.
 
 "Key" groups teach partial tuples: the positive keeps only a non-identifying attribute of
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from lakefuse.augment import Augmenter
 from lakefuse.judge.ssacl_features import UnionStats, View, value_features
@@ -48,7 +51,17 @@ class Groups:
 
 def _differs(a: str, b: str) -> bool:
     f = value_features(a, b)
-    return f[0] < 0.7 and f[1] < 0.8 and f[4] == 0.0  # char, token_set, canonical
+    return f[0] < 0.8 and f[1] < 0.9 and f[4] == 0.0 and f[5] == 0.0  # char, token set,
+    # canonical form, acronym: values that share words can still differ ("X Stadium")
+
+
+def _other(pool: list[str], v: str, rng: np.random.Generator, tries: int = 8) -> str | None:
+    """A value of ``pool`` that clearly differs from ``v``."""
+    for _ in range(tries if pool else 0):
+        w = pool[int(rng.integers(len(pool)))]
+        if _differs(w, v):
+            return w
+    return None
 
 
 def make_groups(
@@ -60,6 +73,7 @@ def make_groups(
     rng: np.random.Generator,
     n_neg: int = 7,
     key_share: float = 0.25,
+    p_conflict: float = 0.3,
 ) -> Groups:
     """Training groups for ``anchors`` (tids). ``neighbours``: (n, k) tids, -1 = none."""
     n, A = len(rows), len(stats.attributes)
@@ -72,6 +86,7 @@ def make_groups(
         base = real(t)
         return View(values, base.dist, base.uniq, base.rarity)
 
+    distinct = [sorted({r[j] for r in rows if r[j] is not None}) for j in range(A)]
     by_value: dict[tuple[int, int, str], list[int]] = {}
     for t in range(n):
         for j, v in enumerate(rows[t]):
@@ -87,27 +102,39 @@ def make_groups(
         anchor = real(a)
         negs: list[View] = []
         kinds: list[str] = []
-        # hard negatives by perturbation of an identifying attribute
-        for _ in range(2):
-            j = ident[int(rng.integers(len(ident)))]
-            pool = [t for t in near if rows[t][j] is not None]
-            pool += [int(t) for t in rng.integers(0, n, 4)]
-            for t in pool:
-                v = rows[t][j]
-                if v is not None and _differs(v, row[j] or ""):
-                    vals = [aug.value(x, rng)[0] if x is not None else None for x in row]
-                    vals = aug.dropped(vals, rng, keep=j)
-                    vals[j] = v
-                    negs.append(like(a, vals))
-                    kinds.append("perturbed")
+        # hard negatives by perturbation: at least half of the identifying attributes take
+        # a near neighbour's (clearly different) values; the rest stays the anchor's
+        donors = near[:4] + [int(t) for t in rng.integers(0, n, 2)]
+        for t in donors[: 2 * 3]:
+            if len(negs) >= 2 or t == a:
+                continue
+            m = (
+                len(ident)
+                if len(ident) == 1
+                else int(rng.integers((len(ident) + 1) // 2, len(ident) + 1))
+            )
+            swap = [ident[i] for i in rng.permutation(len(ident))[:m].tolist()]
+            vals = [aug.value(x, rng)[0] if x is not None else None for x in row]
+            vals = aug.dropped(vals, rng, keep=swap[0])
+            ok = True
+            for j in swap:
+                w = rows[t][j]
+                if w is None or not _differs(w, row[j] or ""):
+                    w = _other(distinct[j], row[j] or "", rng)
+                if w is None:
+                    ok = False
                     break
-        # near neighbours that clearly disagree on an identifying attribute
+                vals[j] = w
+            if ok:
+                negs.append(like(a, vals))
+                kinds.append("perturbed")
+        # near neighbours that clearly disagree on at least half of the shared keys
         for t in near:
             if len(kinds) >= 4:
                 break
-            if any(
-                rows[t][j] is not None and _differs(rows[t][j] or "", row[j] or "") for j in ident
-            ):
+            both = [j for j in ident if rows[t][j] is not None]
+            differ = sum(_differs(rows[t][j] or "", row[j] or "") for j in both)
+            if both and differ * 2 >= len(both):
                 negs.append(real(t))
                 kinds.append("neighbour")
         while len(negs) < n_neg:
@@ -117,7 +144,13 @@ def make_groups(
                     like(t, aug.dropped(rows[t], rng, keep=-1)) if rng.random() < 0.3 else real(t)
                 )
                 kinds.append("random")
-        pos = like(a, aug.positive(row, ident, rng))
+        pos_vals = aug.positive(row, ident, rng)
+        # conflicts: a duplicate may disagree on one attribute when enough others agree
+        kept = [j for j in ident if pos_vals[j] is not None]
+        if len(kept) >= 3 and rng.random() < p_conflict:
+            j = kept[int(rng.integers(len(kept)))]
+            pos_vals[j] = _other(distinct[j], row[j] or "", rng) or pos_vals[j]
+        pos = like(a, pos_vals)
         g.add(anchor, pos, negs[:n_neg], kinds[:n_neg])
 
         # key groups: a non-identifying attribute as the key of another table
@@ -127,22 +160,34 @@ def make_groups(
             v = row[j] or ""
             key_vals: list[str | None] = [None] * A
             key_vals[j] = aug.value(v, rng)[0]
-            one = np.ones(A)
-            pos = View(key_vals, one, one, anchor.rarity)
+            # the other table's key: distinct there, its values (nearly) unique
+            one = np.full(A, rng.uniform(0.6, 1.0))
+            uq = np.full(A, 1.0 / int(rng.integers(1, 3)))
+            pos = View(key_vals, one, uq, anchor.rarity)
             same = [t for t in by_value.get((int(stats.tables[a]), j, v.lower()), []) if t != a]
             knegs: list[View] = []
+            vals: list[str | None]
             kk: list[str] = []
             for t in same[:3]:
                 hide = set(stats.identifying[stats.tables[t]])
                 knegs.append(like(t, [None if i in hide else x for i, x in enumerate(rows[t])]))
                 kk.append("shares-value")
+            # hard: the most similar values of the attribute that still clearly differ
+            for w, _, _ in process.extract(v, distinct[j], scorer=fuzz.WRatio, limit=8):
+                if len(knegs) >= n_neg - 2:
+                    break
+                if _differs(w, v):
+                    vals = [None] * A
+                    vals[j] = w
+                    knegs.append(View(vals, one, uq, anchor.rarity))
+                    kk.append("near-key")
             while len(knegs) < n_neg:
                 t = int(rng.integers(n))
                 w = rows[t][j]
                 if t != a and w is not None and _differs(w, v):
-                    vals: list[str | None] = [None] * A
+                    vals = [None] * A
                     vals[j] = w
-                    knegs.append(View(vals, one, one, stats.rarity[t]))
+                    knegs.append(View(vals, one, uq, stats.rarity[t]))
                     kk.append("other-key")
                 elif rng.random() < 0.05:  # attribute almost constant: fall back
                     knegs.append(real(t) if t != a else real((t + 1) % n))

@@ -20,8 +20,8 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
-from lakefuse.augment.semantic import acronym, canonical
-from lakefuse.judge.features import as_date, as_number, normalize
+from lakefuse.augment.semantic import acronym, parse_number, same_meaning
+from lakefuse.judge.features import as_date, normalize
 from lakefuse.types import TABLE, UnionTable
 
 STATIC_NAMES = (
@@ -53,14 +53,24 @@ class View:
     rarity: np.ndarray  # (A,)
 
 
+def judged_values(union: UnionTable) -> dict[str, list[str | None]]:
+    """``union.values()`` with the attributes that are no evidence (per-table surrogate ids)
+    blanked out: attribute -> values by tid."""
+    values = union.values()
+    evidence = set(getattr(union, "evidence_attributes", union.attributes))
+    blank: list[str | None] = [None] * union.n_tuples
+    return {a: (values[a] if a in evidence else blank) for a in union.attributes}
+
+
 class UnionStats:
     """Distinctiveness and value counts per source table and attribute (no labels)."""
 
     def __init__(self, union: UnionTable) -> None:
-        values = union.values()
+        tables = union.values()[TABLE]
+        values = judged_values(union)
+        self.values = values
         self.attributes = list(union.attributes)
         self.n = union.n_tuples
-        tables = values[TABLE]
         names = sorted(set(tables))
         self.tables = np.array([names.index(t) for t in tables], dtype=np.int64)
         A = len(self.attributes)
@@ -110,16 +120,17 @@ def value_features(a: str, b: str) -> tuple[float, ...]:
         char = fuzz.ratio(na, nb) / 100.0
         tset = fuzz.token_set_ratio(na, nb) / 100.0
         jw = JaroWinkler.similarity(na, nb)
-        canon = float(exact or canonical(a) == canonical(b))
+        canon = float(exact or same_meaning(a, b))
         ac = float(
             (len(nb) >= 2 and acronym(a).lower() == nb.replace(" ", ""))
             or (len(na) >= 2 and acronym(b).lower() == na.replace(" ", ""))
         )
-        xa, xb = as_number(a), as_number(b)
+        xa, xb = parse_number(a), parse_number(b)
         num, is_num = 0.0, 0.0
         if xa is not None and xb is not None:
+            # relative closeness, sharp: 5% apart is no agreement
             is_num = 1.0
-            num = max(0.0, 1.0 - abs(xa - xb) / max(abs(xa), abs(xb), 1e-9))
+            num = max(0.0, 1.0 - 20.0 * abs(xa - xb) / max(abs(xa), abs(xb), 1e-9))
         date = 0.0
         if not is_num:
             da, db = as_date(a), as_date(b)

