@@ -103,9 +103,12 @@ class Infomap(PerComponent):
         for a, b, x in zip(comp.l.tolist(), comp.r.tolist(), comp.w.tolist()):
             if a != b:
                 im.add_link(a, b, x)
-        result = im.run()
+        im.run()
         labels = np.zeros(comp.k, dtype=np.int64)
-        for node, module in dict(result.modules()).items():
+        # the engine's getModules converts the C++ map in C. infomap's Result API instead walks
+        # SWIG vectors from Python, and that SWIG iterator type clashes with faiss's (both are
+        # SWIG modules) once faiss is loaded in the same process: a segfault
+        for node, module in dict(im._core.getModules(1, False)).items():
             labels[node] = module
         return groups(labels)
 
