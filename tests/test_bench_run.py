@@ -156,3 +156,10 @@ def test_splink_baseline_links_entities(tmp_path: Path) -> None:
     assert r["f1"] > 0.8  # generic Splink does well on clean person records
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["splink"]["blocking_columns"] and run["splink"]["threshold"] == 0.9
+
+
+def test_select_takes_exact_labels_with_brackets() -> None:
+    from lakefuse.bench.systems import select
+
+    labels = [s.label for s in select(["splink", "lakefuse[sets=components]"])]
+    assert labels == ["splink", "lakefuse", "lakefuse[sets=components]"]

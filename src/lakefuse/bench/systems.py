@@ -108,15 +108,17 @@ def all_systems() -> list[System]:
 
 
 def select(patterns: list[str] | None = None) -> list[System]:
-    """Systems whose label matches any fnmatch pattern (all when none); the lakefuse default
-    always runs, as the time ratios are relative to it."""
+    """Systems whose label equals a pattern or matches it as an fnmatch pattern (all when
+    none); the lakefuse default always runs, as the time ratios are relative to it. Exact labels
+    come first because their brackets would read as fnmatch character classes."""
     systems = all_systems()
     if not patterns:
         return systems
     chosen = [
         s
         for s in systems
-        if s.label == DEFAULT or any(fnmatch.fnmatchcase(s.label, p) for p in patterns)
+        if s.label == DEFAULT
+        or any(s.label == p or fnmatch.fnmatchcase(s.label, p) for p in patterns)
     ]
     if len(chosen) == 1 and not any(fnmatch.fnmatchcase(DEFAULT, p) for p in patterns):
         known = ", ".join(s.label for s in systems)
