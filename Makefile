@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test lint bench bench-quick bench-readme clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ bench-quick: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/lakefuse bench run --suite full
+
+# the README's full-suite table (baselines, default, one-change variants; 23-min variant budget)
+BENCH_SYSTEMS := exact_fd splink lakefuse lakefuse[sets=components] lakefuse[sets=cliques] \
+	lakefuse[sets=leiden] lakefuse[sets=louvain] lakefuse[sets=infomap] lakefuse[sets=spectral] \
+	lakefuse[sets=girvan_newman] lakefuse[resolver=vote] lakefuse[resolver=typo_vote] \
+	lakefuse[blocker=hybrid] lakefuse[judge=ssacl,blocker=hybrid]
+bench-readme: $(VENV)/.dev
+	$(BIN)/lakefuse bench run --suite full -o bench-out/full -q --timeout 180 --budget 1380 \
+		$(foreach s,$(BENCH_SYSTEMS),--system '$(s)') --readme README.md
 
 clean:
 	rm -rf $(VENV) demo-out bench-out .pytest_cache .ruff_cache
