@@ -28,3 +28,20 @@ def test_shared_join_key_is_not_a_surrogate(tmp_path) -> None:  # type: ignore[n
     b = tmp_path / "teams.csv"
     b.write_text("team_id,name\n1,Bears\n2,Saints\n")
     assert _detect([a, b]) == []
+
+
+def test_build_union_marks_surrogates_for_integrate_and_train() -> None:
+    from lakefuse.config import Settings
+    from lakefuse.engines import get_engine
+    from lakefuse.pipeline import build_union
+
+    d = need(DBLP_ACM)
+    raw = [read_table(d / "tableA.csv"), read_table(d / "tableB.csv")]
+    attributes, per_table = align(raw)
+    engine = get_engine("duckdb")
+    union = build_union(engine, raw, attributes, per_table, Settings())
+    assert union.surrogate_keys == ["id"]
+    assert "id" not in union.evidence_attributes
+    kept = build_union(engine, raw, attributes, per_table, Settings(surrogate_keys=[]))
+    assert kept.surrogate_keys == []
+    engine.close()

@@ -136,9 +136,9 @@ def train(
     """Train a judge on INPUT tables (self-supervised) and save it for `integrate --model`."""
     _logging(quiet)
     from lakefuse.engines import get_engine
-    from lakefuse.io import align, load_columns_file, outer_union
+    from lakefuse.io import align, load_columns_file
     from lakefuse.judge import get_judge
-    from lakefuse.pipeline import read_inputs
+    from lakefuse.pipeline import build_union, read_inputs
 
     try:
         settings = Settings(
@@ -151,7 +151,7 @@ def train(
         raw = read_inputs([str(p) for p in inputs])
         attributes, per_table = align(raw, settings.columns, str(columns))
         engine = get_engine(settings.engine)
-        union = outer_union(engine, raw, attributes, per_table)
+        union = build_union(engine, raw, attributes, per_table, settings)
         j = get_judge(judge, **settings.judge_options)
         if not hasattr(j, "save"):
             raise InputError(f"judge {judge!r} has nothing to train or save")

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from lakefuse import __version__
 from lakefuse.block import get_blocker
 from lakefuse.config import Settings
-from lakefuse.engines import get_engine
+from lakefuse.engines import Engine, get_engine
 from lakefuse.io import align, expand_inputs, from_dataframe, outer_union, read_table
 from lakefuse.io.profile import detect_surrogate_keys
 from lakefuse.io.read import RawTable
@@ -158,6 +158,25 @@ def integrate(
         raise
 
 
+def build_union(
+    engine: Engine,
+    raw: list[RawTable],
+    attributes: list[str],
+    per_table: list[list[str]],
+    settings: Settings,
+) -> UnionTable:
+    """Outer union plus the surrogate keys that judges and blockers must ignore (shared by
+    ``integrate`` and ``lakefuse train``)."""
+    union = outer_union(engine, raw, attributes, per_table)
+    if settings.surrogate_keys is None:
+        union.surrogate_keys = detect_surrogate_keys(raw, per_table)
+    else:
+        union.surrogate_keys = [a for a in settings.surrogate_keys if a in attributes]
+    if union.surrogate_keys:
+        log.info("not used as evidence (per-table row ids): %s", ", ".join(union.surrogate_keys))
+    return union
+
+
 def _run(
     raw: list[RawTable],
     attributes: list[str],
@@ -169,15 +188,7 @@ def _run(
     engine = get_engine(settings.engine, staging / "lakefuse.duckdb" if staging else None)
     try:
         with tracker.stage("union") as st:
-            union = outer_union(engine, raw, attributes, per_table)
-            if settings.surrogate_keys is None:
-                union.surrogate_keys = detect_surrogate_keys(raw, per_table)
-            else:
-                union.surrogate_keys = [a for a in settings.surrogate_keys if a in attributes]
-            if union.surrogate_keys:
-                log.info(
-                    "not used as evidence (per-table row ids): %s", ", ".join(union.surrogate_keys)
-                )
+            union = build_union(engine, raw, attributes, per_table, settings)
             st.detail["tuples"] = union.n_tuples
             st.detail["surrogate_keys"] = union.surrogate_keys
         with tracker.stage("block") as st:
