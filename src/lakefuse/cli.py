@@ -53,6 +53,9 @@ def _fail(exc: InputError) -> None:
     raise typer.Exit(2)
 
 
+#: CLI defaults are the Settings defaults (one source of truth)
+_D = Settings()
+
 Inputs = Annotated[list[Path], typer.Argument(help="CSV/Parquet files or folders of them.")]
 
 
@@ -63,15 +66,17 @@ def integrate(
     columns: Annotated[
         Path | None, typer.Option(help="JSON/YAML file mapping headers onto attributes.")
     ] = None,
-    blocker: Annotated[str, typer.Option(help="Candidate generation method.")] = "token",
-    judge: Annotated[str, typer.Option(help="Pairwise integrability judge.")] = "similarity",
-    sets: Annotated[str, typer.Option(help="Integrable set discovery method.")] = "hybrid",
-    resolver: Annotated[str, typer.Option(help="Conflict resolution strategy.")] = "truth",
+    blocker: Annotated[str, typer.Option(help="Candidate generation method.")] = _D.blocker,
+    judge: Annotated[str, typer.Option(help="Pairwise integrability judge.")] = _D.judge,
+    sets: Annotated[str, typer.Option(help="Integrable set discovery method.")] = _D.sets,
+    resolver: Annotated[str, typer.Option(help="Conflict resolution strategy.")] = _D.resolver,
     threshold: Annotated[
         float | None, typer.Option(help="Decision threshold (default: chosen without labels).")
     ] = None,
     model: Annotated[Path | None, typer.Option(help="Judge saved by `lakefuse train`.")] = None,
-    max_candidates: Annotated[int, typer.Option(help="Candidate pairs per tuple, at most.")] = 50,
+    max_candidates: Annotated[
+        int, typer.Option(help="Candidate pairs per tuple, at most.")
+    ] = _D.max_candidates_per_tuple,
     seed: Annotated[int, typer.Option()] = 0,
     judge_opt: Annotated[
         list[str] | None, typer.Option("--judge-opt", help="key=value for the judge.")

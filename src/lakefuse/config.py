@@ -19,7 +19,8 @@ class Settings:
     blocker: str = "token"
     judge: str = "similarity"
     sets: str = "hybrid"
-    resolver: str = "truth"
+    #: typo_vote: best conflict accuracy in the full bench (>= truth on every task)
+    resolver: str = "typo_vote"
     #: decision threshold on the judge score; None = chosen without labels
     threshold: float | None = None
     #: cap on candidate pairs per tuple (blocking)
