@@ -39,7 +39,7 @@ bench: $(VENV)/.dev
 # the README's full-suite table (baselines, default, one-change variants; 23-min variant budget)
 BENCH_SYSTEMS := exact_fd splink lakefuse lakefuse[sets=components] lakefuse[sets=cliques] \
 	lakefuse[sets=leiden] lakefuse[sets=louvain] lakefuse[sets=infomap] lakefuse[sets=spectral] \
-	lakefuse[sets=girvan_newman] lakefuse[resolver=vote] lakefuse[resolver=typo_vote] \
+	lakefuse[sets=girvan_newman] lakefuse[sets=gnn] lakefuse[resolver=vote] lakefuse[resolver=truth] \
 	lakefuse[blocker=hybrid] lakefuse[judge=ssacl,blocker=hybrid]
 bench-readme: $(VENV)/.dev
 	$(BIN)/lakefuse bench run --suite full -o bench-out/full -q --timeout 180 --budget 1380 \

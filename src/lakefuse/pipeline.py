@@ -98,17 +98,23 @@ def score_pairs(
 
 
 def build_graph(union: UnionTable, scored: ScoredPairs, judge: Judge) -> IntegrabilityGraph:
+    """The integrability graph; the engine labels its connected components (the one step of
+    set discovery that touches every tuple), set finders split each component locally."""
     t = scored.table
     dec = t.column("decision")
     edges = t.filter(dec).select(["l", "r", "score"]).rename_columns(["l", "r", "weight"])
     incompatible = t.filter(pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))).select(
         ["l", "r"]
     )
+    cc = union.engine.connected_components(edges.select(["l", "r"]), union.n_tuples)
+    component = np.empty(union.n_tuples, dtype=np.int64)
+    component[cc.column("tid").to_numpy()] = cc.column("component").to_numpy()
     return IntegrabilityGraph(
         union.n_tuples,
         edges,
         incompatible,
         score_pairs=lambda l, r: judge.score(union, l, r),
+        component=component,
     )
 
 

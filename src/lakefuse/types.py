@@ -115,12 +115,16 @@ PairScorer = Callable[[np.ndarray, np.ndarray], ScoredPairs]
 class IntegrabilityGraph:
     """Nodes are tids ``0..n_nodes-1``; ``edges`` (l, r, weight) are integrable pairs;
     ``incompatible`` (l, r) are judged pairs that must never share a set (chaining guard).
-    ``score_pairs`` judges pairs that blocking never proposed (used inside components)."""
+    ``score_pairs`` judges pairs that blocking never proposed (used inside components).
+    ``component`` labels each tid with its connected component of ``edges``, as computed by the
+    engine (:meth:`lakefuse.engines.Engine.connected_components`); None = computed by the set
+    finder itself (tests, synthetic graphs)."""
 
     n_nodes: int
     edges: pa.Table
     incompatible: pa.Table
     score_pairs: PairScorer | None = None
+    component: np.ndarray | None = None
 
 
 @dataclass

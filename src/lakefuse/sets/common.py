@@ -51,6 +51,14 @@ def components(n: int, l: np.ndarray, r: np.ndarray) -> np.ndarray:
     return connected_components(m, directed=False)[1]
 
 
+def graph_components(graph: IntegrabilityGraph) -> np.ndarray:
+    """Component label per tid: the engine's (``graph.component``), else computed here."""
+    if graph.component is not None:
+        return graph.component
+    l, r, _ = edge_arrays(graph)
+    return components(graph.n_nodes, l, r)
+
+
 def group_nodes(labels: np.ndarray) -> list[np.ndarray]:
     """Nodes of each label, labels in order of their smallest node."""
     if len(labels) == 0:
@@ -126,7 +134,7 @@ def iter_components(graph: IntegrabilityGraph, trivial: list[list[int]]) -> Iter
     n = graph.n_nodes
     l, r, w = edge_arrays(graph)
     fa, fb = guard_arrays(graph)
-    labels = components(n, l, r)
+    labels = graph_components(graph)
     n_comp = int(labels.max()) + 1 if n else 0
     sizes = np.bincount(labels, minlength=n_comp)
     el = labels[l]

@@ -3,7 +3,7 @@ entities, and a tuple that completes several others (a team for its players) glu
 
 from __future__ import annotations
 
-from lakefuse.sets.common import components, edge_arrays, group_nodes, make_sets
+from lakefuse.sets.common import graph_components, group_nodes, make_sets
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
 
 
@@ -11,6 +11,5 @@ class ConnectedComponents:
     name = "components"
 
     def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
-        l, r, _ = edge_arrays(graph)
-        labels = components(graph.n_nodes, l, r)
+        labels = graph_components(graph)
         return make_sets(graph.n_nodes, group_nodes(labels), self.name)
