@@ -169,3 +169,60 @@ def test_properties(a: list[list[tuple[str, int]]], b: list[list[tuple[str, int]
     # swapping roles swaps precision and recall
     r2 = pairwise(b, a)
     assert r2["precision"] == pytest.approx(r["recall"])
+
+
+def test_blocking_recall_hand_computed(tmp_path) -> None:
+    from lakefuse.bench.metrics import blocking, blocking_of_run
+
+    # join-style gold: a team (t0) links a player (p0) and a stadium (s0); two players
+    # (p1, p2) are one entity. Gold pairs: p0-t0, p0-s0, t0-s0, p1-p2 -> 4.
+    p = [("players", i) for i in range(3)]
+    t0, s0 = ("teams", 0), ("stadiums", 0)
+    gold = [[p[0], t0, s0], [p[1], p[2]]]
+    # candidates: p0-t0, t0-s0 (so p0-s0 is linked through t0), p0-p1 (not gold)
+    cands = [(t0, p[0]), (t0, s0), (p[0], p[1])]
+    attrs = {
+        p[0]: frozenset({"player", "team"}),
+        p[1]: frozenset({"player", "team"}),
+        p[2]: frozenset({"player"}),
+        t0: frozenset({"team", "facility"}),
+        s0: frozenset({"facility", "capacity"}),
+    }
+    r = blocking(gold, cands, 5, attrs)
+    assert r["block_gold_pairs"] == 4 and r["block_pairs"] == 3
+    assert r["block_recall"] == pytest.approx(2 / 4)  # p0-t0, t0-s0
+    # p0-s0 share nothing: 3 pairs share an attribute (p0-t0, t0-s0, p1-p2), 2 found
+    assert r["block_gold_pairs_shared"] == 3
+    assert r["block_recall_shared"] == pytest.approx(2 / 3)
+    assert r["block_recall_linked"] == pytest.approx(3 / 4)  # p0-s0 via t0; p1-p2 missed
+    assert r["pairs_per_tuple"] == pytest.approx(3 / 5)
+    assert blocking(gold, [], 5)["block_recall_shared"] is None
+
+    # the same case read from a task folder and a run's pairs.parquet
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakefuse.bench.gold import Gold
+
+    inp = tmp_path / "task" / "input"
+    inp.mkdir(parents=True)
+    (inp / "players.csv").write_text("Player,Team\nA,X\nB,Y\nB ,\n")
+    (inp / "teams.csv").write_text("Team,Facility\nX,F\n")
+    (inp / "stadiums.csv").write_text("Facility,Capacity\nF,10\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    l_, r_ = zip(*cands)
+    pq.write_table(
+        pa.table(
+            {
+                "l_table": [a[0] for a in l_],
+                "l_row": [a[1] for a in l_],
+                "r_table": [b[0] for b in r_],
+                "r_row": [b[1] for b in r_],
+            }
+        ),
+        out / "pairs.parquet",
+    )
+    g = Gold(gold, None, [], {}, [*p, t0, s0])
+    assert blocking_of_run(tmp_path / "task", g, out) == r
+    assert blocking_of_run(tmp_path / "task", g, tmp_path) == {}  # a baseline: no pairs

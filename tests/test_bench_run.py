@@ -122,6 +122,11 @@ def test_run_suite_end_to_end(tmp_path: Path) -> None:
     assert rows["exact_fd"]["time_ratio"] > 0
     assert (tmp_path / "bench.md").read_text() == md == markdown(report)
     assert "| stadium_join-none | 1.000 |" in md
+    # blocking is measured for lakefuse rows only (a baseline judges no candidate pairs)
+    assert "block_recall" not in rows["exact_fd"]
+    assert 0.0 < rows[DEFAULT]["block_recall"] <= rows[DEFAULT]["block_recall_shared"] <= 1.0
+    assert 0.0 < rows[DEFAULT]["pairs_per_tuple"] <= 50.0
+    assert "### Blocking recall (gold pairs whose tuples share" in md
     assert (tmp_path / "bench_f1.png").stat().st_size > 1000
 
 

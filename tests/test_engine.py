@@ -57,10 +57,21 @@ def test_token_candidates_rank_and_cap(engine) -> None:  # type: ignore[no-untyp
 
 
 def test_qgram_candidates_survive_typos(engine) -> None:  # type: ignore[no-untyped-def]
-    parts = [("a", pa.table({"name": ["Mercedes"]})), ("b", pa.table({"name": ["Mercedez"]}))]
+    # two edits apart: no shared word or one-edit key, but shared 3-grams
+    parts = [("a", pa.table({"name": ["Mercedes"]})), ("b", pa.table({"name": ["Mercedxz"]}))]
     engine.outer_union("u", parts, ["name"])
     assert engine.token_candidates("u", ["name"], 5, 10).num_rows == 0
     assert engine.token_candidates("u", ["name"], 5, 10, qgram=3).num_rows == 1
+
+
+def test_token_candidates_survive_one_edit_and_code_punctuation(engine) -> None:  # type: ignore[no-untyped-def]
+    # one edit apart (substitution, transposition, deletion), and a code with a hyphen
+    a = ["Mercedes", "Saints", "Eagles", "KX-TCA86 headset"]
+    b = ["Mercedez", "Sainst", "Eages", "kxtca86"]
+    parts = [("a", pa.table({"name": a})), ("b", pa.table({"name": b}))]
+    engine.outer_union("u", parts, ["name"])
+    got = {(r["l"], r["r"]) for r in engine.token_candidates("u", ["name"], 5, 10).to_pylist()}
+    assert got == {(i, i + 4) for i in range(4)}
 
 
 def test_pair_values(engine) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,12 @@
 * conflict accuracy: share of gold conflicts whose matched predicted set has the true value;
 * cell accuracy: share of the known clean cells of every gold set reproduced by its matched
   predicted set (an unmatched gold set gets every cell wrong);
+* blocking recall: share of the gold pairs (same pairs as the pairwise metrics) among the
+  candidate pairs the run judged (``pairs.parquet``), over all gold pairs, over the gold pairs
+  whose tuples share a non-null attribute (the only pairs a judge can see: in a join task a
+  player and a stadium share nothing and meet only through their team), and "linked" (the two
+  tuples are joined by a path of candidate pairs inside their gold set, as the set stage needs);
+  plus candidate pairs per tuple (the mean);
 * wall time and peak memory per stage, from the prediction's run.json.
 
 Values compare case- and whitespace-insensitively (:func:`lakefuse.bench.noise.normalize`).
@@ -15,7 +21,8 @@ Values compare case- and whitespace-insensitively (:func:`lakefuse.bench.noise.n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -209,3 +216,123 @@ def score(gold: Gold, pred: Prediction) -> dict[str, Any]:
         **acc,
         **stage_costs(pred.run),
     }
+
+
+Pair = tuple[TupleId, TupleId]
+
+
+def _ordered(a: TupleId, b: TupleId) -> Pair:
+    return (a, b) if a <= b else (b, a)
+
+
+def blocking(
+    gold_sets: Sequence[Sequence[TupleId]],
+    candidates: Iterable[tuple[TupleId, TupleId]],
+    n_tuples: int,
+    attributes: Mapping[TupleId, frozenset[str]] | None = None,
+) -> dict[str, Any]:
+    """Blocking recall of the gold pairs among ``candidates`` (unordered tuple pairs).
+
+    ``block_recall``: over every gold pair (the pairs of :func:`pairwise`);
+    ``block_recall_shared``: over the gold pairs whose tuples share a non-null attribute
+    (``attributes``: tuple -> its non-null evidence attributes; None when not given);
+    ``block_recall_linked``: a gold pair counts when a path of candidate pairs joins its two
+    tuples inside a gold set that holds both; ``pairs_per_tuple``: candidates / tuples."""
+    cand = {_ordered(a, b) for a, b in candidates if a != b}
+    gold_pairs: set[Pair] = set()
+    linked: set[Pair] = set()
+    for s in gold_sets:
+        members = sorted(set(s))
+        if len(members) < 2:
+            continue
+        parent = {t: t for t in members}
+
+        def find(t: TupleId, parent: dict[TupleId, TupleId] = parent) -> TupleId:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        pairs = [
+            (members[i], members[j])
+            for i in range(len(members))
+            for j in range(i + 1, len(members))
+        ]
+        gold_pairs.update(pairs)
+        for a, b in pairs:
+            if (a, b) in cand:
+                parent[find(a)] = find(b)
+        linked.update((a, b) for a, b in pairs if find(a) == find(b))
+    hit = gold_pairs & cand
+
+    def ratio(num: int, den: int) -> float:
+        return num / den if den else 1.0
+
+    out: dict[str, Any] = {
+        "block_recall": ratio(len(hit), len(gold_pairs)),
+        "block_recall_shared": None,
+        "block_recall_linked": ratio(len(linked), len(gold_pairs)),
+        "block_pairs": len(cand),
+        "block_gold_pairs": len(gold_pairs),
+        "block_gold_pairs_shared": None,
+        "pairs_per_tuple": len(cand) / n_tuples if n_tuples else 0.0,
+    }
+    if attributes is not None:
+        empty: frozenset[str] = frozenset()
+        shared = {
+            (a, b) for a, b in gold_pairs if attributes.get(a, empty) & attributes.get(b, empty)
+        }
+        out["block_recall_shared"] = ratio(len(shared & cand), len(shared))
+        out["block_gold_pairs_shared"] = len(shared)
+    return out
+
+
+def present_attributes(
+    input_dir: str | Path, ignore: Iterable[str] = ()
+) -> dict[TupleId, frozenset[str]]:
+    """Tuple (file stem, 0-based row) -> the attributes (headers as lakefuse aligns them,
+    without ``ignore``, e.g. the run's surrogate keys) where it has a non-blank value."""
+    import pandas as pd
+
+    from lakefuse.io.align import header_key
+
+    skip = {header_key(a) for a in ignore}
+    out: dict[TupleId, frozenset[str]] = {}
+    for f in sorted(Path(input_dir).glob("*.csv")):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        cols = [c for c in df.columns if header_key(c) not in skip]
+        keys = [header_key(c) for c in cols]
+        filled = df[cols].apply(lambda c: c.str.strip() != "").to_numpy()
+        for i, row in enumerate(filled):
+            out[(f.stem, i)] = frozenset(k for k, ok in zip(keys, row) if ok)
+    return out
+
+
+def load_candidates(out_dir: str | Path) -> list[tuple[TupleId, TupleId]] | None:
+    """The candidate pairs a lakefuse run judged (``pairs.parquet``: one row per pair blocking
+    proposed, with its decision); None when the output has none (a baseline)."""
+    path = Path(out_dir) / "pairs.parquet"
+    if not path.exists():
+        return None
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path, columns=["l_table", "l_row", "r_table", "r_row"])
+    lt, lr, rt, rr = (t.column(c).to_pylist() for c in ("l_table", "l_row", "r_table", "r_row"))
+    return [((a, int(b)), (c, int(d))) for a, b, c, d in zip(lt, lr, rt, rr)]
+
+
+def blocking_of_run(task_dir: str | Path, gold: Gold, out_dir: str | Path) -> dict[str, Any]:
+    """:func:`blocking` for one lakefuse output folder against its task ({} for a baseline)."""
+    cands = load_candidates(out_dir)
+    if cands is None:
+        return {}
+    run_json = Path(out_dir) / "run.json"
+    ignore: list[str] = []
+    if run_json.exists():
+        import json
+
+        union = (json.loads(run_json.read_text()).get("stages") or {}).get("union") or {}
+        ignore = list(union.get("surrogate_keys") or [])
+    attrs = present_attributes(Path(task_dir) / "input", ignore)
+    n = len(gold.universe) or len(attrs)
+    return blocking(gold.sets, cands, n, attrs)

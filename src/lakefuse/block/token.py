@@ -9,8 +9,10 @@ from lakefuse.types import CandidatePairs, UnionTable
 
 
 class TokenBlocker:
-    """Pairs sharing a rare-enough word token; each tuple keeps its best-ranked partners so
-    that the average stays within ``settings.max_candidates_per_tuple``."""
+    """Pairs sharing a rare-enough key (a word token, a code without its punctuation, a whole
+    short value, or a token one edit away), ranked by summed IDF; each tuple keeps its
+    ``settings.max_candidates_per_tuple`` best partners and a pair stays when either side keeps
+    it, so the mean stays within the budget while hubs keep their links."""
 
     name = "token"
     qgram = 0
@@ -24,7 +26,7 @@ class TokenBlocker:
         return int(max(50, min(2000, 4 * math.sqrt(n))))
 
     def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
-        per_tuple = max(1, settings.max_candidates_per_tuple // 2)
+        per_tuple = max(1, settings.max_candidates_per_tuple)
         table = union.engine.token_candidates(
             union.name,
             union.evidence_attributes,

@@ -86,42 +86,69 @@ class DuckDBEngine(Engine):
         qgram: int = 0,
     ) -> pa.Table:
         unpivot = " UNION ALL ".join(
-            f"SELECT _tid, {i} AS a, lower({_q(a)}) AS v FROM {_q(union)} WHERE {_q(a)} IS NOT NULL"
+            f"SELECT _tid, {i} AS a, lower(trim({_q(a)})) AS v FROM {_q(union)} "
+            f"WHERE {_q(a)} IS NOT NULL"
             for i, a in enumerate(attributes)
         )
-        # word tokens, plus each whole (short) value within its attribute, so that one-letter
-        # codes and exact keys still meet
+        # Keys, each in a group; a pair's score sums over groups the best IDF it shares in
+        # each. Word tokens and codes are their own group: a word token; a token with a digit
+        # written without its hyphens, dots or slashes ("kx-tca86" -> "kxtca86"); each whole
+        # (short) value within its attribute, so that one-letter codes and exact keys still
+        # meet; and typo keys, one group per attribute: every token of 4-16 characters of a
+        # short value, with and without each one of its characters (one edit apart:
+        # "sainst"/"saints" -> "sains", "eages"/"eagles" -> "eages").
         words = (
-            "SELECT DISTINCT _tid, tok AS key FROM (SELECT _tid, "
+            "SELECT DISTINCT _tid, tok AS key, tok AS grp FROM (SELECT _tid, "
             "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
             "WHERE length(tok) >= 2 "
-            "UNION SELECT DISTINCT _tid, '=' || a || ':' || trim(v) AS key FROM vals "
-            "WHERE length(v) <= 64"
+            "UNION SELECT DISTINCT _tid, code AS key, code AS grp FROM (SELECT _tid, "
+            "regexp_replace(w, '[^[:alnum:]]+', '', 'g') AS code, w FROM (SELECT _tid, "
+            "unnest(regexp_split_to_array(v, '\\s+')) AS w FROM vals)) "
+            "WHERE length(code) >= 4 AND code <> w AND regexp_matches(code, '[0-9]') "
+            "UNION SELECT DISTINCT _tid, '=' || a || ':' || v AS key, '=' || a || ':' || v AS grp "
+            "FROM vals WHERE length(v) <= 64"
         )
-        keys = words
+        typo = (
+            "SELECT DISTINCT _tid, '~' || a || ':' || "
+            "(CASE WHEN i = 0 THEN tok ELSE substr(tok, 1, i - 1) || substr(tok, i + 1) END) "
+            "AS key, '~' || a AS grp FROM (SELECT _tid, a, tok, "
+            "unnest(range(0, length(tok) + 1)) AS i FROM (SELECT _tid, a, "
+            "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals "
+            "WHERE length(v) <= 64) WHERE length(tok) BETWEEN 4 AND 16)"
+        )
+        keys = f"{words} UNION {typo}"
         if qgram > 0:
             keys = (
-                f"{words} UNION SELECT DISTINCT _tid, '#' || substr(tok, i, {qgram}) AS key "
+                f"{keys} UNION SELECT DISTINCT _tid, '#' || substr(tok, i, {qgram}) AS key, "
+                f"'#' || substr(tok, i, {qgram}) AS grp "
                 f"FROM (SELECT _tid, tok, unnest(range(1, length(tok) - {qgram} + 2)) AS i "
                 f"FROM (SELECT _tid, unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok "
                 f"FROM vals) WHERE length(tok) >= {qgram + 1})"
             )
+        # each tuple keeps its ``per_tuple`` best partners (ranked over both sides of its
+        # pairs), and a pair stays when either tuple keeps it: at most ``per_tuple`` pairs per
+        # tuple on average, while a hub (a team row that many players name) keeps every pair
+        # that its partners rank high
         query = f"""
         WITH vals AS ({unpivot}),
         keys AS ({keys}),
         n AS (SELECT count(*)::DOUBLE AS n FROM {_q(union)}),
         df AS (SELECT key, count(*) AS df FROM keys GROUP BY key
                HAVING count(*) > 1 AND count(*) <= {int(max_df)}),
-        k AS (SELECT keys._tid, keys.key, ln((SELECT n FROM n) / df.df) AS idf
+        k AS (SELECT keys._tid, keys.key, keys.grp, ln((SELECT n FROM n) / df.df) AS idf
               FROM keys JOIN df USING (key)),
-        p AS (SELECT a._tid AS l, b._tid AS r, sum(a.idf) AS block_score
-              FROM k a JOIN k b ON a.key = b.key AND a._tid < b._tid GROUP BY 1, 2),
-        ranked AS (SELECT l, r, block_score,
-              row_number() OVER (PARTITION BY l ORDER BY block_score DESC, r) AS rl,
-              row_number() OVER (PARTITION BY r ORDER BY block_score DESC, l) AS rr
-              FROM p)
-        SELECT l, r, block_score FROM ranked WHERE rl <= {int(per_tuple)} OR rr <= {int(per_tuple)}
-        ORDER BY l, r
+        pg AS (SELECT a._tid AS l, b._tid AS r, a.grp, max(a.idf) AS idf
+              FROM k a JOIN k b ON a.key = b.key AND a.grp = b.grp AND a._tid < b._tid
+              GROUP BY 1, 2, 3),
+        p AS (SELECT l, r, sum(idf) AS block_score FROM pg GROUP BY 1, 2),
+        sides AS (SELECT l AS t, r AS o, block_score FROM p
+                  UNION ALL SELECT r AS t, l AS o, block_score FROM p),
+        ranked AS (SELECT t, o, row_number() OVER (PARTITION BY t ORDER BY block_score DESC, o)
+                   AS rank FROM sides),
+        kept AS (SELECT DISTINCT least(t, o) AS l, greatest(t, o) AS r FROM ranked
+                 WHERE rank <= {int(per_tuple)})
+        SELECT p.l, p.r, p.block_score FROM p JOIN kept USING (l, r)
+        ORDER BY p.l, p.r
         """
         return self.con.sql(query).to_arrow_table()
 
