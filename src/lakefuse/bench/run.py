@@ -14,7 +14,7 @@ from typing import Any
 
 from lakefuse.bench.catalog import make_tasks, plan
 from lakefuse.bench.gold import load_gold, load_prediction
-from lakefuse.bench.metrics import score
+from lakefuse.bench.metrics import blocking_of_run, score
 from lakefuse.bench.systems import DEFAULT, System, order_variants, run_isolated, select, slug
 
 #: per-run time limit in seconds, by suite
@@ -31,6 +31,9 @@ COLUMNS = [
     ("conflict_accuracy", "Conf", "{:.3f}"),
     ("cell_accuracy", "Cell", "{:.3f}"),
     ("time_ratio", "t×", "{:.2f}"),
+    ("block_recall_shared", "BlockR", "{:.3f}"),
+    ("block_recall", "BlockR(all)", "{:.3f}"),
+    ("pairs_per_tuple", "Pairs/t", "{:.1f}"),
 ]
 
 
@@ -211,6 +214,7 @@ def _one(
     if status["ok"]:
         try:
             row.update(score(gold, load_prediction(pred_dir)))
+            row.update(blocking_of_run(task, gold, pred_dir))
             if not KEEP_DB:  # the engine's database is for inspection only; it is the bulk
                 (pred_dir / "lakefuse.duckdb").unlink(missing_ok=True)
         except Exception as exc:  # a broken output is that system's failure, not the bench's
@@ -221,6 +225,8 @@ def _one(
         if "f1" in row
         else f"ERROR {row['error']}"
     )
+    if row.get("block_recall_shared") is not None:
+        msg += f" BlockR={row['block_recall_shared']:.3f} pairs/t={row['pairs_per_tuple']:.1f}"
     _say(quiet, msg)
     return row
 
@@ -265,6 +271,35 @@ def short(label: str) -> str:
     return label[len("lakefuse[") : -1] if label.startswith("lakefuse[") else label
 
 
+#: metrics that also get a mean per noise setting and per task kind (the issues' criteria)
+BY_GROUP = ("f1", "set_similarity", "conflict_accuracy", "block_recall_shared")
+
+
+def _group_means(
+    report: dict[str, Any], by: dict[tuple[str, str], Any], systems: list[str], key: str, fmt: str
+) -> list[str]:
+    """Rows 'mean, <setting>' and 'mean, <kind> tasks' (over the tasks where all ran)."""
+    info = {r["task"]: (r.get("setting"), r.get("kind")) for r in report["results"]}
+    groups: list[tuple[str, list[str]]] = []
+    for i, label in ((0, "setting {}"), (1, "{} tasks")):
+        names = sorted({v[i] for v in info.values() if v[i]})
+        if len(names) > 1:
+            for g in names:
+                groups.append(
+                    (label.format(g), [t for t in report["tasks"] if info.get(t, ())[i] == g])
+                )
+    out = []
+    for label, tasks in groups:
+        cells = [f"*mean, {label}*"]
+        for s in systems:
+            vals = [by[(t, s)].get(key) for t in tasks if (t, s) in by]
+            vals = [v for v in vals if v is not None]
+            cells.append(_fmt(sum(vals) / len(vals), fmt) if vals else "–")
+        if any(c != "–" for c in cells[1:]):
+            out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     """One table per metric: rows are tasks x noise settings, columns the systems (lakefuse
     variants named by what they change), and a mean row."""
@@ -285,6 +320,11 @@ def markdown(report: dict[str, Any]) -> str:
         "conflict_accuracy": "Conflict accuracy (gold conflicts resolved to the true value)",
         "cell_accuracy": "Cell accuracy (integrated table vs clean values)",
         "time_ratio": "Time ratio (wall time / lakefuse default's)",
+        "block_recall_shared": "Blocking recall (gold pairs whose tuples share a non-null "
+        "attribute, found among the judged candidate pairs)",
+        "block_recall": "Blocking recall over all gold pairs (the pairs of pairwise F1; in join "
+        "tasks many share no attribute and meet only through a third tuple)",
+        "pairs_per_tuple": "Candidate pairs per tuple (mean)",
     }
     for key, _, fmt in COLUMNS:
         head = ["task", *(short(s) for s in systems)]
@@ -313,6 +353,8 @@ def markdown(report: dict[str, Any]) -> str:
             mark = "" if complete(report, s) else "*"
             cells.append(_fmt(sum(vals) / len(vals), fmt) + mark if vals else "–")
         lines.append("| " + " | ".join(cells) + " |")
+        if key in BY_GROUP:
+            lines += _group_means(report, by, systems, key, fmt)
     lines += [
         "",
         "### Wall time (s) and peak memory (MB) of the lakefuse default",
