@@ -300,3 +300,49 @@ def test_engine_labels_the_components_set_finders_use() -> None:
     pairs = set(zip(graph.component.tolist(), mine.tolist()))
     assert len(pairs) == len(set(mine.tolist())) == len(set(graph.component.tolist()))
     assert len(set(mine.tolist())) < union.n_tuples  # the judge did link tuples
+
+
+@pytest.mark.parametrize("identifying", [True, False])
+def test_hybrid_key_agreement_is_a_conflict_not_two_entities(identifying: bool) -> None:
+    """Two rows of one table share a title (an attribute unique per row there) but their
+    authors differ: with the title identifying they are one paper with conflicting authors
+    (one set); where titles repeat in the table (a foreign key), they stay two entities that
+    the venue row completes (two overlapping sets)."""
+    from lakefuse.types import KeyAttributes
+
+    tuples = [
+        {"title": "t", "authors": "ann"},  # 0 (table 0)
+        {"title": "t", "authors": "anne b"},  # 1 (table 0)
+        {"title": "t", "venue": "vldb"},  # 2 (table 1)
+    ]
+    names = ["authors", "title", "venue"]
+
+    def score(l: np.ndarray, r: np.ndarray) -> ScoredPairs:
+        ev = np.full((len(l), 3), np.nan)
+        for i, (a, b) in enumerate(zip(l.tolist(), r.tolist())):
+            for j, n in enumerate(names):
+                x, y = tuples[a].get(n), tuples[b].get(n)
+                if x is not None and y is not None:
+                    ev[i, j] = 1.0 if x == y else 0.5  # similar, not the same
+        shared = (~np.isnan(ev)).sum(axis=1)
+        sc = np.nanmean(ev, axis=1)
+        dec = (np.nan_to_num(ev, nan=1.0) == 1.0).all(axis=1)
+        cols = {
+            "l": pa.array(l, type=pa.int64()),
+            "r": pa.array(r, type=pa.int64()),
+            "score": pa.array(sc),
+            "decision": pa.array(dec),
+            "conflict": pa.array(~dec),
+            "shared": pa.array(shared, type=pa.int32()),
+            **{f"ev:{n}": pa.array(ev[:, j]) for j, n in enumerate(names)},
+        }
+        return ScoredPairs(pa.table(cols), "exact", 0.5)
+
+    g = graph_of(3, [(0, 2), (1, 2)], forbidden=[(0, 1)], scorer=score)
+    ident = np.array([[True, identifying, False], [False, identifying, False]])
+    g.keys = KeyAttributes(names, np.array([0, 0, 1]), ident)
+    sets = as_sets(get_set_finder("hybrid").find(g))
+    if identifying:
+        assert sets == [frozenset({0, 1, 2})]
+    else:
+        assert sorted(sets, key=min) == [frozenset({0, 2}), frozenset({1, 2})]

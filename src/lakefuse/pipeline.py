@@ -36,6 +36,7 @@ from lakefuse.types import (
     CandidatePairs,
     IntegrabilityGraph,
     IntegrableSets,
+    KeyAttributes,
     ResolveContext,
     ScoredPairs,
     UnionTable,
@@ -115,7 +116,27 @@ def build_graph(union: UnionTable, scored: ScoredPairs, judge: Judge) -> Integra
         incompatible,
         score_pairs=lambda l, r: judge.score(union, l, r),
         component=component,
+        keys=key_attributes(union),
     )
+
+
+#: an attribute identifies tuples in a table when this share of its non-null values is distinct
+IDENTIFYING = 0.9
+
+
+def key_attributes(union: UnionTable, min_rows: int = 5) -> KeyAttributes:
+    """Per source table, the evidence attributes whose values are (nearly) unique there."""
+    attrs = union.evidence_attributes
+    names = [s.name for s in union.sources]
+    pos = {n: i for i, n in enumerate(names)}
+    ident = np.zeros((len(names), len(attrs)), dtype=bool)
+    col = {a: j for j, a in enumerate(attrs)}
+    for row in union.engine.distinct_ratios(union.name, attrs).to_pylist():
+        n = int(row["non_null"] or 0)
+        if n >= min_rows and row["table"] in pos:
+            ident[pos[row["table"]], col[row["attribute"]]] = row["distinct"] >= IDENTIFYING * n
+    table_of = np.array([pos[t] for t in union.values()[TABLE]], dtype=np.int32)
+    return KeyAttributes(attrs, table_of, ident)
 
 
 def integrate(

@@ -112,19 +112,33 @@ PairScorer = Callable[[np.ndarray, np.ndarray], ScoredPairs]
 
 
 @dataclass
+class KeyAttributes:
+    """Which attributes identify tuples inside each source table (nearly every non-null value
+    distinct there): ``identifying[table_of[tid], j]`` for attribute ``attributes[j]``. Two
+    tuples that agree on an attribute identifying in both their tables are one entity whose
+    other values conflict, not two entities (a shared team name is no such key in a players
+    table, where it repeats)."""
+
+    attributes: list[str]
+    table_of: np.ndarray  # int per tid
+    identifying: np.ndarray  # bool (tables, attributes)
+
+
+@dataclass
 class IntegrabilityGraph:
     """Nodes are tids ``0..n_nodes-1``; ``edges`` (l, r, weight) are integrable pairs;
     ``incompatible`` (l, r) are judged pairs that must never share a set (chaining guard).
     ``score_pairs`` judges pairs that blocking never proposed (used inside components).
     ``component`` labels each tid with its connected component of ``edges``, as computed by the
     engine (:meth:`lakefuse.engines.Engine.connected_components`); None = computed by the set
-    finder itself (tests, synthetic graphs)."""
+    finder itself (tests, synthetic graphs). ``keys``: see :class:`KeyAttributes`."""
 
     n_nodes: int
     edges: pa.Table
     incompatible: pa.Table
     score_pairs: PairScorer | None = None
     component: np.ndarray | None = None
+    keys: KeyAttributes | None = None
 
 
 @dataclass

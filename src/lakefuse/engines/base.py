@@ -13,6 +13,11 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 
+def q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class Engine(ABC):
     name: str = "abstract"
 
@@ -52,6 +57,21 @@ class Engine(ABC):
     def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
         """Join pairs (``l, r``) with the union: columns ``l, r, <a>__l, <a>__r`` per attribute,
         rows in the order of ``pairs``."""
+
+    def distinct_ratios(self, union: str, attributes: Sequence[str]) -> pa.Table:
+        """Per source table and attribute: how many cells are non-null and how many distinct
+        values (case and surrounding space ignored) they hold. Columns ``table, attribute,
+        non_null, distinct``. Plain SQL, so every engine inherits it."""
+        if not attributes:
+            return pa.table({"table": [], "attribute": [], "non_null": [], "distinct": []})
+        parts = []
+        for a in attributes:
+            label = "'" + a.replace("'", "''") + "'"
+            parts.append(
+                f'SELECT _table AS "table", {label} AS attribute, count({q(a)}) AS non_null, '
+                f'count(DISTINCT lower(trim({q(a)}))) AS "distinct" FROM {q(union)} GROUP BY _table'
+            )
+        return self.sql(" UNION ALL ".join(parts))
 
     @abstractmethod
     def connected_components(self, edges: pa.Table, n_nodes: int) -> pa.Table:

@@ -43,13 +43,15 @@ def judge_all_pairs(
     clear: float | None = None,
     clear_score: float = 0.0,
     clear_always: float = 1.0,
+    keys: bool = True,
 ) -> Judged | None:
     """Judge all pairs of ``comp`` on demand (None without a scorer). A pair is forbidden when
     it shares attributes but is not integrable, unless (given ``clear``) more than that share
     of its shared attributes agree (similarity >= ``AGREE``) and its score reaches
     ``clear_score``, or its score reaches ``clear_always``: a pair that disagrees on one value
     but agrees on most, identifying ones included, is a value conflict for resolution, not two
-    entities."""
+    entities. With ``keys`` (and ``clear``), so is a pair reaching ``clear_score`` that agrees
+    on an attribute identifying tuples in both its tables (``graph.keys``)."""
     if graph.score_pairs is None or comp.k < 2:
         return None
     pairs = list(itertools.combinations(range(comp.k), 2))
@@ -69,7 +71,35 @@ def judge_all_pairs(
     if clear is not None and ev is not None:
         agree = (np.nan_to_num(ev, nan=0.0) >= AGREE).sum(axis=1)
         forbid &= ((agree <= clear * shared) | (score < clear_score)) & (score < clear_always)
+        if keys:
+            keyed = key_agreement(graph, comp, la, lb, ev, [c[3:] for c in ev_cols])
+            forbid &= ~(keyed & (score >= clear_score))
     return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid & ~decision, score, ev)
+
+
+def key_agreement(
+    graph: IntegrabilityGraph,
+    comp: Component,
+    la: np.ndarray,
+    lb: np.ndarray,
+    ev: np.ndarray,
+    attributes: list[str],
+) -> np.ndarray:
+    """Pairs that agree on an attribute identifying tuples in both their tables (see
+    :class:`lakefuse.types.KeyAttributes`): one entity with conflicting values elsewhere."""
+    keys = graph.keys
+    out = np.zeros(len(la), dtype=bool)
+    if keys is None:
+        return out
+    col = {a: j for j, a in enumerate(keys.attributes)}
+    tl = keys.table_of[comp.nodes[la]]
+    tr = keys.table_of[comp.nodes[lb]]
+    agree = np.nan_to_num(ev, nan=0.0) >= AGREE
+    for j, a in enumerate(attributes):
+        k = col.get(a)
+        if k is not None:
+            out |= agree[:, j] & keys.identifying[tl, k] & keys.identifying[tr, k]
+    return out
 
 
 def complete_with_judge(comp: Component, judged: Judged | None, reforbid: bool = False) -> None:

@@ -97,6 +97,7 @@ class Hybrid(PerComponent):
         clear: float | None = 0.5,
         clear_score: float = 0.6,
         clear_always: float = 1.0,
+        keys: bool = True,
         seed: int = 0,
     ) -> None:
         self.clique_limit = clique_limit
@@ -105,6 +106,7 @@ class Hybrid(PerComponent):
         self.clear = clear
         self.clear_score = clear_score
         self.clear_always = clear_always
+        self.keys = keys
         self.seed = seed
 
     def split(self, comp: Component) -> LocalSets:
@@ -140,7 +142,9 @@ class Hybrid(PerComponent):
         return fully_judged(self.graph, comp)
 
     def _complete(self, comp: Component) -> LocalSets:
-        judged = judge_all_pairs(self.graph, comp, self.clear, self.clear_score, self.clear_always)
+        judged = judge_all_pairs(
+            self.graph, comp, self.clear, self.clear_score, self.clear_always, self.keys
+        )
         complete_with_judge(comp, judged, reforbid=self.clear is not None)
         sets = compatible_cliques(comp, self.max_cliques)
         return arbitrate(comp, sets, judged)
