@@ -209,3 +209,37 @@ def test_label_free_thresholds() -> None:
     assert 0.2 < otsu(s) < 0.8
     prior, thr = prior_shift_threshold(s, train_prior=0.1)
     assert 0.05 < prior < 0.2 and 0.2 < thr < 0.9
+
+
+def test_single_key_pairs_are_judged_on_their_one_value() -> None:
+    """A partial tuple sharing only the stadium name with a full one: the same name (or a
+    typo of it) integrates, another "... Stadium" does not, however close its embedding."""
+    a, _, _ = lake()
+    c = pd.DataFrame({"name": ["Lucas Oil Stadium", "Lucsa Oil Stadium", "Busch Stadium"]})
+    union = make_union({"a": a, "c": c})
+    judge = SSACLJudge(**FAST)
+    judge.fit(union, Settings(seed=0))
+    lucas = int(np.flatnonzero(a["name"] == "Lucas Oil Stadium")[0])
+    n = len(a)
+    t = judge.score(union, np.array([lucas] * 3), np.array([n, n + 1, n + 2])).table
+    assert t.column("shared").to_pylist() == [1, 1, 1]
+    assert t.column("decision").to_pylist() == [True, True, False]
+    learned = SSACLJudge(**FAST, single_key="learned")
+    learned.fit(union, Settings(seed=0))
+    assert learned.single_key_judge(union) is None
+
+
+def test_integrate_keeps_the_trained_judge_for_reuse(tmp_path: Path) -> None:
+    from lakefuse.pipeline import integrate
+
+    a, b, _ = lake()
+    first = integrate({"a": a, "b": b}, tmp_path / "one", judge="ssacl", judge_options=FAST)
+    assert first.run["stages"]["judge"]["saved_model"] == "model"
+    assert (tmp_path / "one" / "model" / "judge.json").exists()
+    again = integrate(
+        {"a": a, "b": b}, tmp_path / "two", model_path=str(tmp_path / "one" / "model")
+    )
+    assert again.pairs.equals(first.pairs)
+    # rerunning into the same folder replaces the saved model
+    integrate({"a": a, "b": b}, tmp_path / "one", judge="ssacl", judge_options=FAST)
+    assert (tmp_path / "one" / "model" / "matcher.pt").exists()

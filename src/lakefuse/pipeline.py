@@ -46,6 +46,8 @@ log = logging.getLogger("lakefuse")
 
 InputItem = str | Path | Any  # a path, or a pandas DataFrame / Arrow table
 SCORE_BATCH = 20_000
+#: where integrate keeps a judge it trained (reuse: ``--model OUT/model``)
+MODEL_DIR = "model"
 
 
 @dataclass
@@ -173,6 +175,8 @@ def integrate(
         if out is not None and staging is not None:
             _write(result, staging)
             for f in staging.iterdir():
+                if f.is_dir() and (out / f.name).is_dir():
+                    shutil.rmtree(out / f.name)
                 f.replace(out / f.name)
             # run.json last: its presence marks a complete output folder
             (out / "run.json").write_text(json.dumps(run, indent=2, default=str))
@@ -230,6 +234,10 @@ def _run(
             else:
                 judge = get_judge(settings.judge, **settings.judge_options)
                 judge.fit(union, settings)
+                if staging is not None and hasattr(judge, "save"):
+                    # the judge trained here, for `integrate --model OUT/model`
+                    judge.save(staging / MODEL_DIR)
+                    st.detail["saved_model"] = MODEL_DIR
             scored = score_pairs(judge, union, cands.left, cands.right, tracker)
             st.detail["threshold"] = scored.threshold
             st.detail.update(getattr(judge, "report", lambda: {})())

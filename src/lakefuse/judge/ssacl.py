@@ -30,7 +30,7 @@ import torch
 from lakefuse.augment import Augmenter
 from lakefuse.config import Settings
 from lakefuse.judge.matcher import Matcher
-from lakefuse.judge.similarity import scored_table
+from lakefuse.judge.similarity import SimilarityJudge, scored_table
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
     N_STATIC,
@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "threshold_method": "prior-em",  # or "otsu"
     "threshold_posterior": 0.45,
     "threshold_bounds": (0.4, 0.7),
+    # a pair that shares one attribute only (a join key) is judged on that value alone:
+    # "similarity" = the plain judge's value rule, "learned" = the matcher
+    "single_key": "similarity",
 }
 
 
@@ -128,6 +131,9 @@ class SSACLJudge:
         self._embedder: Any = None
         self._stats: tuple[int, UnionStats] | None = None
         self._train_prior = 0.125
+        self._single: tuple[int, SimilarityJudge] | None = None
+        #: called as ``progress(epoch, epochs)`` after each training epoch (a progress bar)
+        self.progress: Any = None
 
     # -- helpers -----------------------------------------------------------------------
     @property
@@ -137,6 +143,17 @@ class SSACLJudge:
 
             self._embedder = Embedder(self.options["encoder"])
         return self._embedder
+
+    def single_key_judge(self, union: UnionTable) -> SimilarityJudge | None:
+        """The judge of pairs that share one attribute only (None: the matcher judges them),
+        fitted on the union being judged (a saved model meets new tables)."""
+        if self.options["single_key"] != "similarity":
+            return None
+        if self._single is None or self._single[0] != id(union):
+            judge = SimilarityJudge()
+            judge.fit(union, Settings())
+            self._single = (id(union), judge)
+        return self._single[1]
 
     def stats_of(self, union: UnionTable) -> UnionStats:
         key = id(union)
@@ -292,6 +309,8 @@ class SSACLJudge:
                 sums["adv"] += float(adv.detach())
                 steps += 1
             curve.append({"epoch": epoch + 1, **{k: round(v / steps, 5) for k, v in sums.items()}})
+            if self.progress is not None:
+                self.progress(epoch + 1, epochs)
         self.matcher.eval()
         return curve
 
@@ -341,8 +360,12 @@ class SSACLJudge:
             l, r = l[pick], r[pick]
         if len(l) < 10:
             return 0.5, "default"
-        scores = self._scores(union, l, r)[0]
+        scores, ev, _, _ = self._scores(union, l, r)
+        if self.single_key_judge(union) is not None:  # not decided by this threshold
+            scores = scores[(~np.isnan(ev)).sum(axis=1) > 1]
         scores = scores[np.isfinite(scores)]
+        if len(scores) < 10:
+            return 0.5, "default"
         lo, hi = self.options["threshold_bounds"]
         if self.options["threshold_method"] == "otsu":
             return float(np.clip(otsu(scores), lo, hi)), f"otsu-on-{population}-pairs"
@@ -394,6 +417,21 @@ class SSACLJudge:
         ident = np.nan_to_num(static[:, :, STATIC_NAMES.index("dist_max")], nan=0.0) >= 0.5
         clear = present & (np.nan_to_num(ev, nan=1.0) < 0.1) & (char < 0.6) & (canon < 1) & ident
         conflict = ~decision & clear.any(axis=1)
+        # per-attribute evidence on the scale every judge reports (set discovery reads it:
+        # >= 0.8 agrees, < 0.6 disagrees): the learned attribute evidence, raised to the
+        # value similarity where the values are equal, typo-close or canonically the same
+        same = np.nan_to_num(static[:, :, [0, 4, 5]], nan=0.0).max(axis=2)
+        ev = np.where(present, np.maximum(ev, same), np.nan)
+        sk = self.single_key_judge(union)
+        single = np.flatnonzero(shared == 1) if sk is not None else np.zeros(0, dtype=np.int64)
+        if len(single):
+            t = sk.score(union, left[single], right[single]).table  # type: ignore[union-attr]
+            scores[single] = t.column("score").to_numpy(zero_copy_only=False)
+            decision[single] = t.column("decision").to_numpy(zero_copy_only=False)
+            conflict[single] = t.column("conflict").to_numpy(zero_copy_only=False)
+            for j, a in enumerate(union.attributes):
+                col = t.column(f"ev:{a}").to_numpy(zero_copy_only=False)
+                ev[single, j] = np.asarray(col, dtype=float)
         attrs = union.attributes
         table = scored_table(
             left, right, ev, scores, decision, conflict, attrs, np.ones(len(attrs))
