@@ -168,3 +168,21 @@ def test_select_takes_exact_labels_with_brackets() -> None:
 
     labels = [s.label for s in select(["splink", "lakefuse[sets=components]"])]
     assert labels == ["splink", "lakefuse", "lakefuse[sets=components]"]
+
+
+def test_variants_of_sets_or_resolver_reuse_the_defaults_judge(tmp_path: Path) -> None:
+    from lakefuse.bench.run import reuse_judge
+    from lakefuse.bench.systems import System
+
+    model = tmp_path / "model"
+    sets = System("lakefuse[sets=components]", "lakefuse", {"sets": "components"})
+    judge = System("lakefuse[judge=similarity]", "lakefuse", {"judge": "similarity"})
+    assert reuse_judge(sets, model) is sets  # nothing trained to reuse
+    model.mkdir()
+    (model / "judge.json").write_text("{}")
+    got = reuse_judge(sets, model)
+    assert got.overrides == {"sets": "components", "model_path": str(model)}
+    assert got.label == sets.label
+    assert reuse_judge(judge, model) is judge  # a judge change retrains
+    default = System("lakefuse", "lakefuse")
+    assert reuse_judge(default, model) is default

@@ -16,6 +16,7 @@ from lakefuse.bench.catalog import make_tasks, plan
 from lakefuse.bench.gold import load_gold, load_prediction
 from lakefuse.bench.metrics import blocking_of_run, score
 from lakefuse.bench.systems import DEFAULT, System, order_variants, run_isolated, select, slug
+from lakefuse.pipeline import MODEL_DIR
 
 #: per-run time limit in seconds, by suite
 TIMEOUTS = {"quick": 90.0, "full": 300.0}
@@ -189,6 +190,25 @@ def _say(quiet: bool, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+#: overrides that leave the judge as the default trained it
+JUDGE_NEUTRAL = {"sets", "sets_options", "resolver", "resolver_options"}
+
+
+def reuse_judge(system: System, model: Path) -> System:
+    """A variant that changes only set discovery or resolution gets the judge the default
+    trained on the same task (training is deterministic for a seed, so the pairs are the
+    same); its time then excludes training."""
+    if (
+        system.kind != "lakefuse"
+        or system.label == DEFAULT
+        or not system.overrides
+        or not set(system.overrides) <= JUDGE_NEUTRAL
+        or not (model / "judge.json").exists()
+    ):
+        return system
+    return System(system.label, system.kind, {**system.overrides, "model_path": str(model)})
+
+
 def _one(
     task: Path,
     gold: Any,
@@ -201,6 +221,7 @@ def _one(
     quiet: bool,
 ) -> dict[str, Any]:
     pred_dir = out / "runs" / task.name / slug(system.label)
+    system = reuse_judge(system, out / "runs" / task.name / slug(DEFAULT) / MODEL_DIR)
     status = run_isolated(system, task / "input", pred_dir, limit, seed)
     row: dict[str, Any] = {
         "task": task.name,
