@@ -234,7 +234,7 @@ def _run(
             else:
                 judge = get_judge(settings.judge, **settings.judge_options)
                 judge.fit(union, settings)
-                if staging is not None and hasattr(judge, "save"):
+                if staging is not None and getattr(judge, "trained", False):
                     # the judge trained here, for `integrate --model OUT/model`
                     judge.save(staging / MODEL_DIR)
                     st.detail["saved_model"] = MODEL_DIR

@@ -1,4 +1,4 @@
-"""``lakefuse bench make | score | run``."""
+"""``lakefuse bench make | score | run | report | scale``."""
 
 from __future__ import annotations
 
@@ -59,9 +59,12 @@ def score(
 ) -> None:
     """Score one system output against one task's gold."""
     from lakefuse.bench.gold import load_gold, load_prediction
+    from lakefuse.bench.metrics import blocking_of_run
     from lakefuse.bench.metrics import score as score_fn
 
-    res = score_fn(load_gold(task_dir), load_prediction(prediction))
+    gold = load_gold(task_dir)
+    res = score_fn(gold, load_prediction(prediction))
+    res.update(blocking_of_run(task_dir, gold, prediction))
     if as_json:
         typer.echo(json.dumps(res, indent=2))
         return
@@ -166,3 +169,41 @@ def report(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
     typer.echo(md)
+
+
+@app.command()
+def scale(
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="sets: 1M-tuple / 3M-edge synthetic graph through set discovery; "
+            "judge: SSACL trained and run on 10,000 FEBRL tuples; "
+            "conflicts: 1,000 conflicts through ICLCR with the bundled model."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="JSON file to write.")],
+    n: Annotated[
+        int | None, typer.Option(help="Size (nodes, tuples or conflicts; default per kind).")
+    ] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Scale and speed figures (the issues' time and memory targets), as JSON."""
+    if what == "sets":
+        from lakefuse.bench.scale_sets import scale_run
+
+        res = scale_run(n or 1_000_000, 3 * (n or 1_000_000), seed=seed)
+    elif what == "judge":
+        from lakefuse.bench.ssacl_scale import run as judge_run
+
+        res = judge_run(n or 10_000, seed=seed, quiet=quiet)
+    elif what == "conflicts":
+        from lakefuse.bench.conflict_speed import run as conflict_run
+
+        res = conflict_run(n=n or 1_000)
+    else:
+        typer.echo(f"unknown figure {what!r}: sets, judge or conflicts", err=True)
+        raise typer.Exit(2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2, default=str))
+    typer.echo(json.dumps({k: v for k, v in res.items() if not isinstance(v, (dict, list))}))

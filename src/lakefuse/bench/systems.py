@@ -39,14 +39,15 @@ class System:
 
 #: extra lakefuse rows (label, Settings overrides); one-change variants are added automatically
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
-    # SSACL (issue 4) with the blocker built for it, and its ablations
-    ("lakefuse[judge=ssacl,blocker=hybrid]", {"judge": "ssacl", "blocker": "hybrid"}),
+    # SSACL (issue 4) ablations; the plain string-similarity judge is `lakefuse[judge=similarity]`
     *[
-        (
-            f"lakefuse[judge=ssacl,blocker=hybrid,{label}]",
-            {"judge": "ssacl", "blocker": "hybrid", "judge_options": {opt: False}},
+        (f"lakefuse[judge=ssacl,{label}]", {"judge": "ssacl", "judge_options": {opt: value}})
+        for label, opt, value in (
+            ("no_adv", "adversarial", False),
+            ("no_se", "se_aug", False),
+            ("no_te", "te_aug", False),
+            ("learned_single_key", "single_key", "learned"),
         )
-        for label, opt in (("no_adv", "adversarial"), ("no_se", "se_aug"), ("no_te", "te_aug"))
     ],
     ("lakefuse[blocker=hybrid]", {"blocker": "hybrid"}),
     # ICLCR ablations (issue 6)
@@ -61,6 +62,10 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     (
         "lakefuse[resolver=iclcr,random_demos]",
         {"resolver": "iclcr", "resolver_options": {"selection": "random"}},
+    ),
+    (  # the paper's ICLCR: every candidate its own option, variants not pooled first
+        "lakefuse[resolver=iclcr,no_pool]",
+        {"resolver": "iclcr", "resolver_options": {"pool_variants": False}},
     ),
     (
         "lakefuse[resolver=iclcr,hybrid]",

@@ -13,8 +13,14 @@ arXiv 2412.00324), trained on the very tables being integrated, with no labels.
   (or decoupled) contrastive loss with temperature ``temperature`` plus a binary loss that
   calibrates the score, and the same losses on adversarial examples made by gradient
   perturbation of the value embeddings (FGSM within an L2 ball of radius ``epsilon``).
-* The decision threshold is chosen without labels from the score distribution of
-  nearest-neighbour pairs (Otsu's split), unless given."""
+* The decision threshold needs no labels: by default the score is read as calibrated by the
+  binary loss on the training mix, whose negatives are the hard ones (near neighbours and
+  perturbations, the pairs near the boundary), and cut at ``threshold_posterior`` (a little
+  under 1/2: the F1-optimal cut of a calibrated score is half the attainable F1). Correcting
+  for the much lower match share among real candidates ("prior-em", Saerens et al.) assumes
+  their negatives look like the training ones; they are far easier, so that correction
+  over-shoots (it sat at its upper bound on every bench task). "otsu" splits the candidates'
+  score histogram. A given threshold overrides all."""
 
 from __future__ import annotations
 
@@ -64,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "threads": 1,  # small tensors: one thread is faster than two on a busy 2-core box
     "target_groups": 2000,  # small tables: several positive views per anchor
     "threshold": None,
-    "threshold_method": "prior-em",  # or "otsu"
+    "threshold_method": "calibrated",  # or "prior-em", "otsu"
     "threshold_posterior": 0.45,
     "threshold_bounds": (0.4, 0.7),
     # a pair that shares one attribute only (a join key) is judged on that value alone:
@@ -144,16 +150,22 @@ class SSACLJudge:
             self._embedder = Embedder(self.options["encoder"])
         return self._embedder
 
-    def single_key_judge(self, union: UnionTable) -> SimilarityJudge | None:
-        """The judge of pairs that share one attribute only (None: the matcher judges them),
-        fitted on the union being judged (a saved model meets new tables)."""
-        if self.options["single_key"] != "similarity":
-            return None
+    @property
+    def trained(self) -> bool:
+        return self.matcher is not None
+
+    def _plain(self, union: UnionTable) -> SimilarityJudge:
+        """The plain similarity judge, fitted on the union being judged (a saved model meets
+        new tables)."""
         if self._single is None or self._single[0] != id(union):
             judge = SimilarityJudge()
             judge.fit(union, Settings())
             self._single = (id(union), judge)
         return self._single[1]
+
+    def single_key_judge(self, union: UnionTable) -> SimilarityJudge | None:
+        """The judge of pairs that share one attribute only (None: the matcher judges them)."""
+        return self._plain(union) if self.options["single_key"] == "similarity" else None
 
     def stats_of(self, union: UnionTable) -> UnionStats:
         key = id(union)
@@ -210,6 +222,13 @@ class SSACLJudge:
         groups = make_groups(
             rows, stats, near, anchors, aug, rng, n_neg=o["n_neg"], key_share=o["key_share"]
         )
+        if groups.n_groups == 0:
+            # no tuple holds a value that identifies it in its table: nothing to contrast, so
+            # the plain similarity rule judges (recorded in run.json)
+            self.matcher = None
+            self.threshold = self._plain(union).threshold
+            self._report = {"untrained": "no identifying values to learn from; plain rule"}
+            return
         cos, st, mask, _ = self._tensors(groups.left, groups.right, A)
         labels = torch.tensor(groups.label, dtype=torch.float32)
         self._train_prior = float(labels.mean())
@@ -225,6 +244,8 @@ class SSACLJudge:
             self.threshold = float(settings.threshold)
         elif o["threshold"] is not None:
             self.threshold = float(o["threshold"])
+        elif o["threshold_method"] == "calibrated":
+            self.threshold, method = float(o["threshold_posterior"]), "calibrated"
         else:
             self.threshold, method = self._auto_threshold(union, settings, near, rng)
         kinds: dict[str, int] = {}
@@ -408,6 +429,8 @@ class SSACLJudge:
     def score(self, union: UnionTable, left: np.ndarray, right: np.ndarray) -> ScoredPairs:
         left = np.asarray(left, dtype=np.int64)
         right = np.asarray(right, dtype=np.int64)
+        if self.matcher is None and self._report.get("untrained"):
+            return self._plain(union).score(union, left, right)
         scores, ev, att, static = self._scores(union, left, right)
         present = ~np.isnan(ev)
         shared = present.sum(axis=1)

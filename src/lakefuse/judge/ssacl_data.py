@@ -137,13 +137,24 @@ def make_groups(
             if both and differ * 2 >= len(both):
                 negs.append(real(t))
                 kinds.append("neighbour")
-        while len(negs) < n_neg:
+        # random negatives: other tuples that clearly differ from the anchor on the
+        # identifying attributes they share (a duplicate of the anchor is no negative; in a
+        # lake of few entities there may be too few, and the anchor is skipped)
+        for _ in range(20 * n_neg):
+            if len(negs) >= n_neg:
+                break
             t = int(rng.integers(n))
-            if t != a:
-                negs.append(
-                    like(t, aug.dropped(rows[t], rng, keep=-1)) if rng.random() < 0.3 else real(t)
-                )
-                kinds.append("random")
+            both = [j for j in ident if rows[t][j] is not None]
+            if t == a or (
+                both and 2 * sum(_differs(rows[t][j] or "", row[j] or "") for j in both) < len(both)
+            ):
+                continue
+            negs.append(
+                like(t, aug.dropped(rows[t], rng, keep=-1)) if rng.random() < 0.3 else real(t)
+            )
+            kinds.append("random")
+        if len(negs) < n_neg:
+            continue
         pos_vals = aug.positive(row, ident, rng)
         # conflicts: a duplicate may disagree on one attribute when enough others agree
         kept = [j for j in ident if pos_vals[j] is not None]

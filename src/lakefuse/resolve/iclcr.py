@@ -21,9 +21,21 @@ Options (``--resolver-opt key=value``):
   ``pmi`` (minus the log-probability without demonstrations); ``prior`` weight of the log
   probability from ``prior_from`` = ``support`` (share of cells, variants pooled) or ``truth``
   (source-reliability truth discovery) — 0 is the paper's ICLCR, > 0 a hybrid;
+- ``pool_variants`` (default on): candidates that are spelling variants of one value (typos,
+  case, abbreviations; :func:`lakefuse.resolve.values.pool`, as ``typo_vote`` and ``truth``
+  pool them) are one option; a conflict whose candidates are all variants of one value is
+  answered without the model, in the column's usual spelling (method ``iclcr_pooled``), and
+  otherwise each option's score is the log of its members' summed probabilities and the
+  answer is the winning option in its usual spelling; off: every candidate is its own option
+  (the paper's ICLCR);
 - ``timeout_s`` per conflict, ``fallback`` (a classic resolver), ``max_failures`` in a row
   before the model is given up for the run; ``cache`` (answers per (prompt, model) in SQLite
-  under ``$LAKEFUSE_CACHE``), ``n_threads``, ``n_ctx``.
+  under ``$LAKEFUSE_CACHE``), ``n_threads`` (1 by default: on a 2-core machine shared with
+  other work, two llama.cpp threads were slower than one), ``n_ctx``.
+
+Speed: the prompt is a compact table (attribute names once, then one line of values per
+demonstration), so prompts of one attribute share their first lines, and prompts are asked
+in sorted order so that the model keeps the keys and values of the longest common prefix.
 """
 
 from __future__ import annotations
@@ -32,9 +44,10 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from lakefuse.resolve.columns import ColumnCounts
 from lakefuse.resolve.demos import DemoIndex, attribute_weights, compress
 from lakefuse.resolve.llm import (
     AnswerCache,
@@ -68,13 +81,14 @@ class ICLCR:
         prior: float = 0.0,
         prior_from: str = "support",
         timeout_s: float = 60.0,
-        fallback: str = "truth",
+        fallback: str = "typo_vote",
         max_failures: int = 3,
         url: str | None = None,
         api_model: str | None = None,
         cache: bool = True,
-        n_threads: int = 2,
+        n_threads: int = 1,
         n_ctx: int = 2048,
+        pool_variants: bool = True,
     ) -> None:
         if backend not in ("llama", "openai"):
             raise ValueError(f"unknown iclcr backend {backend!r} (llama, openai)")
@@ -104,7 +118,10 @@ class ICLCR:
         self.use_cache = bool(cache)
         self.n_threads = int(n_threads)
         self.n_ctx = int(n_ctx)
+        self.pool_variants = bool(pool_variants)
         self._backend: Any = None
+        #: called with the number of conflicts just decided (progress bars)
+        self.on_progress: Callable[[int], None] | None = None
         #: counters of the last resolve (for benchmarks and logs)
         self.stats: dict[str, float] = {}
 
@@ -141,31 +158,68 @@ class ICLCR:
         return out
 
     # -- the resolver ---------------------------------------------------------------------
+    def options(self, problems: Sequence[ConflictProblem]) -> list[list[list[int]]]:
+        """Per problem, its options: groups of candidate indexes (variants pooled, or one
+        candidate each)."""
+        if not self.pool_variants:
+            return [[[j] for j in range(len(p.candidates))] for p in problems]
+        return [pool(p.candidates) for p in problems]
+
     def resolve(
         self, problems: Sequence[ConflictProblem], context: ResolveContext
     ) -> list[Decision]:
         from lakefuse.resolve import get_resolver
 
         t0 = time.perf_counter()
-        backup = get_resolver(self.fallback).resolve(problems, context)
+        counts = ColumnCounts(context)
+        groups = self.options(problems)
+        out: list[Decision | None] = [None] * len(problems)
+        # all candidates variants of one value: nothing for the model to choose
+        ask = []
+        for i, (p, g) in enumerate(zip(problems, groups)):
+            if len(g) == 1:
+                out[i] = Decision(p.candidates[counts.usual(p, g[0])].value, "iclcr_pooled", 1.0)
+            else:
+                ask.append(i)
+        n_pooled = len(problems) - len(ask)
+        self.stats = {
+            "model": 0,
+            "cached": 0,
+            "pooled": n_pooled,
+            "fallback": len(ask),
+            "errors": 0,
+            "load_s": 0.0,
+        }
+        self._progress(n_pooled)
         fb_method = f"iclcr_fallback:{self.fallback}"
-        out = [Decision(d.value, fb_method, d.confidence) for d in backup]
-        self.stats = {"model": 0, "cached": 0, "fallback": len(problems), "errors": 0}
+        if ask:
+            # on every problem: truth discovery estimates source accuracy from all of them
+            backup = get_resolver(self.fallback).resolve(problems, context)
+            for i in ask:
+                out[i] = Decision(backup[i].value, fb_method, backup[i].confidence)
+        done = self._finish(out)
+        if not ask:
+            self.stats["seconds"] = time.perf_counter() - t0
+            return done
         try:
+            tl = time.perf_counter()
             backend = self.make_backend()
+            self.stats["load_s"] = time.perf_counter() - tl
         except (LLMError, OSError, ValueError) as exc:
-            log.warning("iclcr: no model (%s); %d conflicts go to %s", exc, len(out), self.fallback)
-            return out
+            log.warning("iclcr: no model (%s); %d conflicts go to %s", exc, len(ask), self.fallback)
+            self._progress(len(ask))
+            return done
         cache = AnswerCache(enabled=self.use_cache)
-        prompts = self.prompts(problems, context)
-        priors = self.log_priors(problems, context) if self.prior else None
+        asked = [problems[i] for i in ask]
+        prompts = self.prompts(asked, context)
+        priors = self.log_priors(asked, context) if self.prior else None
         failures = 0
         # prompts in sorted order: neighbours share the longest prefix, whose keys and values
         # the model keeps from one prompt to the next
-        for i in sorted(range(len(problems)), key=lambda j: prompts[j][0]):
-            p, prefix = problems[i], prompts[i][0]
+        for n in sorted(range(len(asked)), key=lambda j: prompts[j][0]):
             if failures >= self.max_failures:
                 break
+            i, p, prefix = ask[n], asked[n], prompts[n][0]
             values = [c.value for c in p.candidates]
             try:
                 scores, cached = self._ask(backend, cache, p, prefix, values)
@@ -173,21 +227,47 @@ class ICLCR:
                 failures += 1
                 self.stats["errors"] += 1
                 log.warning("iclcr: %s; conflict %d goes to %s", exc, i, self.fallback)
+                self._progress(1)
                 continue
             failures = 0
             if priors is not None:
-                scores = [sc + self.prior * lp for sc, lp in zip(scores, priors[i])]
+                scores = [sc + self.prior * lp for sc, lp in zip(scores, priors[n])]
             self.stats["cached" if cached else "model"] += 1
             self.stats["fallback"] -= 1
-            best = max(range(len(values)), key=lambda j: (scores[j], -min(p.candidates[j].tids)))
-            top = max(scores)
-            z = sum(math.exp(s - top) for s in scores)
-            out[i] = Decision(values[best], self.name, 1.0 / z)
+            # an option's score: the log of its members' summed probabilities
+            opt = [_logsumexp([scores[j] for j in g]) for g in groups[i]]
+            best = max(
+                range(len(opt)),
+                key=lambda b, g=groups[i], p=p: (
+                    opt[b],
+                    -min(min(p.candidates[j].tids) for j in g[b]),
+                ),
+            )
+            top = max(opt)
+            z = sum(math.exp(s - top) for s in opt)
+            g = groups[i][best]
+            j = counts.usual(p, g) if len(g) > 1 else g[0]
+            out[i] = Decision(values[j], self.name, 1.0 / z)
+            self._progress(1)
         cache.flush()
         if failures >= self.max_failures:
             log.warning("iclcr: %d failures in a row; the rest go to %s", failures, self.fallback)
+            self._progress(
+                len(ask) - int(self.stats["model"] + self.stats["cached"] + self.stats["errors"])
+            )
         self.stats["seconds"] = time.perf_counter() - t0
-        return out
+        return self._finish(out)
+
+    def _progress(self, n: int) -> None:
+        if self.on_progress is not None and n > 0:
+            self.on_progress(n)
+
+    @staticmethod
+    def _finish(out: list[Decision | None]) -> list[Decision]:
+        done = [d for d in out if d is not None]
+        if len(done) != len(out):
+            raise RuntimeError("iclcr left a conflict undecided")
+        return done
 
     def log_priors(
         self, problems: Sequence[ConflictProblem], context: ResolveContext
@@ -255,3 +335,8 @@ class ICLCR:
             raise LLMTimeout("model timed out")
         cache.put(key, {"logp": logp, "n": lengths})
         return logp, lengths, False
+
+
+def _logsumexp(xs: Sequence[float]) -> float:
+    top = max(xs)
+    return top + math.log(sum(math.exp(x - top) for x in xs))

@@ -192,26 +192,36 @@ class LlamaBackend:
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
 
-    def _decode(self, tokens: Sequence[int], n_past: int, all_logits: bool) -> np.ndarray:
-        """Run ``tokens`` at positions ``n_past..``; log-softmax rows (all, or just the last)."""
+    def _decode(
+        self, tokens: Sequence[int], n_past: int, all_logits: bool, first_output: int | None = None
+    ) -> np.ndarray:
+        """Run ``tokens`` at positions ``n_past..``; log-softmax rows: of every token
+        (``all_logits``), of the tokens from index ``first_output`` on, or of the last one."""
         llm = self.llm
         llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
         del self._kv[n_past:]
+        if first_output is None:
+            first_output = 0 if all_logits else len(tokens) - 1
         rows: list[np.ndarray] = []
         for i in range(0, len(tokens), llm.n_batch):
             batch = list(tokens[i : i + llm.n_batch])
-            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=all_logits)
+            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=False)
+            wanted = [j for j in range(len(batch)) if i + j >= first_output]
+            for j in wanted:
+                llm._batch.batch.logits[j] = True
+            if not wanted:  # set_batch asks for the last row; nothing is wanted from it
+                llm._batch.batch.logits[len(batch) - 1] = True
             llm._ctx.decode(llm._batch)
-            n_rows = len(batch) if all_logits else 1
+            n_rows = max(1, len(wanted))
             ptr = llm._ctx.get_logits()
-            rows.append(
-                np.ctypeslib.as_array(ptr, shape=(n_rows * self.n_vocab,))
-                .reshape(n_rows, self.n_vocab)
-                .copy()
+            block = np.ctypeslib.as_array(ptr, shape=(n_rows * self.n_vocab,)).reshape(
+                n_rows, self.n_vocab
             )
+            if wanted:
+                rows.append(block.copy())
             n_past += len(batch)
             self._kv.extend(batch)
-        logits = np.concatenate(rows) if all_logits else rows[-1]
+        logits = np.concatenate(rows)
         top = logits.max(axis=1, keepdims=True)
         return logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
 
@@ -219,7 +229,9 @@ class LlamaBackend:
         self, prefix: str, continuations: Sequence[str], deadline: float | None = None
     ) -> list[float]:
         """Summed log-probability of each continuation after ``prefix``, and token counts
-        are stored in ``self.last_lengths``."""
+        are stored in ``self.last_lengths``.  The shared prefix is decoded together with the
+        first continuation (one model call), each other continuation in a call of its own
+        on top of the prefix's keys and values, which stay for the next prompt."""
         fulls = [self.tokenize(prefix + c) for c in continuations]
         if max(len(f) for f in fulls) > self.n_ctx:
             raise LLMError(f"prompt longer than the context ({self.n_ctx} tokens)")
@@ -227,21 +239,30 @@ class LlamaBackend:
         shared = min(shared, min(len(f) for f in fulls) - 1)
         if shared < 1:
             raise LLMError("empty prompt")
-        head = fulls[0][:shared]
-        reuse = min(_common_prefix([self._kv, head]), shared - 1)
-        first = self._decode(head[reuse:], reuse, all_logits=False)[-1]
+        reuse = min(_common_prefix([self._kv, fulls[0][:shared]]), shared - 1)
+        # rows: the last prefix token's next-token distribution, then the first tail's
+        f0 = fulls[0]
+        lp0 = self._decode(f0[reuse:-1], reuse, False, first_output=shared - 1 - reuse)
+        first = lp0[0]
         out: list[float] = []
         lengths: list[int] = []
-        for f in fulls:
+        for n, f in enumerate(fulls):
             if deadline is not None and time.monotonic() > deadline:
                 raise LLMTimeout("model timed out")
             tail = f[shared:]
-            total = float(first[tail[0]])
-            if len(tail) > 1:
+            if n == 0:
+                lp = lp0
+            elif len(tail) > 1:
                 lp = self._decode(tail[:-1], shared, all_logits=True)
-                total += float(lp[np.arange(len(tail) - 1), tail[1:]].sum())
+                lp = np.concatenate([first[None, :], lp])
+            else:
+                lp = first[None, :]
+            total = float(lp[np.arange(len(tail)), tail].sum())
             out.append(total)
             lengths.append(len(tail))
+        # keep only the shared prefix as reusable for the next prompt
+        del self._kv[shared:]
+        self.llm._ctx.kv_cache_seq_rm(-1, shared, -1)
         self.last_lengths = lengths
         return out
 

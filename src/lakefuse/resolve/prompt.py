@@ -31,15 +31,38 @@ def _record(values: dict[str, str], attributes: Sequence[str]) -> str:
     return " | ".join(parts) if parts else "(no other values)"
 
 
+def _row(values: dict[str, str], attributes: Sequence[str]) -> str:
+    """Values in the column line's order, ``null`` where missing (a quoted value is never
+    bare ``null``)."""
+    return " | ".join(quote(values[a]) if a in values else "null" for a in attributes)
+
+
+#: ``table`` (attribute names once, then rows of values: fewer tokens, and the first two lines
+#: are shared by every prompt of an attribute) or ``pairs`` (``name="value"`` on every line)
+STYLE = "table"
+
+
 def build_prefix(
-    attribute: str, demos: Sequence[Demo], known: dict[str, str], attributes: Sequence[str]
+    attribute: str,
+    demos: Sequence[Demo],
+    known: dict[str, str],
+    attributes: Sequence[str],
+    style: str | None = None,
 ) -> str:
-    """Header, one line per demonstration, and the merged tuple's line up to ``attr=``."""
+    """Header, (the column line,) one line per demonstration, and the merged tuple's line up
+    to the answer."""
     name = _name(attribute)
     lines = [HEADER.format(attr=name)]
+    if (style or STYLE) == "pairs":
+        for d in demos:
+            lines.append(f"{_record(d.values, attributes)} => {name}={quote(d.answer)}\n")
+        lines.append(f"{_record(known, attributes)} => {name}=")
+        return "".join(lines)
+    cols = [a for a in attributes]
+    lines.append(" | ".join(_name(a) for a in cols) + f" => {name}\n")
     for d in demos:
-        lines.append(f"{_record(d.values, attributes)} => {name}={quote(d.answer)}\n")
-    lines.append(f"{_record(known, attributes)} => {name}=")
+        lines.append(f"{_row(d.values, cols)} => {quote(d.answer)}\n")
+    lines.append(f"{_row(known, cols)} => ")
     return "".join(lines)
 
 
