@@ -181,7 +181,11 @@ def test_variants_of_sets_or_resolver_reuse_the_defaults_judge(tmp_path: Path) -
     model.mkdir()
     (model / "judge.json").write_text("{}")
     got = reuse_judge(sets, model)
-    assert got.overrides == {"sets": "components", "model_path": str(model)}
+    assert got.overrides == {
+        "sets": "components",
+        "model_path": str(model),
+        "pairs_cache": str(tmp_path / "pairs.parquet"),
+    }
     assert got.label == sets.label
     assert reuse_judge(judge, model) is judge  # a judge change retrains
     default = System("lakefuse", "lakefuse")

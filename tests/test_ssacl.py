@@ -240,6 +240,15 @@ def test_integrate_keeps_the_trained_judge_for_reuse(tmp_path: Path) -> None:
         {"a": a, "b": b}, tmp_path / "two", model_path=str(tmp_path / "one" / "model")
     )
     assert again.pairs.equals(first.pairs)
+    cached = integrate(
+        {"a": a, "b": b},
+        tmp_path / "three",
+        model_path=str(tmp_path / "one" / "model"),
+        pairs_cache=str(tmp_path / "one" / "pairs.parquet"),
+        sets="components",
+    )
+    assert cached.run["stages"]["judge"]["scores_from"].endswith("pairs.parquet")
+    assert cached.pairs.equals(first.pairs)
     # rerunning into the same folder replaces the saved model
     integrate({"a": a, "b": b}, tmp_path / "one", judge="ssacl", judge_options=FAST)
     assert (tmp_path / "one" / "model" / "matcher.pt").exists()

@@ -35,6 +35,9 @@ class Settings:
     surrogate_keys: list[str] | None = None
     #: saved judge model to reuse (``lakefuse train``)
     model_path: str | None = None
+    #: pairs.parquet of an earlier run with the same inputs and judge: its scores are reused
+    #: when its candidate pairs are exactly this run's (bench variants of sets or resolver)
+    pairs_cache: str | None = None
     quiet: bool = False
     blocker_options: dict[str, Any] = field(default_factory=dict)
     judge_options: dict[str, Any] = field(default_factory=dict)

@@ -238,7 +238,11 @@ def _run(
                     # the judge trained here, for `integrate --model OUT/model`
                     judge.save(staging / MODEL_DIR)
                     st.detail["saved_model"] = MODEL_DIR
-            scored = score_pairs(judge, union, cands.left, cands.right, tracker)
+            scored = _cached_scores(settings.pairs_cache, cands, judge)
+            if scored is None:
+                scored = score_pairs(judge, union, cands.left, cands.right, tracker)
+            else:
+                st.detail["scores_from"] = settings.pairs_cache
             st.detail["threshold"] = scored.threshold
             st.detail.update(getattr(judge, "report", lambda: {})())
         with tracker.stage("sets") as st:
@@ -311,6 +315,22 @@ def _run(
         )
     finally:
         engine.close()
+
+
+def _cached_scores(path: str | None, cands: CandidatePairs, judge: Judge) -> ScoredPairs | None:
+    """The scores of an earlier run's pairs.parquet, if it judged exactly these candidates."""
+    if not path or not Path(path).exists():
+        return None
+    t = pq.read_table(path)
+    l, r = t.column("l_tid").to_numpy(), t.column("r_tid").to_numpy()
+    if not (np.array_equal(l, cands.left) and np.array_equal(r, cands.right)):
+        log.info("pairs cache %s judged other candidates: scoring anew", path)
+        return None
+    t = t.drop_columns(["l_table", "l_row", "r_table", "r_row"])
+    t = t.rename_columns(
+        ["l" if c == "l_tid" else "r" if c == "r_tid" else c for c in t.column_names]
+    )
+    return ScoredPairs(t, getattr(judge, "name", "cached"), float(getattr(judge, "threshold", 0.5)))
 
 
 def _pairs_with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Table:

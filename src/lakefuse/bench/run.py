@@ -196,8 +196,9 @@ JUDGE_NEUTRAL = {"sets", "sets_options", "resolver", "resolver_options"}
 
 def reuse_judge(system: System, model: Path) -> System:
     """A variant that changes only set discovery or resolution gets the judge the default
-    trained on the same task (training is deterministic for a seed, so the pairs are the
-    same); its time then excludes training."""
+    trained on the same task, and its scores of the same candidate pairs (training is
+    deterministic for a seed, so they are what the variant would compute); its time then
+    excludes training and pair scoring."""
     if (
         system.kind != "lakefuse"
         or system.label == DEFAULT
@@ -206,7 +207,12 @@ def reuse_judge(system: System, model: Path) -> System:
         or not (model / "judge.json").exists()
     ):
         return system
-    return System(system.label, system.kind, {**system.overrides, "model_path": str(model)})
+    cache = str(model.parent / "pairs.parquet")
+    return System(
+        system.label,
+        system.kind,
+        {**system.overrides, "model_path": str(model), "pairs_cache": cache},
+    )
 
 
 def _one(
