@@ -190,3 +190,31 @@ def test_variants_of_sets_or_resolver_reuse_the_defaults_judge(tmp_path: Path) -
     assert reuse_judge(judge, model) is judge  # a judge change retrains
     default = System("lakefuse", "lakefuse")
     assert reuse_judge(default, model) is default
+
+
+def test_merge_reports_adds_systems_and_replaces_shared_rows() -> None:
+    from lakefuse.bench.run import markdown, merge_reports
+
+    def rep(commit: str, systems: list[str], rows: list[tuple[str, str, float]]) -> dict:
+        return {
+            "suite": "full",
+            "commit": commit,
+            "date": "d",
+            "machine": {"cpus": 2},
+            "wall_s": 10.0,
+            "tasks": sorted({t for t, _, _ in rows}),
+            "systems": [{"label": s, "kind": "lakefuse", "overrides": {}} for s in systems],
+            "results": [
+                {"task": t, "system": s, "f1": f, "setting": "balanced", "kind": "entity"}
+                for t, s, f in rows
+            ],
+        }
+
+    a = rep("c1", ["lakefuse", "x"], [("t1", "lakefuse", 0.5), ("t1", "x", 0.1)])
+    b = rep("c2", ["lakefuse", "y"], [("t1", "lakefuse", 0.6), ("t2", "y", 0.9)])
+    m = merge_reports([a, b])
+    assert [s["label"] for s in m["systems"]] == ["lakefuse", "x", "y"]
+    assert m["tasks"] == ["t1", "t2"] and m["commit"] == "c1 + c2" and m["wall_s"] == 20.0
+    got = {(r["task"], r["system"]): r["f1"] for r in m["results"]}
+    assert got == {("t1", "lakefuse"): 0.6, ("t1", "x"): 0.1, ("t2", "y"): 0.9}
+    assert "| t2 |" in markdown(m)

@@ -146,25 +146,40 @@ def run(
 
 @app.command()
 def report(
-    bench_json: Annotated[Path, typer.Argument(help="A bench.json written by `bench run`.")],
+    bench_json: Annotated[
+        list[Path],
+        typer.Argument(
+            help="bench.json files written by `bench run`; later files add systems and tasks "
+            "(and replace the rows they share with earlier ones)."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Folder for the merged report.")
+    ] = None,
     readme: Annotated[
         Path | None,
         typer.Option(help="Also put the report between the bench markers of this README."),
     ] = None,
 ) -> None:
-    """Redraw bench.md and bench_f1.png (and the README table) from a bench.json."""
+    """Redraw bench.md and bench_f1.png (and the README table) from one or more bench.json."""
     from lakefuse.bench.chart import f1_chart
-    from lakefuse.bench.run import markdown, update_readme
+    from lakefuse.bench.run import markdown, merge_reports, update_readme
 
-    data = json.loads(bench_json.read_text())
+    reports = [json.loads(p.read_text()) for p in bench_json]
+    data = merge_reports(reports)
+    folder = out or bench_json[0].parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(reports) > 1:
+        (folder / "bench.json").write_text(json.dumps(data, indent=1, default=str))
     md = markdown(data)
-    (bench_json.parent / "bench.md").write_text(md)
-    f1_chart(data, bench_json.parent / "bench_f1.png")
+    (folder / "bench.md").write_text(md)
+    f1_chart(data, folder / "bench_f1.png")
     if readme is not None:
+        runs = " + ".join(
+            f"`lakefuse bench run --suite {r['suite']}` ({r['commit']})" for r in reports
+        )
         try:
-            update_readme(
-                readme, md, f"lakefuse bench run --suite {data['suite']} --readme {readme}"
-            )
+            update_readme(readme, md, f"{runs}, then `lakefuse bench report`")
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc

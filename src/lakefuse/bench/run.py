@@ -274,6 +274,29 @@ README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 
 
+def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report from several runs: tasks and systems in first-seen order, a later run's row
+    replacing an earlier one for the same (task, system); commits and wall times listed."""
+    if len(reports) == 1:
+        return reports[0]
+    out = dict(reports[0])
+    tasks: list[str] = []
+    systems: dict[str, Any] = {}
+    rows: dict[tuple[str, str], Any] = {}
+    for r in reports:
+        tasks += [t for t in r["tasks"] if t not in tasks]
+        for s in r["systems"]:
+            systems.setdefault(s["label"], s)
+        for row in r["results"]:
+            rows[(row["task"], row["system"])] = row
+    out["tasks"] = tasks
+    out["systems"] = list(systems.values())
+    out["results"] = list(rows.values())
+    out["commit"] = " + ".join(dict.fromkeys(r["commit"] for r in reports))
+    out["wall_s"] = sum(r["wall_s"] for r in reports)
+    return out
+
+
 def update_readme(readme: Path, md: str, command: str) -> None:
     """Replace the text between the bench markers of ``readme`` with the report."""
     text = readme.read_text(encoding="utf-8")
