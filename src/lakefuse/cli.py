@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from lakefuse.config import Settings
+from lakefuse.config import Settings, parse_options
 from lakefuse.errors import InputError
 
 app = typer.Typer(
@@ -36,16 +35,10 @@ def _logging(quiet: bool) -> None:
 
 def _options(pairs: list[str] | None) -> dict[str, object]:
     """key=value pairs; values parsed as JSON where they parse."""
-    out: dict[str, object] = {}
-    for item in pairs or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"option {item!r} is not key=value")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+    try:
+        return parse_options(pairs)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def _fail(exc: InputError) -> None:

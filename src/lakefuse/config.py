@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,3 +59,18 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def parse_options(pairs: Iterable[str] | None) -> dict[str, Any]:
+    """``key=value`` strings (``--judge-opt`` and the like) as a dict; values parsed as JSON
+    where they parse, else kept as text. ValueError names an item without ``=``."""
+    out: dict[str, Any] = {}
+    for item in pairs or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"option {item!r} is not key=value")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

@@ -27,6 +27,8 @@ from typing import Any
 
 import psutil
 
+from lakefuse.config import parse_options
+
 #: task folders (base-setting) used in this order until ``n`` conflicts are collected
 DEFAULT_TASKS = (
     "febrl_entity-balanced",
@@ -265,13 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("-o", "--out", default=None, help="write the result as JSON here")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
-    options: dict[str, Any] = {}
-    for kv in args.opt:
-        k, _, v = kv.partition("=")
-        try:
-            options[k] = json.loads(v)
-        except json.JSONDecodeError:
-            options[k] = v
+    options = parse_options(args.opt)
     res = run(
         args.n,
         tasks=tuple(args.task or DEFAULT_TASKS),

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lakefuse.config import parse_options
+
 
 def febrl4(n: int = 10_000) -> tuple[dict[str, pd.DataFrame], set[tuple[int, int]]]:
     """Two tables of about ``n / 2`` FEBRL4 records each (record ids dropped) and the gold
@@ -148,13 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--judge-opt", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
-    opts: dict[str, Any] = {}
-    for kv in args.judge_opt:
-        k, _, v = kv.partition("=")
-        try:
-            opts[k] = json.loads(v)
-        except json.JSONDecodeError:
-            opts[k] = v
+    opts = parse_options(args.judge_opt)
     with tempfile.TemporaryDirectory() as tmp:
         if args.cold:
             os.environ["LAKEFUSE_CACHE"] = tmp
