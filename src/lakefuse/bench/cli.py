@@ -175,11 +175,13 @@ def report(
     (folder / "bench.md").write_text(md)
     f1_chart(data, folder / "bench_f1.png")
     if readme is not None:
-        runs = " + ".join(
-            f"`lakefuse bench run --suite {r['suite']}` ({r['commit']})" for r in reports
-        )
+        commits = ", ".join(dict.fromkeys(r["commit"] for r in reports))
+        if len(reports) > 1:
+            how = f"{len(reports)} `lakefuse bench run` runs ({commits}), merged by `bench report`"
+        else:
+            how = f"`lakefuse bench run --suite {data['suite']}` ({commits})"
         try:
-            update_readme(readme, md, f"{runs}, then `lakefuse bench report`")
+            update_readme(readme, md, how)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc

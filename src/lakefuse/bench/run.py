@@ -306,7 +306,7 @@ def update_readme(readme: Path, md: str, command: str) -> None:
         )
     head, _, rest = text.partition(README_START)
     _, _, tail = rest.partition(README_END)
-    body = f"\n_Regenerate with `{command}`._\n\n{md}\n"
+    body = f"\n_Made by {command}; `make bench-readme` regenerates it._\n\n{md}\n"
     readme.write_text(head + README_START + body + README_END + tail, encoding="utf-8")
 
 
