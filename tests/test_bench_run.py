@@ -13,7 +13,8 @@ from lakefuse.bench.baselines import exact_full_disjunction, splink_baseline
 from lakefuse.bench.catalog import make_tasks
 from lakefuse.bench.gold import load_gold, load_prediction
 from lakefuse.bench.metrics import score
-from lakefuse.bench.run import markdown, run_suite
+from lakefuse.bench.report import markdown
+from lakefuse.bench.run import run_suite
 from lakefuse.bench.systems import DEFAULT, System, all_systems, run_isolated, select
 from lakefuse.bench.tasks import shared_dir
 
@@ -131,7 +132,7 @@ def test_run_suite_end_to_end(tmp_path: Path) -> None:
 
 
 def test_update_readme_replaces_between_markers(tmp_path: Path) -> None:
-    from lakefuse.bench.run import README_END, README_START, update_readme
+    from lakefuse.bench.report import README_END, README_START, update_readme
 
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{README_START}\nold table\n{README_END}\n\nafter\n")
@@ -193,7 +194,7 @@ def test_variants_of_sets_or_resolver_reuse_the_defaults_judge(tmp_path: Path) -
 
 
 def test_merge_reports_adds_systems_and_replaces_shared_rows() -> None:
-    from lakefuse.bench.run import markdown, merge_reports
+    from lakefuse.bench.report import markdown, merge_reports
 
     def rep(commit: str, systems: list[str], rows: list[tuple[str, str, float]]) -> dict:
         return {

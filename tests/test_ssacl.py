@@ -14,7 +14,8 @@ from lakefuse.config import Settings
 from lakefuse.engines import get_engine
 from lakefuse.io import align, from_dataframe, outer_union
 from lakefuse.judge import get_judge, load_judge
-from lakefuse.judge.ssacl import SSACLJudge, otsu, prior_shift_threshold
+from lakefuse.judge.ssacl import SSACLJudge
+from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold
 from lakefuse.types import UnionTable
 
 FAST = {"encoder": "qgram", "epochs": 6, "target_groups": 600, "max_anchors": 200}

@@ -15,7 +15,7 @@ def f1_chart(report: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from lakefuse.bench.run import complete, short
+    from lakefuse.bench.report import complete, short
 
     tasks: list[str] = report["tasks"]
     systems = [s["label"] for s in report["systems"]]

@@ -113,7 +113,8 @@ def run(
     then the lakefuse variants, until the suite's time budget is spent."""
     import sys
 
-    from lakefuse.bench.run import README_END, README_START, run_suite, update_readme
+    from lakefuse.bench.report import README_END, README_START, update_readme
+    from lakefuse.bench.run import run_suite
 
     if readme is not None and not (
         readme.exists() and README_START in (text := readme.read_text()) and README_END in text
@@ -163,7 +164,7 @@ def report(
 ) -> None:
     """Redraw bench.md and bench_f1.png (and the README table) from one or more bench.json."""
     from lakefuse.bench.chart import f1_chart
-    from lakefuse.bench.run import markdown, merge_reports, update_readme
+    from lakefuse.bench.report import markdown, merge_reports, update_readme
 
     reports = [json.loads(p.read_text()) for p in bench_json]
     data = merge_reports(reports)
