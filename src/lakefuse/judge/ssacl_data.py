@@ -55,6 +55,15 @@ def _differs(a: str, b: str) -> bool:
     # canonical form, acronym: values that share words can still differ ("X Stadium")
 
 
+def _key_disagreement(
+    other: list[str | None], row: list[str | None], ident: list[int]
+) -> tuple[int, int]:
+    """Of the identifying attributes ``ident`` that ``other`` has too: how many, and on how
+    many its value clearly differs from ``row``'s."""
+    both = [j for j in ident if other[j] is not None]
+    return len(both), sum(_differs(other[j] or "", row[j] or "") for j in both)
+
+
 def _other(pool: list[str], v: str, rng: np.random.Generator, tries: int = 8) -> str | None:
     """A value of ``pool`` that clearly differs from ``v``."""
     for _ in range(tries if pool else 0):
@@ -132,9 +141,8 @@ def make_groups(
         for t in near:
             if len(kinds) >= 4:
                 break
-            both = [j for j in ident if rows[t][j] is not None]
-            differ = sum(_differs(rows[t][j] or "", row[j] or "") for j in both)
-            if both and differ * 2 >= len(both):
+            shared, differ = _key_disagreement(rows[t], row, ident)
+            if shared and differ * 2 >= shared:
                 negs.append(real(t))
                 kinds.append("neighbour")
         # random negatives: other tuples that clearly differ from the anchor on the
@@ -144,10 +152,10 @@ def make_groups(
             if len(negs) >= n_neg:
                 break
             t = int(rng.integers(n))
-            both = [j for j in ident if rows[t][j] is not None]
-            if t == a or (
-                both and 2 * sum(_differs(rows[t][j] or "", row[j] or "") for j in both) < len(both)
-            ):
+            if t == a:
+                continue
+            shared, differ = _key_disagreement(rows[t], row, ident)
+            if shared and differ * 2 < shared:
                 continue
             negs.append(
                 like(t, aug.dropped(rows[t], rng, keep=-1)) if rng.random() < 0.3 else real(t)
