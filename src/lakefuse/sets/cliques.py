@@ -44,6 +44,7 @@ def judge_all_pairs(
     clear_score: float = 0.0,
     clear_always: float = 1.0,
     keys: bool = True,
+    cross_keys: bool = False,
 ) -> Judged | None:
     """Judge all pairs of ``comp`` on demand (None without a scorer). A pair is forbidden when
     it shares attributes but is not integrable, unless (given ``clear``) more than that share
@@ -51,7 +52,11 @@ def judge_all_pairs(
     ``clear_score``, or its score reaches ``clear_always``: a pair that disagrees on one value
     but agrees on most, identifying ones included, is a value conflict for resolution, not two
     entities. With ``keys`` (and ``clear``), so is a pair reaching ``clear_score`` that agrees
-    on an attribute identifying tuples in both its tables (``graph.keys``)."""
+    on an attribute identifying tuples in both its tables (``graph.keys``). With
+    ``cross_keys``, a pair of tuples from two different tables is forbidden only when it also
+    disagrees (similarity < ``DISAGREE``) on an attribute identifying tuples in either table:
+    the chaining guard's "clear conflict"; other disagreements across tables (a suburb or a
+    post code replaced) are values to resolve. Pairs inside one table keep the rule above."""
     if graph.score_pairs is None or comp.k < 2:
         return None
     pairs = list(itertools.combinations(range(comp.k), 2))
@@ -69,11 +74,16 @@ def judge_all_pairs(
         else None
     )
     if clear is not None and ev is not None:
-        agree = (np.nan_to_num(ev, nan=0.0) >= AGREE).sum(axis=1)
-        forbid &= ((agree <= clear * shared) | (score < clear_score)) & (score < clear_always)
-        if keys:
-            keyed = key_agreement(graph, comp, la, lb, ev, [c[3:] for c in ev_cols])
-            forbid &= ~(keyed & (score >= clear_score))
+        names = [c[3:] for c in ev_cols]
+        base = forbid.copy()
+        mostly = (np.nan_to_num(ev, nan=0.0) >= AGREE).sum(axis=1) > clear * shared
+        forbid &= (~mostly | (score < clear_score)) & (score < clear_always)
+        keyed = key_agreement(graph, comp, la, lb, ev, names) if keys else np.zeros_like(base)
+        forbid &= ~(keyed & (score >= clear_score))
+        if cross_keys and graph.keys is not None:
+            # across tables only a clash on an identifying attribute is a clear conflict
+            cross, clash = key_disagreement(graph, comp, la, lb, ev, names)
+            forbid = np.where(cross, base & clash & ~mostly & ~keyed, forbid)
     return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid & ~decision, score, ev)
 
 
@@ -100,6 +110,31 @@ def key_agreement(
         if k is not None:
             out |= agree[:, j] & keys.identifying[tl, k] & keys.identifying[tr, k]
     return out
+
+
+def key_disagreement(
+    graph: IntegrabilityGraph,
+    comp: Component,
+    la: np.ndarray,
+    lb: np.ndarray,
+    ev: np.ndarray,
+    attributes: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pairs from two different tables, pairs that disagree on an attribute identifying
+    tuples in either table): across tables only such a clash is a clear conflict; other
+    disagreements are values to resolve."""
+    keys = graph.keys
+    assert keys is not None
+    col = {a: j for j, a in enumerate(keys.attributes)}
+    tl = keys.table_of[comp.nodes[la]]
+    tr = keys.table_of[comp.nodes[lb]]
+    differ = np.nan_to_num(ev, nan=1.0) < DISAGREE
+    clash = np.zeros(len(la), dtype=bool)
+    for j, a in enumerate(attributes):
+        k = col.get(a)
+        if k is not None:
+            clash |= differ[:, j] & (keys.identifying[tl, k] | keys.identifying[tr, k])
+    return tl != tr, clash
 
 
 def complete_with_judge(comp: Component, judged: Judged | None, reforbid: bool = False) -> None:
@@ -168,11 +203,18 @@ def _completes(t: int, x: int, y: int, judged: Judged) -> bool:
     return True
 
 
-def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalSets:
+def arbitrate(
+    comp: Component,
+    sets: LocalSets,
+    judged: Judged | None,
+    by_evidence: bool = False,
+) -> LocalSets:
     """Keep a tuple in several sets only where it completes them (null on the attributes that
     separate them). Each tuple keeps the set it is most strongly linked to (mean weight of its
-    edges there), then every other set it completes against all sets kept so far; it leaves
-    the rest, so entity-style sets stay disjoint."""
+    edges there; with ``by_evidence`` each edge weighed by the number of attributes on which
+    the pair agrees, so a full duplicate outranks a tuple that shares only a surname), then
+    every other set it completes against all sets kept so far; it leaves the rest, so
+    entity-style sets stay disjoint."""
     if judged is None or judged.ev is None:
         return sets
     bad = comp.forbidden()
@@ -192,14 +234,27 @@ def arbitrate(comp: Component, sets: LocalSets, judged: Judged | None) -> LocalS
             _completes(t, x, y, judged) for x in di for y in dj if (min(x, y), max(x, y)) in bad
         )
 
+    ev = judged.ev
+
+    def agreeing(t: int, u: int) -> float:
+        """How much evidence a link carries: its agreeing attributes (1 without
+        ``by_evidence``)."""
+        if not by_evidence:
+            return 1.0
+        row = ev[judged.index[(min(t, u), max(t, u))]]
+        return float(max(1, np.count_nonzero(np.nan_to_num(row, nan=0.0) >= AGREE)))
+
     for t in sorted(where):
         idx = [i for i in where[t] if t in members[i]]
         if len(idx) < 2:
             continue
 
         def strength(i: int, t: int = t) -> tuple[float, int]:
-            links = [weight.get((min(t, u), max(t, u))) for u in members[i] if u != t]
-            found = [x for x in links if x is not None]
+            found = [
+                weight[(min(t, u), max(t, u))] * agreeing(t, u)
+                for u in members[i]
+                if u != t and (min(t, u), max(t, u)) in weight
+            ]
             return (sum(found) / len(found) if found else 0.0, len(found))
 
         idx.sort(key=strength, reverse=True)

@@ -9,11 +9,14 @@ Per connected component of the integrability graph:
    (no forbidden pair), each split into the parts integrable edges connect. Forbidden: the pair
    shares attributes but is not integrable, unless it agrees on more than ``clear`` of its
    shared attributes with a score of at least ``clear_score`` (then it is a value conflict, for
-   resolution, not two entities);
+   resolution, not two entities). Across two tables (``cross_keys``) a pair is forbidden only
+   if it also disagrees on an attribute identifying tuples in one of them (a different social
+   security number, title or player name): conflict noise in a suburb does not split a person;
 3. a tuple found in several such sets keeps all of them only if it *completes* them: it is
    null on every attribute where the sets' other tuples disagree (a team tuple has no player
-   name, so it completes each of its players, as in a full disjunction). Otherwise it stays in
-   the one set it is most strongly linked to, so entity-style sets remain disjoint;
+   name, so it completes each of its players, as in a full disjunction). Otherwise it stays
+   in the one set it is most strongly linked to (``by_evidence``: edge weight times agreeing
+   attributes), so entity-style sets remain disjoint;
 4. a larger component is first cut into dense communities (Leiden, constant Potts model:
    internal density above ``resolution``, no resolution limit); each community, with its
    neighbours borrowed so that a hub Leiden placed elsewhere can still complete it, goes
@@ -95,9 +98,11 @@ class Hybrid(PerComponent):
         resolution: float = 0.5,
         max_cliques: int = 2_000,
         clear: float | None = 0.5,
-        clear_score: float = 0.6,
+        clear_score: float = 0.0,
         clear_always: float = 1.0,
         keys: bool = True,
+        by_evidence: bool = True,
+        cross_keys: bool = True,
         seed: int = 0,
     ) -> None:
         self.clique_limit = clique_limit
@@ -107,6 +112,8 @@ class Hybrid(PerComponent):
         self.clear_score = clear_score
         self.clear_always = clear_always
         self.keys = keys
+        self.by_evidence = by_evidence
+        self.cross_keys = cross_keys
         self.seed = seed
 
     def split(self, comp: Component) -> LocalSets:
@@ -143,8 +150,14 @@ class Hybrid(PerComponent):
 
     def _complete(self, comp: Component) -> LocalSets:
         judged = judge_all_pairs(
-            self.graph, comp, self.clear, self.clear_score, self.clear_always, self.keys
+            self.graph,
+            comp,
+            self.clear,
+            self.clear_score,
+            self.clear_always,
+            self.keys,
+            self.cross_keys,
         )
         complete_with_judge(comp, judged, reforbid=self.clear is not None)
         sets = compatible_cliques(comp, self.max_cliques)
-        return arbitrate(comp, sets, judged)
+        return arbitrate(comp, sets, judged, self.by_evidence)
