@@ -40,6 +40,11 @@ def _positional(value: str) -> list[str]:
     ]
 
 
+def _trigrams(value: str) -> list[str]:
+    text = f" {' '.join(value.casefold().split())} "
+    return [text[i : i + 3] for i in range(len(text) - 2)]
+
+
 class ColumnCounts:
     """How often each exact value, format (:func:`shape`) and (case-sensitive, positional)
     word occurs in each attribute of the union; computed lazily per attribute."""
@@ -49,6 +54,7 @@ class ColumnCounts:
         self._counts: dict[str, Counter[str]] = {}
         self._words: dict[str, Counter[str]] = {}
         self._shapes: dict[str, Counter[str]] = {}
+        self._grams: dict[str, Counter[str]] = {}
 
     def __call__(self, attribute: str) -> Counter[str]:
         if attribute not in self._counts:
@@ -83,6 +89,19 @@ class ColumnCounts:
             toks
         )
 
+    def letters(self, attribute: str, value: str) -> float:
+        """Mean log frequency of the value's character trigrams in the column: a typo makes
+        trigrams no other value has ("calderowod" against "calderwood", "wood")."""
+        if attribute not in self._grams:
+            grams: Counter[str] = Counter()
+            for v, n in self(attribute).items():
+                for g in _trigrams(v):
+                    grams[g] += n
+            self._grams[attribute] = grams
+        grams = self._grams[attribute]
+        tri = _trigrams(value)
+        return sum(math.log(grams[g] or 1) for g in tri) / len(tri) if tri else 0.0
+
     def format_share(self, attribute: str, value: str) -> float:
         if attribute not in self._shapes:
             self._build(attribute)
@@ -109,7 +128,8 @@ class ColumnCounts:
     def usual(self, problem: ConflictProblem, indexes: Sequence[int]) -> int:
         """The index (among ``indexes``) of the table's usual spelling: most frequent in the
         column outside this problem, then in the column's usual format, then with the most
-        usual words, then most supported in the problem, then earliest tuple."""
+        usual words, then the most usual letter trigrams, then most supported in the problem,
+        then earliest tuple."""
         counts = self(problem.attribute)
         cands = problem.candidates
         a = problem.attribute
@@ -119,6 +139,7 @@ class ColumnCounts:
                 counts[cands[i].value] - len(cands[i].tids),
                 round(self.format_share(a, cands[i].value), 2),
                 round(self.spelling(a, cands[i].value), 6),
+                round(self.letters(a, cands[i].value), 6),
                 len(cands[i].tids),
                 -min(cands[i].tids),
             ),
