@@ -55,11 +55,6 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[sets=hybrid,previous]",
         {"sets_options": {"cross_keys": False, "by_evidence": False, "clear_score": 0.6}},
     ),
-    # typo_vote without its source-reliability tie-break (issue 6)
-    (
-        "lakefuse[resolver=typo_vote,no_reliability]",
-        {"resolver_options": {"reliability": False}},
-    ),
     # ICLCR ablations (issue 6)
     *[
         (f"lakefuse[resolver=iclcr,k={k}]", {"resolver": "iclcr", "resolver_options": {"k": k}})

@@ -78,63 +78,53 @@ def judge_all_pairs(
         base = forbid.copy()
         mostly = (np.nan_to_num(ev, nan=0.0) >= AGREE).sum(axis=1) > clear * shared
         forbid &= (~mostly | (score < clear_score)) & (score < clear_always)
-        keyed = key_agreement(graph, comp, la, lb, ev, names) if keys else np.zeros_like(base)
+        kev = key_evidence(graph, comp, la, lb, ev, names) if keys or cross_keys else None
+        keyed = kev.agree if kev is not None and keys else np.zeros_like(base)
         forbid &= ~(keyed & (score >= clear_score))
-        if cross_keys and graph.keys is not None:
+        if cross_keys and kev is not None:
             # across tables only a clash on an identifying attribute is a clear conflict
-            cross, clash = key_disagreement(graph, comp, la, lb, ev, names)
-            forbid = np.where(cross, base & clash & ~mostly & ~keyed, forbid)
+            forbid = np.where(kev.cross, base & kev.clash & ~mostly & ~keyed, forbid)
     return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid & ~decision, score, ev)
 
 
-def key_agreement(
+@dataclass
+class KeyEvidence:
+    """Per pair, what the identifying attributes (:class:`lakefuse.types.KeyAttributes`) say:
+    ``agree``: it agrees on one identifying tuples in both its tables (one entity with
+    conflicting values elsewhere); ``clash``: it disagrees on one identifying tuples in either
+    table (a clear conflict); ``cross``: its tuples come from two different tables."""
+
+    agree: np.ndarray
+    clash: np.ndarray
+    cross: np.ndarray
+
+
+def key_evidence(
     graph: IntegrabilityGraph,
     comp: Component,
     la: np.ndarray,
     lb: np.ndarray,
     ev: np.ndarray,
     attributes: list[str],
-) -> np.ndarray:
-    """Pairs that agree on an attribute identifying tuples in both their tables (see
-    :class:`lakefuse.types.KeyAttributes`): one entity with conflicting values elsewhere."""
+) -> KeyEvidence | None:
+    """:class:`KeyEvidence` for the pairs ``(la, lb)`` of ``comp`` (None without keys)."""
     keys = graph.keys
-    out = np.zeros(len(la), dtype=bool)
     if keys is None:
-        return out
+        return None
     col = {a: j for j, a in enumerate(keys.attributes)}
     tl = keys.table_of[comp.nodes[la]]
     tr = keys.table_of[comp.nodes[lb]]
-    agree = np.nan_to_num(ev, nan=0.0) >= AGREE
-    for j, a in enumerate(attributes):
-        k = col.get(a)
-        if k is not None:
-            out |= agree[:, j] & keys.identifying[tl, k] & keys.identifying[tr, k]
-    return out
-
-
-def key_disagreement(
-    graph: IntegrabilityGraph,
-    comp: Component,
-    la: np.ndarray,
-    lb: np.ndarray,
-    ev: np.ndarray,
-    attributes: list[str],
-) -> tuple[np.ndarray, np.ndarray]:
-    """(pairs from two different tables, pairs that disagree on an attribute identifying
-    tuples in either table): across tables only such a clash is a clear conflict; other
-    disagreements are values to resolve."""
-    keys = graph.keys
-    assert keys is not None
-    col = {a: j for j, a in enumerate(keys.attributes)}
-    tl = keys.table_of[comp.nodes[la]]
-    tr = keys.table_of[comp.nodes[lb]]
-    differ = np.nan_to_num(ev, nan=1.0) < DISAGREE
+    agrees = np.nan_to_num(ev, nan=0.0) >= AGREE
+    differs = np.nan_to_num(ev, nan=1.0) < DISAGREE
+    agree = np.zeros(len(la), dtype=bool)
     clash = np.zeros(len(la), dtype=bool)
     for j, a in enumerate(attributes):
         k = col.get(a)
         if k is not None:
-            clash |= differ[:, j] & (keys.identifying[tl, k] | keys.identifying[tr, k])
-    return tl != tr, clash
+            left, right = keys.identifying[tl, k], keys.identifying[tr, k]
+            agree |= agrees[:, j] & left & right
+            clash |= differs[:, j] & (left | right)
+    return KeyEvidence(agree, clash, tl != tr)
 
 
 def complete_with_judge(comp: Component, judged: Judged | None, reforbid: bool = False) -> None:
