@@ -90,9 +90,10 @@ def judge_all_pairs(
 @dataclass
 class KeyEvidence:
     """Per pair, what the identifying attributes (:class:`lakefuse.types.KeyAttributes`) say:
-    ``agree``: it agrees on one identifying tuples in both its tables (one entity with
-    conflicting values elsewhere); ``clash``: it disagrees on one identifying tuples in either
-    table (a clear conflict); ``cross``: its tuples come from two different tables."""
+    ``agree``: it agrees on an attribute that identifies tuples in both its tables (one entity
+    with conflicting values elsewhere); ``clash``: it disagrees on an attribute that identifies
+    tuples in either table (a clear conflict); ``cross``: its tuples come from two different
+    tables."""
 
     agree: np.ndarray
     clash: np.ndarray
