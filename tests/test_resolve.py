@@ -244,7 +244,7 @@ def test_pipeline_records_strategy_in_provenance() -> None:
 
 def test_typo_vote_prefers_usual_letters_when_words_tie() -> None:
     """Both spellings occur once and neither word occurs elsewhere; the column's letter
-    trigrams ("wood", "wattle") tell the typo from the word."""
+    trigrams ("wood", "ood ") tell the typo from the word."""
     ref = pd.DataFrame({"street": ["wood street", "woodland road", "attlee place", "goodwood"]})
     a = pd.DataFrame({"street": ["calderowod"]})
     b = pd.DataFrame({"street": ["calderwood"]})
