@@ -142,8 +142,12 @@ def test_overlapping_join_sets(method: str) -> None:
     assert as_sets(get_set_finder("components").find(g)) == [frozenset(range(7))]
 
 
-def scorer_from(attrs: list[dict[str, str | None]]):
-    """An on-demand judge over small dict tuples: exact-match evidence per attribute."""
+def scorer_from(
+    attrs: list[dict[str, str | None]], typos: dict[frozenset[str], float] | None = None
+):
+    """An on-demand judge over small dict tuples: exact-match evidence per attribute
+    (``typos``: the similarity of near-equal values); a pair is integrable when it shares an
+    attribute and none is below 0.5."""
     names = sorted({a for t in attrs for a in t})
 
     def score(l: np.ndarray, r: np.ndarray) -> ScoredPairs:
@@ -152,7 +156,7 @@ def scorer_from(attrs: list[dict[str, str | None]]):
             for j, n in enumerate(names):
                 x, y = attrs[a].get(n), attrs[b].get(n)
                 if x is not None and y is not None:
-                    ev[i, j] = 1.0 if x == y else 0.0
+                    ev[i, j] = 1.0 if x == y else (typos or {}).get(frozenset({x, y}), 0.0)
         shared = (~np.isnan(ev)).sum(axis=1)
         sc = np.where(shared > 0, np.nanmean(np.where(shared[:, None] > 0, ev, 0), axis=1), 0)
         conflict = (np.nan_to_num(ev, nan=1.0) < 0.5).any(axis=1)
@@ -348,36 +352,6 @@ def test_hybrid_key_agreement_is_a_conflict_not_two_entities(identifying: bool) 
         assert sorted(sets, key=min) == [frozenset({0, 2}), frozenset({1, 2})]
 
 
-def _exact_scorer(
-    tuples: list[dict[str, str]],
-    names: list[str],
-    typos: dict[frozenset[str], float] | None = None,
-):
-    """Exact-match evidence (``typos``: similarities of near-equal values); a pair is
-    integrable when every shared attribute reaches 0.7."""
-
-    def score(l: np.ndarray, r: np.ndarray) -> ScoredPairs:
-        ev = np.full((len(l), len(names)), np.nan)
-        for i, (a, b) in enumerate(zip(l.tolist(), r.tolist())):
-            for j, n in enumerate(names):
-                x, y = tuples[a].get(n), tuples[b].get(n)
-                if x is not None and y is not None:
-                    ev[i, j] = 1.0 if x == y else (typos or {}).get(frozenset({x, y}), 0.0)
-        dec = (np.nan_to_num(ev, nan=1.0) >= 0.7).all(axis=1)
-        cols = {
-            "l": pa.array(l, type=pa.int64()),
-            "r": pa.array(r, type=pa.int64()),
-            "score": pa.array(np.where(dec, 1.0, 0.3)),
-            "decision": pa.array(dec),
-            "conflict": pa.array(~dec),
-            "shared": pa.array((~np.isnan(ev)).sum(axis=1), type=pa.int32()),
-            **{f"ev:{n}": pa.array(ev[:, j]) for j, n in enumerate(names)},
-        }
-        return ScoredPairs(pa.table(cols), "exact", 0.5)
-
-    return score
-
-
 @pytest.mark.parametrize("ssn_differs", [False, True])
 def test_hybrid_across_tables_only_an_identifying_clash_splits(ssn_differs: bool) -> None:
     """One person in three tables; conflict noise replaced the suburb in table 0. Across
@@ -386,13 +360,13 @@ def test_hybrid_across_tables_only_an_identifying_clash_splits(ssn_differs: bool
     (unique per row) is a clear conflict, and the chaining guard keeps the two apart."""
     from lakefuse.types import KeyAttributes
 
-    names = ["name", "ssn", "suburb"]
+    names = ["name", "ssn", "suburb"]  # scorer_from orders attributes by name, as here
     tuples = [
         {"name": "ann lee", "suburb": "como"},  # 0 (table 0), suburb replaced
         {"name": "ann lee", "suburb": "mosman", "ssn": "1"},  # 1 (table 1)
         {"name": "ann lee", "ssn": "2" if ssn_differs else "1"},  # 2 (table 2)
     ]
-    g = graph_of(3, [(0, 2), (1, 2)], scorer=_exact_scorer(tuples, names))
+    g = graph_of(3, [(0, 2), (1, 2)], scorer=scorer_from(tuples))
     ident = np.array([[False, False, False], [False, True, False], [False, True, False]])
     g.keys = KeyAttributes(names, np.array([0, 1, 2]), ident)
     sets = as_sets(get_set_finder("hybrid").find(g))
@@ -409,14 +383,13 @@ def test_hybrid_tuple_joins_its_duplicate_not_a_surname_match() -> None:
     typo of its suburb); 0 and 2 disagree on the suburb, so 1 must pick one. Its edge to 0
     scores higher, but its link to 2 rests on more agreeing attributes: weighted by those, 1
     stays with 2; weighted by the edge score alone, it went with 0."""
-    names = ["given", "suburb", "surname"]
     tuples = [
         {"surname": "white", "suburb": "ballina"},  # 0
         {"surname": "white", "given": "sam", "suburb": "ballinna"},  # 1
         {"surname": "white", "given": "sam", "suburb": "bellinna"},  # 2
     ]
     typos = {frozenset({"ballina", "ballinna"}): 0.9, frozenset({"ballinna", "bellinna"}): 0.9}
-    g = graph_of(3, [(0, 1, 0.99), (1, 2, 0.95)], scorer=_exact_scorer(tuples, names, typos))
+    g = graph_of(3, [(0, 1, 0.99), (1, 2, 0.95)], scorer=scorer_from(tuples, typos))
     sets = as_sets(get_set_finder("hybrid").find(g))
     assert frozenset({1, 2}) in sets and frozenset({0}) in sets
     by_score = as_sets(get_set_finder("hybrid", by_evidence=False).find(g))
