@@ -394,3 +394,42 @@ def test_hybrid_tuple_joins_its_duplicate_not_a_surname_match() -> None:
     assert frozenset({1, 2}) in sets and frozenset({0}) in sets
     by_score = as_sets(get_set_finder("hybrid", by_evidence=False).find(g))
     assert frozenset({0, 1}) in by_score and frozenset({2}) in by_score
+
+
+def test_hybrid_large_component_tuple_in_two_communities_picks_one() -> None:
+    """Above ``clique_limit`` Leiden cuts the component first, and each community borrows its
+    neighbours. Tuple 8 ("xy", a typo of both "x" and "y") is integrable with both groups,
+    which disagree on the name; it has a name, so it completes neither and may stay in one
+    set only, even though each community's sets took it."""
+    tuples = [{"name": "x", "city": "a"}] * 4 + [{"name": "y", "city": "a"}] * 4
+    tuples = [dict(t) for t in tuples] + [{"name": "xy", "city": "a"}]
+    typos = {frozenset({"x", "xy"}): 0.7, frozenset({"y", "xy"}): 0.7}
+    group_a, group_b = range(4), range(4, 8)
+    edges = [(a, b, 0.99) for g in (group_a, group_b) for a, b in itertools.combinations(g, 2)]
+    edges += [(0, 8, 0.8), (4, 8, 0.8)]
+    forbidden = [(a, b) for a in group_a for b in group_b]
+    g = graph_of(9, edges, forbidden, scorer=scorer_from(tuples, typos))
+    finder = get_set_finder("hybrid", clique_limit=5)
+    sets = check_valid(finder.find(g), g)
+    assert finder.stats.get("leiden_components") == 1
+    assert sum(8 in s for s in sets) == 1
+    assert frozenset(group_a) <= next(s for s in sets if 0 in s)
+    assert frozenset(group_b) <= next(s for s in sets if 4 in s)
+
+
+def test_hybrid_rearbitration_of_a_large_group_keeps_each_tuple_with_its_community() -> None:
+    """Past twice ``clique_limit`` tuples a group of overlapping sets is not judged again:
+    each shared tuple stays in the set holding most of its own Leiden community."""
+    from lakefuse.sets.common import iter_components
+    from lakefuse.sets.hybrid import Hybrid
+
+    tuples = [{"name": "x"}] * 6
+    g = graph_of(6, [(i, i + 1) for i in range(5)], scorer=scorer_from(tuples))
+    finder = Hybrid(clique_limit=2)
+    finder.graph, finder.stats = g, {}
+    comp = next(iter_components(g, []))
+    home_of = np.array([0, 0, 1, 1, 2, 2])
+    sets = [[0, 1, 2], [1, 2, 3], [3, 4, 5]]  # 1, 2 and 3 each in two sets; 5 tuples > 2 * 2
+    out = finder._rearbitrate(comp, sets, [], home_of)
+    assert sorted(map(sorted, out)) == [[0, 1], [2, 3], [4, 5]]
+    assert finder.stats["rearbitrated_by_community"] == 1

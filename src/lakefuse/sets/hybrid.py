@@ -20,7 +20,8 @@ Per connected component of the integrability graph:
 4. a larger component is first cut into dense communities (Leiden, constant Potts model:
    internal density above ``resolution``, no resolution limit); each community, with its
    neighbours borrowed so that a hub Leiden placed elsewhere can still complete it, goes
-   through steps 2-3, keeping the sets that touch the community;
+   through steps 2-3, keeping the sets that touch the community; a tuple that the sets of
+   two communities both took then goes through step 3 once more, across those sets;
 5. finally the chaining guard splits any set that still holds a forbidden pair (minimum cut of
    the weakest integrable edges between them), and every set is held together by edges.
 
@@ -123,7 +124,9 @@ class Hybrid(PerComponent):
         m = comp.csr()
         out: LocalSets = []
         added: list[Component] = []
-        for c in leiden_split(comp, "cpm", self.resolution, self.seed):
+        home_of = np.full(comp.k, -1, dtype=np.int64)
+        for idx, c in enumerate(leiden_split(comp, "cpm", self.resolution, self.seed)):
+            home_of[c] = idx
             if len(c) <= 2 or self.graph.score_pairs is None:
                 out.append(c)
                 continue
@@ -141,9 +144,78 @@ class Hybrid(PerComponent):
             found = [members[x].tolist() for x in self._complete(sub)]
             out.extend(f for f in found if not home.isdisjoint(f))
             added.append(induced_back(sub, members))
+        out = self._rearbitrate(comp, out, added, home_of)
         if added:
             merge_judged(comp, added)
         return out
+
+    def _rearbitrate(
+        self, comp: Component, sets: LocalSets, added: list[Component], home_of: np.ndarray
+    ) -> LocalSets:
+        """Step 3 across communities: a tuple that sets of two different communities both
+        took (a borrowed neighbour) keeps both only if it completes them. Each group of sets
+        that share tuples is judged as one sub-component (up to twice ``clique_limit``
+        tuples) and arbitrated like a small component; in a larger group a shared tuple
+        stays in the set holding most of its own community."""
+        if self.graph.score_pairs is None:
+            return sets
+        where: dict[int, list[int]] = {}
+        for i, s in enumerate(sets):
+            for t in s:
+                where.setdefault(t, []).append(i)
+        shared = {t: idx for t, idx in where.items() if len(idx) > 1}
+        if not shared:
+            return sets
+        parent = list(range(len(sets)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for idx in shared.values():
+            for j in idx[1:]:
+                parent[root(j)] = root(idx[0])
+        touched = {root(idx[0]) for idx in shared.values()}
+        groups: dict[int, list[int]] = {}
+        for i in range(len(sets)):
+            if root(i) in touched:
+                groups.setdefault(root(i), []).append(i)
+        out = [list(s) for s in sets]
+        for mine in groups.values():
+            members = np.array(sorted({t for i in mine for t in sets[i]}), dtype=np.int64)
+            if len(members) > 2 * self.clique_limit:
+                for t in {t for i in mine for t in sets[i] if t in shared}:
+                    own = shared[t]
+                    keep = max(own, key=lambda i, t=t: int(np.sum(home_of[sets[i]] == home_of[t])))
+                    for i in own:
+                        if i != keep:
+                            out[i] = [x for x in out[i] if x != t]
+                self.stats["rearbitrated_by_community"] = (
+                    self.stats.get("rearbitrated_by_community", 0) + 1
+                )
+                continue
+            sub = induced(comp, members.tolist())
+            judged = judge_all_pairs(
+                self.graph,
+                sub,
+                self.clear,
+                self.clear_score,
+                self.clear_always,
+                self.keys,
+                self.cross_keys,
+            )
+            complete_with_judge(sub, judged, reforbid=self.clear is not None)
+            pos = {int(t): k for k, t in enumerate(members.tolist())}
+            local = [[pos[t] for t in sets[i]] for i in mine]
+            kept = arbitrate(sub, local, judged, self.by_evidence)
+            for i in mine:
+                out[i] = []
+            out.extend(members[k].tolist() for k in kept)
+            added.append(induced_back(sub, members))
+        self.stats["rearbitrated"] = self.stats.get("rearbitrated", 0) + len(groups)
+        return [s for s in out if s]
 
     def _can_complete(self, comp: Component) -> bool:
         return fully_judged(self.graph, comp)
