@@ -197,6 +197,15 @@ def test_blocking_recall_hand_computed(tmp_path) -> None:
     assert r["block_recall_linked"] == pytest.approx(3 / 4)  # p0-s0 via t0; p1-p2 missed
     assert r["pairs_per_tuple"] == pytest.approx(3 / 5)
     assert blocking(gold, [], 5)["block_recall_shared"] is None
+    assert r["block_recall_evidence"] is None  # no noise record given
+    # conflict noise replaced p2's player name: p1-p2 share no evidence any more, and the
+    # recall over the pairs that still do is 2 / 2; replacing p0's team leaves p0-t0 none
+    ev = blocking(gold, cands, 5, attrs, {p[2]: frozenset({"player"})})
+    assert ev["block_gold_pairs_evidence"] == 2
+    assert ev["block_recall_evidence"] == pytest.approx(1.0)
+    ev = blocking(gold, cands, 5, attrs, {p[0]: frozenset({"team"})})
+    assert ev["block_gold_pairs_evidence"] == 2  # t0-s0 and p1-p2
+    assert ev["block_recall_evidence"] == pytest.approx(1 / 2)
 
     # the same case read from a task folder and a run's pairs.parquet
     import pyarrow as pa

@@ -165,6 +165,12 @@ def test_noise_rates_roughly_honoured_and_deterministic(tmp_path: Path) -> None:
         nominal = s.se + s.te + s.conflict
         assert 0.6 * nominal <= changed / cells <= 1.05 * nominal
         meta = json.loads((task / "gold" / "task.json").read_text())
+        # gold/noise.csv names every changed cell and its kind, as counted in task.json
+        record = pd.read_csv(task / "gold" / "noise.csv", dtype={"row": int})
+        kinds = record["kind"].value_counts().to_dict()
+        assert {k: kinds.get(k, 0) for k in ("se", "te", "conflict")} == meta["noise"]["noisy"]
+        listed = list(record[["table", "row", "attribute"]].itertuples(index=False))
+        assert sum(base[t].at[r, c] != noisy[t].at[r, c] for t, r, c in listed) == changed
         assert meta["noise"]["rates"]["te"] == pytest.approx(s.te, abs=0.04)
         assert meta["noise"]["rates"]["se"] == pytest.approx(s.se, abs=0.06)
         assert meta["noise"]["rates"]["conflict"] == pytest.approx(s.conflict, abs=0.02)

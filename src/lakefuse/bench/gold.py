@@ -49,8 +49,17 @@ def write_gold(
     conflicts: list[dict[str, Any]],
     meta: dict[str, Any],
     attributes: list[str],
+    noise: dict[tuple[str, int, str], str] | None = None,
 ) -> None:
+    """Write a task's gold: ``sets.csv``, ``clean.csv``, ``conflicts.jsonl``, ``task.json``
+    and, given ``noise``, ``noise.csv``: the kind of noise (se, te, conflict) of each cell
+    the injection changed."""
     folder.mkdir(parents=True, exist_ok=True)
+    if noise is not None:
+        pd.DataFrame(
+            sorted((t, r, a, k) for (t, r, a), k in noise.items()),
+            columns=["table", "row", "attribute", "kind"],
+        ).to_csv(folder / "noise.csv", index=False)
     rows = [(t, r, sid) for sid, members in enumerate(sets) for t, r in members]
     pd.DataFrame(rows, columns=["table", "row", "set_id"]).sort_values(
         ["set_id", "table", "row"]

@@ -230,12 +230,17 @@ def blocking(
     candidates: Iterable[tuple[TupleId, TupleId]],
     n_tuples: int,
     attributes: Mapping[TupleId, frozenset[str]] | None = None,
+    replaced: Mapping[TupleId, frozenset[str]] | None = None,
 ) -> dict[str, Any]:
     """Blocking recall of the gold pairs among ``candidates`` (unordered tuple pairs).
 
     ``block_recall``: over every gold pair (the pairs of :func:`pairwise`);
     ``block_recall_shared``: over the gold pairs whose tuples share a non-null attribute
     (``attributes``: tuple -> its non-null evidence attributes; None when not given);
+    ``block_recall_evidence``: over the gold pairs that share an attribute on which neither
+    tuple's value was replaced by conflict noise (``replaced``: tuple -> those attributes) —
+    the pairs whose shared values still say they are one entity, the most any blocker can
+    find from the two tuples alone;
     ``block_recall_linked``: a gold pair counts when a path of candidate pairs joins its two
     tuples inside a gold set that holds both; ``pairs_per_tuple``: candidates / tuples."""
     cand = {_ordered(a, b) for a, b in candidates if a != b}
@@ -275,6 +280,8 @@ def blocking(
         "block_pairs": len(cand),
         "block_gold_pairs": len(gold_pairs),
         "block_gold_pairs_shared": None,
+        "block_recall_evidence": None,
+        "block_gold_pairs_evidence": None,
         "pairs_per_tuple": len(cand) / n_tuples if n_tuples else 0.0,
     }
     if attributes is not None:
@@ -284,6 +291,15 @@ def blocking(
         }
         out["block_recall_shared"] = ratio(len(shared & cand), len(shared))
         out["block_gold_pairs_shared"] = len(shared)
+        if replaced is not None:
+            kept = {
+                (a, b)
+                for a, b in shared
+                if (attributes.get(a, empty) - replaced.get(a, empty))
+                & (attributes.get(b, empty) - replaced.get(b, empty))
+            }
+            out["block_recall_evidence"] = ratio(len(kept & cand), len(kept))
+            out["block_gold_pairs_evidence"] = len(kept)
     return out
 
 
@@ -335,4 +351,22 @@ def blocking_of_run(task_dir: str | Path, gold: Gold, out_dir: str | Path) -> di
         ignore = list(union.get("surrogate_keys") or [])
     attrs = present_attributes(Path(task_dir) / "input", ignore)
     n = len(gold.universe) or len(attrs)
-    return blocking(gold.sets, cands, n, attrs)
+    return blocking(gold.sets, cands, n, attrs, conflict_cells(task_dir))
+
+
+def conflict_cells(task_dir: str | Path) -> dict[TupleId, frozenset[str]] | None:
+    """Tuple -> the attributes (aligned header keys) whose value the task's conflict noise
+    replaced (``gold/noise.csv``); None for a task written without it."""
+    path = Path(task_dir) / "gold" / "noise.csv"
+    if not path.exists():
+        return None
+    import pandas as pd
+
+    from lakefuse.io.align import header_key
+
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    out: dict[TupleId, set[str]] = {}
+    for t, r, a, k in df[["table", "row", "attribute", "kind"]].itertuples(index=False):
+        if k == "conflict":
+            out.setdefault((t, int(r)), set()).add(header_key(a))
+    return {key: frozenset(v) for key, v in out.items()}

@@ -17,6 +17,7 @@ COLUMNS = [
     ("time_ratio", "t×", "{:.2f}"),
     ("block_recall_shared", "BlockR", "{:.3f}"),
     ("block_recall", "BlockR(all)", "{:.3f}"),
+    ("block_recall_evidence", "BlockR(ev)", "{:.3f}"),
     ("pairs_per_tuple", "Pairs/t", "{:.1f}"),
 ]
 
@@ -129,6 +130,8 @@ def markdown(report: dict[str, Any]) -> str:
         "attribute, found among the judged candidate pairs)",
         "block_recall": "Blocking recall over all gold pairs (the pairs of pairwise F1; in join "
         "tasks many share no attribute and meet only through a third tuple)",
+        "block_recall_evidence": "Blocking recall over the gold pairs that still share "
+        "evidence (an attribute on which neither tuple's value was replaced by conflict noise)",
         "pairs_per_tuple": "Candidate pairs per tuple (mean)",
     }
     for key, _, fmt in COLUMNS:

@@ -345,7 +345,7 @@ def write_task(root: Path, draft: Draft, setting: NoiseSetting, seed: int) -> Pa
     name = f"{draft.name}-{setting.name}"
     folder = root / name
     rng = random.Random(f"{seed}:{draft.name}:{setting.name}:noise")
-    noisy, _, stats = inject(draft, setting, rng)
+    noisy, noise, stats = inject(draft, setting, rng)
     attributes = attributes_of(draft.tables)
     clean = clean_values(draft, attributes) if draft.has_clean else None
     conflicts = conflict_records(draft, noisy, clean, attributes) if clean is not None else []
@@ -372,5 +372,5 @@ def write_task(root: Path, draft: Draft, setting: NoiseSetting, seed: int) -> Pa
         "conflicts": len(conflicts),
         "noise": stats,
     }
-    write_gold(folder / "gold", draft.sets, clean, conflicts, meta, attributes)
+    write_gold(folder / "gold", draft.sets, clean, conflicts, meta, attributes, noise)
     return folder
