@@ -253,3 +253,23 @@ def test_integrate_keeps_the_trained_judge_for_reuse(tmp_path: Path) -> None:
     # rerunning into the same folder replaces the saved model
     integrate({"a": a, "b": b}, tmp_path / "one", judge="ssacl", judge_options=FAST)
     assert (tmp_path / "one" / "model" / "matcher.pt").exists()
+
+
+def test_ensemble_averages_matchers_and_reloads(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from lakefuse.judge.matcher import Ensemble
+
+    union, single, _ = trained
+    judge = SSACLJudge(**{**FAST, "ensemble": 2})
+    judge.fit(union, Settings(seed=0))
+    assert isinstance(judge.matcher, Ensemble) and len(judge.matcher.members) == 2
+    # the first member is the single matcher of the same seed; the second differs
+    first, second = (m.state_dict() for m in judge.matcher.members)
+    for k, v in single.matcher.state_dict().items():
+        assert torch.equal(first[k], v)
+    assert not all(torch.equal(first[k], second[k]) for k in first)
+    judge.save(tmp_path / "e")
+    again = load_judge(str(tmp_path / "e"))
+    l, r = all_cross_pairs(union)
+    assert judge.score(union, l, r).table.equals(again.score(union, l, r).table)

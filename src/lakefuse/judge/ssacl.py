@@ -35,7 +35,7 @@ import torch
 
 from lakefuse.augment import Augmenter
 from lakefuse.config import Settings
-from lakefuse.judge.matcher import Matcher
+from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.similarity import SimilarityJudge, scored_table
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
@@ -68,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "batch": 64,
     "lr": 3e-3,
     "hidden": 32,
+    "ensemble": 1,  # matchers averaged (seeds seed, seed + 1009, ...); 1 = a single one
     "threads": 1,  # small tensors: one thread is faster than two on a busy 2-core box
     "target_groups": 2000,  # small tables: several positive views per anchor
     "threshold": None,
@@ -94,7 +95,7 @@ class SSACLJudge:
         if unknown:
             raise ValueError(f"unknown ssacl options: {sorted(unknown)}")
         self.options = {**DEFAULTS, **options}
-        self.matcher: Matcher | None = None
+        self.matcher: Matcher | Ensemble | None = None
         self.threshold: float = 0.5
         self._report: dict[str, Any] = {}
         self._embedder: Any = None
@@ -197,10 +198,15 @@ class SSACLJudge:
         self._train_prior = float(labels.mean())
         t_data = time.perf_counter() - t0 - t_embed
 
-        self.matcher = Matcher(o["hidden"], seed=settings.seed)
-        curve = train(
-            self.matcher, o, cos, st, mask, labels, groups.size, settings.seed, self.progress
-        )
+        members, curves = [], []
+        for i in range(max(1, int(o["ensemble"]))):
+            seed = settings.seed + 1009 * i
+            members.append(Matcher(o["hidden"], seed=seed))
+            curves.append(
+                train(members[-1], o, cos, st, mask, labels, groups.size, seed, self.progress)
+            )
+        curve = curves[0]
+        self.matcher = members[0] if len(members) == 1 else Ensemble(members).eval()
         t_train = time.perf_counter() - t0 - t_embed - t_data
 
         # threshold without labels: the score distribution of nearest-neighbour pairs
@@ -379,7 +385,12 @@ class SSACLJudge:
         if "threshold_bounds" in opts:
             opts["threshold_bounds"] = tuple(opts["threshold_bounds"])
         judge = cls(**opts)
-        judge.matcher = Matcher(opts["hidden"])
+        n = int(opts.get("ensemble", 1))
+        judge.matcher = (
+            Matcher(opts["hidden"])
+            if n <= 1
+            else Ensemble([Matcher(opts["hidden"]) for _ in range(n)])
+        )
         state = torch.load(folder / "matcher.pt", weights_only=True)
         judge.matcher.load_state_dict(state)
         judge.matcher.eval()
