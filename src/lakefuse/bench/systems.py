@@ -49,7 +49,8 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
             ("learned_single_key", "single_key", "learned"),
         )
     ],
-    # three matchers averaged instead of one (the judge's seed sensitivity)
+    # the judge's seed sensitivity: the default with other seeds, and three matchers averaged
+    *[(f"lakefuse[seed={s}]", {"seed": s}) for s in (1, 2)],
     ("lakefuse[judge=ssacl,ensemble=3]", {"judge": "ssacl", "judge_options": {"ensemble": 3}}),
     ("lakefuse[blocker=hybrid]", {"blocker": "hybrid"}),
     # the hybrid set finder's rules before the cross-table key clash and evidence weighting
