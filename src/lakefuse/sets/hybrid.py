@@ -35,13 +35,14 @@ from __future__ import annotations
 import numpy as np
 
 from lakefuse.sets.cliques import (
+    Judged,
     arbitrate,
     compatible_cliques,
     complete_with_judge,
     fully_judged,
     judge_all_pairs,
 )
-from lakefuse.sets.common import Component, LocalSets, PerComponent
+from lakefuse.sets.common import Component, LocalSets, PerComponent, components, group_nodes
 from lakefuse.sets.community import leiden_split
 
 
@@ -166,24 +167,13 @@ class Hybrid(PerComponent):
         shared = {t: idx for t, idx in where.items() if len(idx) > 1}
         if not shared:
             return sets
-        parent = list(range(len(sets)))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for idx in shared.values():
-            for j in idx[1:]:
-                parent[root(j)] = root(idx[0])
-        touched = {root(idx[0]) for idx in shared.values()}
-        groups: dict[int, list[int]] = {}
-        for i in range(len(sets)):
-            if root(i) in touched:
-                groups.setdefault(root(i), []).append(i)
+        # sets that share a tuple, linked; each linked group of sets is arbitrated together
+        left = np.array([idx[0] for idx in shared.values() for _ in idx[1:]], dtype=np.int64)
+        right = np.array([j for idx in shared.values() for j in idx[1:]], dtype=np.int64)
+        label = components(len(sets), left, right)
+        groups = [g.tolist() for g in group_nodes(label) if len(g) > 1]
         out = [list(s) for s in sets]
-        for mine in groups.values():
+        for mine in groups:
             members = np.array(sorted({t for i in mine for t in sets[i]}), dtype=np.int64)
             if len(members) > 2 * self.clique_limit:
                 for t in {t for i in mine for t in sets[i] if t in shared}:
@@ -197,16 +187,7 @@ class Hybrid(PerComponent):
                 )
                 continue
             sub = induced(comp, members.tolist())
-            judged = judge_all_pairs(
-                self.graph,
-                sub,
-                self.clear,
-                self.clear_score,
-                self.clear_always,
-                self.keys,
-                self.cross_keys,
-            )
-            complete_with_judge(sub, judged, reforbid=self.clear is not None)
+            judged = self._judge(sub)
             pos = {int(t): k for k, t in enumerate(members.tolist())}
             local = [[pos[t] for t in sets[i]] for i in mine]
             kept = arbitrate(sub, local, judged, self.by_evidence)
@@ -220,7 +201,8 @@ class Hybrid(PerComponent):
     def _can_complete(self, comp: Component) -> bool:
         return fully_judged(self.graph, comp)
 
-    def _complete(self, comp: Component) -> LocalSets:
+    def _judge(self, comp: Component) -> Judged | None:
+        """Judge every pair of ``comp`` by this finder's rules and add the decisions to it."""
         judged = judge_all_pairs(
             self.graph,
             comp,
@@ -231,5 +213,9 @@ class Hybrid(PerComponent):
             self.cross_keys,
         )
         complete_with_judge(comp, judged, reforbid=self.clear is not None)
+        return judged
+
+    def _complete(self, comp: Component) -> LocalSets:
+        judged = self._judge(comp)
         sets = compatible_cliques(comp, self.max_cliques)
         return arbitrate(comp, sets, judged, self.by_evidence)
