@@ -58,6 +58,11 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[sets=hybrid,previous]",
         {"sets_options": {"cross_keys": False, "by_evidence": False, "clear_score": 0.6}},
     ),
+    # the default resolver without its context tie-break (issue 6)
+    (
+        "lakefuse[resolver=typo_vote,no_context]",
+        {"resolver": "typo_vote", "resolver_options": {"context_min_mi": None}},
+    ),
     # ICLCR ablations (issue 6)
     *[
         (f"lakefuse[resolver=iclcr,k={k}]", {"resolver": "iclcr", "resolver_options": {"k": k}})

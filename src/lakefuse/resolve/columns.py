@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 from lakefuse.types import ConflictProblem, ResolveContext
 
@@ -40,6 +41,28 @@ def _positional(value: str) -> list[str]:
     ]
 
 
+def known_words(value: str) -> int:
+    """Words of the value that are whole entries of the encoder's WordPiece vocabulary."""
+    return _known(" ".join(value.casefold().split()))
+
+
+@lru_cache(maxsize=65_536)
+def _known(text: str) -> int:
+    from lakefuse.encode.minilm import tokenizer
+
+    toks = tokenizer().encode(text, add_special_tokens=False).tokens
+    nxt = [*toks[1:], ""]
+    return sum(
+        1
+        for t, n in zip(toks, nxt)
+        if len(t) > 1 and t.isalpha() and not t.startswith("##") and not n.startswith("##")
+    )
+
+
+def _word_shapes(value: str) -> list[str]:
+    return [shape(w) for w in value.split()]
+
+
 def _trigrams(value: str) -> list[str]:
     text = f" {' '.join(value.casefold().split())} "
     return [text[i : i + 3] for i in range(len(text) - 2)]
@@ -55,6 +78,7 @@ class ColumnCounts:
         self._words: dict[str, Counter[str]] = {}
         self._shapes: dict[str, Counter[str]] = {}
         self._grams: dict[str, Counter[str]] = {}
+        self._wshapes: dict[str, Counter[str]] = {}
 
     def __call__(self, attribute: str) -> Counter[str]:
         if attribute not in self._counts:
@@ -102,6 +126,19 @@ class ColumnCounts:
         tri = _trigrams(value)
         return sum(math.log(grams[g] or 1) for g in tri) / len(tri) if tri else 0.0
 
+    def word_format(self, attribute: str, value: str) -> float:
+        """Mean log frequency of the value's word formats in the column: a capital in the
+        middle of a word ("mEpower") is a format no other word of the column has."""
+        if attribute not in self._wshapes:
+            ws: Counter[str] = Counter()
+            for v, n in self(attribute).items():
+                for w in _word_shapes(v):
+                    ws[w] += n
+            self._wshapes[attribute] = ws
+        ws = self._wshapes[attribute]
+        shapes = _word_shapes(value)
+        return sum(math.log(ws[w] or 1) for w in shapes) / len(shapes) if shapes else 0.0
+
     def format_share(self, attribute: str, value: str) -> float:
         if attribute not in self._shapes:
             self._build(attribute)
@@ -128,8 +165,9 @@ class ColumnCounts:
     def usual(self, problem: ConflictProblem, indexes: Sequence[int]) -> int:
         """The index (among ``indexes``) of the table's usual spelling: most frequent in the
         column outside this problem, then in the column's usual format, then with the most
-        usual words, then the most usual letter trigrams, then most supported in the problem,
-        then earliest tuple."""
+        usual words, then the most usual word formats, then the most words the encoder's
+        vocabulary knows, then the most usual letter trigrams, then most supported in the
+        problem, then earliest tuple."""
         counts = self(problem.attribute)
         cands = problem.candidates
         a = problem.attribute
@@ -139,6 +177,8 @@ class ColumnCounts:
                 counts[cands[i].value] - len(cands[i].tids),
                 round(self.format_share(a, cands[i].value), 2),
                 round(self.spelling(a, cands[i].value), 6),
+                round(self.word_format(a, cands[i].value), 6),
+                known_words(cands[i].value),
                 round(self.letters(a, cands[i].value), 6),
                 len(cands[i].tids),
                 -min(cands[i].tids),

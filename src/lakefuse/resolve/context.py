@@ -7,7 +7,8 @@ column (smoothed).  The log-ratios, weighted by the mutual information of ``a`` 
 summed: a candidate that the table pairs with other values (``"Bank of America Stadium"`` is in
 Charlotte, the merged tuple is in Santa Clara) loses; one the table pairs with the same values
 gains; one the table has never seen elsewhere is neutral.  This is the symbolic counterpart of
-ICLCR's demonstrations, cheap enough to run on every conflict.
+ICLCR's demonstrations, cheap enough to run on every conflict: ``typo_vote`` breaks equal
+support with it, ``truth`` adds it to its scores (``context_weight``).
 """
 
 from __future__ import annotations

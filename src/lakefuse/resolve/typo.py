@@ -1,11 +1,20 @@
 """Typo-aware vote: variants of one value (typos, case, punctuation, abbreviations) are pooled,
-the pool with most supporting cells wins, and its value is the table's usual spelling."""
+the pool with most supporting cells wins, and its value is the table's usual spelling.
+
+Pools with equal support (one cell against one, the usual case when two tables disagree) are
+told apart by the rest of the table (:mod:`lakefuse.resolve.context`): a value that other rows
+pair with other values than the merged tuple's (another entity's suburb, copied in by mistake)
+loses to one the table does not contradict. Only attributes whose mutual information with the
+conflicted one reaches ``context_min_mi`` are consulted (``None`` turns this off); after that
+come the column's own evidence (occurrences elsewhere, usual format and words) and the earliest
+tuple."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from lakefuse.resolve.columns import ColumnCounts
+from lakefuse.resolve.context import ContextEvidence
 from lakefuse.resolve.values import pool
 from lakefuse.types import ConflictProblem, Decision, ResolveContext
 
@@ -13,10 +22,18 @@ from lakefuse.types import ConflictProblem, Decision, ResolveContext
 class TypoVote:
     name = "typo_vote"
 
+    def __init__(self, context_min_mi: float | None = 0.3) -> None:
+        self.context_min_mi = None if context_min_mi is None else float(context_min_mi)
+
     def resolve(
         self, problems: Sequence[ConflictProblem], context: ResolveContext | None
     ) -> list[Decision]:
         counts = ColumnCounts(context)
+        ctx = (
+            ContextEvidence(context, problems, min_weight=self.context_min_mi)
+            if context is not None and self.context_min_mi is not None
+            else None
+        )
         out = []
         for p in problems:
             cands = p.candidates
@@ -25,9 +42,15 @@ class TypoVote:
 
             def group_key(g: list[int], p: ConflictProblem = p) -> tuple[float, ...]:
                 support = sum(len(p.candidates[i].tids) for i in g)
-                return (support, *counts.evidence(p, g), -min(min(p.candidates[i].tids) for i in g))
+                agree = (round(ctx.score(p, g), 3),) if ctx is not None else ()
+                return (
+                    support,
+                    *agree,
+                    *counts.evidence(p, g),
+                    -min(min(p.candidates[i].tids) for i in g),
+                )
 
-            best = max(groups, key=group_key)
+            best = groups[0] if len(groups) == 1 else max(groups, key=group_key)
             i = counts.usual(p, best)
             support = sum(len(cands[j].tids) for j in best)
             out.append(Decision(cands[i].value, self.name, support / total))
