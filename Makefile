@@ -42,7 +42,8 @@ bench: $(VENV)/.dev
 # ICLCR with k=10 or 20 runs past the 600 s row limit there) on DBLP; then one merged report
 # (the ablation run first, so that where runs share a row the full run's is kept)
 BENCH_SYSTEMS := exact_fd splink lakefuse lakefuse[judge=similarity] lakefuse[sets=* \
-	lakefuse[resolver=truth] lakefuse[resolver=vote] lakefuse[seed=* \
+	lakefuse[resolver=truth] lakefuse[resolver=vote] lakefuse[resolver=typo_vote,no_context] \
+	lakefuse[seed=* \
 	lakefuse[judge=ssacl,ensemble=3]
 FULL := --suite full -q --timeout 600 --tasks-dir bench-out/full/tasks
 bench-readme: $(VENV)/.dev

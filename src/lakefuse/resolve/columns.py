@@ -7,8 +7,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 
+from lakefuse.resolve.values import known_words
 from lakefuse.types import ConflictProblem, ResolveContext
 
 _WORD = re.compile(r"\w+")
@@ -39,24 +39,6 @@ def _positional(value: str) -> list[str]:
     return [
         f"<{w}" if i == 0 else f">{w}" if i == len(words) - 1 else w for i, w in enumerate(words)
     ]
-
-
-def known_words(value: str) -> int:
-    """Words of the value that are whole entries of the encoder's WordPiece vocabulary."""
-    return _known(" ".join(value.casefold().split()))
-
-
-@lru_cache(maxsize=65_536)
-def _known(text: str) -> int:
-    from lakefuse.encode.minilm import tokenizer
-
-    toks = tokenizer().encode(text, add_special_tokens=False).tokens
-    nxt = [*toks[1:], ""]
-    return sum(
-        1
-        for t, n in zip(toks, nxt)
-        if len(t) > 1 and t.isalpha() and not t.startswith("##") and not n.startswith("##")
-    )
 
 
 def _word_shapes(value: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -280,6 +280,38 @@ def _typo(a: str, b: str) -> bool:
     return DamerauLevenshtein.distance(a, b, score_cutoff=budget) <= budget
 
 
+def known_words(value: str) -> int:
+    """Words of the value that are whole entries of the encoder's WordPiece vocabulary."""
+    return _known(" ".join(value.casefold().split()))
+
+
+@lru_cache(maxsize=65_536)
+def _known(text: str) -> int:
+    from lakefuse.encode.minilm import tokenizer
+
+    toks = tokenizer().encode(text, add_special_tokens=False).tokens
+    nxt = [*toks[1:], ""]
+    return sum(
+        1
+        for t, n in zip(toks, nxt)
+        if len(t) > 1 and t.isalpha() and not t.startswith("##") and not n.startswith("##")
+    )
+
+
+def _contraction(short: str, long: str) -> bool:
+    """``short`` is ``long`` with letters left out ("mgmt" / "management", "vlge" /
+    "village", "dbs" / "databases"): same first letter, the rest in order, and ``short`` is
+    no word of its own in the encoder's vocabulary while ``long`` is."""
+    if len(short) < 2 or len(long) <= len(short) + 1 or short[0] != long[0]:
+        return False
+    if not short.isalpha() or not long.isalpha():
+        return False
+    it = iter(long[1:])
+    if not all(c in it for c in short[1:]):
+        return False
+    return known_words(short) == 0 and known_words(long) == 1
+
+
 def variants(a: str, b: str) -> bool:
     """Whether two values are spelling/abbreviation variants of one value."""
     ka, kb = key(a), key(b)
@@ -313,6 +345,8 @@ def variants(a: str, b: str) -> bool:
             or (len(x) >= 1 and len(y) > len(x) and y.startswith(x) and len(x) <= 4)
             or (len(y) >= 1 and len(x) > len(y) and x.startswith(y) and len(y) <= 4)
             or _typo(x, y)
+            or _contraction(x, y)
+            or _contraction(y, x)
             for x, y in zip(ta, tb)
         )
     return False
