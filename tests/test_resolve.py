@@ -259,7 +259,7 @@ def test_typo_vote_prefers_usual_letters_when_words_tie() -> None:
 
 
 def test_typo_vote_prefers_known_words_and_usual_word_formats() -> None:
-    """Real typos from the stadium task (TE-heavy and balanced): each spelling occurs once,
+    """Real typos from the stadium task (SE-heavy and balanced): each spelling occurs once,
     so counts cannot tell; the encoder's vocabulary knows "steelers" but not "seelers", and
     no word of the column is written "mEpower"."""
     teams = pd.DataFrame(
