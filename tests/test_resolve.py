@@ -149,9 +149,9 @@ def test_usual_format_and_word_position() -> None:
         assert got == ["19011112", "lake bay"], name
 
 
-def test_context_evidence_prefers_values_the_table_pairs_with_known_values() -> None:
-    """The teams table pairs "Bank of America Stadium" with Charlotte; the merged tuple is in
-    Santa Clara, so with context evidence truth discovery picks the other candidate."""
+def santa_clara_conflict() -> tuple[ResolveContext, ConflictProblem]:
+    """A 1-1 conflict on the facility of a tuple in Santa Clara; a reference table pairs
+    "Bank of America Stadium" (the more frequent candidate) with Charlotte."""
     ref = pd.DataFrame(
         [("Bank of America Stadium", "Charlotte, North Carolina")] * 3
         + [("Lambeau Field", "Green Bay, Wisconsin")] * 3,
@@ -163,6 +163,13 @@ def test_context_evidence_prefers_values_the_table_pairs_with_known_values() -> 
     p = problem(
         ctx, "Facility", [("a", 0), ("b", 0)], known={"Location": "Santa Clara, California"}
     )
+    return ctx, p
+
+
+def test_context_evidence_prefers_values_the_table_pairs_with_known_values() -> None:
+    """The teams table pairs "Bank of America Stadium" with Charlotte; the merged tuple is in
+    Santa Clara, so with context evidence truth discovery picks the other candidate."""
+    ctx, p = santa_clara_conflict()
     assert get_resolver("truth").resolve([p], ctx)[0].value == "Bank of America Stadium"
     with_context = get_resolver("truth", context_weight=1.0).resolve([p], ctx)[0]
     assert with_context.value == "Levi's Stadium"
@@ -287,17 +294,7 @@ def test_typo_vote_breaks_equal_support_by_the_rest_of_the_table() -> None:
     """One cell against one: the table pairs "Bank of America Stadium" with Charlotte, the
     merged tuple is in Santa Clara, so the value the table does not contradict wins, although
     the other occurs more often; without context the column's counts decide."""
-    ref = pd.DataFrame(
-        [("Bank of America Stadium", "Charlotte, North Carolina")] * 3
-        + [("Lambeau Field", "Green Bay, Wisconsin")] * 3,
-        columns=["Facility", "Location"],
-    )
-    a = pd.DataFrame([("Bank of America Stadium", "Santa Clara, California")], columns=ref.columns)
-    b = pd.DataFrame([("Levi's Stadium", "Santa Clara, California")], columns=ref.columns)
-    ctx = context({"a": a, "b": b, "ref": ref})
-    p = problem(
-        ctx, "Facility", [("a", 0), ("b", 0)], known={"Location": "Santa Clara, California"}
-    )
+    ctx, p = santa_clara_conflict()
     assert get_resolver("typo_vote").resolve([p], ctx)[0].value == "Levi's Stadium"
     plain = get_resolver("typo_vote", context_min_mi=None).resolve([p], ctx)[0]
     assert plain.value == "Bank of America Stadium"

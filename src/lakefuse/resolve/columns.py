@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lakefuse.resolve.values import known_words
 from lakefuse.types import ConflictProblem, ResolveContext
@@ -98,28 +98,31 @@ class ColumnCounts:
     def letters(self, attribute: str, value: str) -> float:
         """Mean log frequency of the value's character trigrams in the column: a typo makes
         trigrams no other value has ("calderowod" against "calderwood", "wood")."""
-        if attribute not in self._grams:
-            grams: Counter[str] = Counter()
-            for v, n in self(attribute).items():
-                for g in _trigrams(v):
-                    grams[g] += n
-            self._grams[attribute] = grams
-        grams = self._grams[attribute]
-        tri = _trigrams(value)
-        return sum(math.log(grams[g] or 1) for g in tri) / len(tri) if tri else 0.0
+        return self._mean_log_count(self._grams, _trigrams, attribute, value)
 
     def word_format(self, attribute: str, value: str) -> float:
         """Mean log frequency of the value's word formats in the column: a capital in the
         middle of a word ("mEpower") is a format no other word of the column has."""
-        if attribute not in self._wshapes:
-            ws: Counter[str] = Counter()
+        return self._mean_log_count(self._wshapes, _word_shapes, attribute, value)
+
+    def _mean_log_count(
+        self,
+        cache: dict[str, Counter[str]],
+        parts: Callable[[str], list[str]],
+        attribute: str,
+        value: str,
+    ) -> float:
+        """Mean log frequency, in the column, of the ``parts`` of ``value`` (counted once per
+        attribute into ``cache``)."""
+        if attribute not in cache:
+            counts: Counter[str] = Counter()
             for v, n in self(attribute).items():
-                for w in _word_shapes(v):
-                    ws[w] += n
-            self._wshapes[attribute] = ws
-        ws = self._wshapes[attribute]
-        shapes = _word_shapes(value)
-        return sum(math.log(ws[w] or 1) for w in shapes) / len(shapes) if shapes else 0.0
+                for x in parts(v):
+                    counts[x] += n
+            cache[attribute] = counts
+        counts = cache[attribute]
+        mine = parts(value)
+        return sum(math.log(counts[x] or 1) for x in mine) / len(mine) if mine else 0.0
 
     def format_share(self, attribute: str, value: str) -> float:
         if attribute not in self._shapes:
