@@ -19,6 +19,9 @@ from lakefuse.types import Candidate
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TOKEN = re.compile(r"[0-9a-z]+")
+#: an apostrophe inside a word ("int'l", "gov't"): the word is one token
+_APOSTROPHE = re.compile(r"(?<=[a-z])['\u2019](?=[a-z])")
+_VOWELS = frozenset("aeiouy")
 
 _ABBREV = {
     "st": "street",
@@ -234,7 +237,7 @@ def canonical_tokens(value: str) -> tuple[str, ...]:
     if whole in places:
         return tuple(_TOKEN.findall(places[whole]))
     out: list[str] = []
-    for tok in _TOKEN.findall(fold(value)):
+    for tok in _TOKEN.findall(_APOSTROPHE.sub("", fold(value))):
         if tok in _ABBREV:
             out.append(_ABBREV[tok])
         elif len(tok) == 2 and tok in places and not tok.isdigit():
@@ -302,8 +305,10 @@ def _known(text: str) -> int:
 
 def _contraction(short: str, long: str) -> bool:
     """``short`` is ``long`` with letters left out ("mgmt" / "management", "vlge" /
-    "village", "dbs" / "databases"): same first letter, the rest in order, and ``short`` is
-    no word of its own in the encoder's vocabulary while ``long`` is."""
+    "village", "dbs" / "databases", "int'l" / "international"): same first letter, the rest
+    in order, ``long`` is a word of the encoder's vocabulary, and ``short`` is none ("bay" /
+    "bradley" are two words) or has no vowel ("db" / "database": the vocabulary has "db",
+    but no English word is written without a vowel)."""
     if len(short) < 2 or len(long) <= len(short) + 1 or short[0] != long[0]:
         return False
     if not short.isalpha() or not long.isalpha():
@@ -311,7 +316,9 @@ def _contraction(short: str, long: str) -> bool:
     it = iter(long[1:])
     if not all(c in it for c in short[1:]):
         return False
-    return known_words(short) == 0 and known_words(long) == 1
+    if known_words(long) != 1:
+        return False
+    return known_words(short) == 0 or not _VOWELS.intersection(short)
 
 
 def variants(a: str, b: str) -> bool:
