@@ -1,4 +1,4 @@
-"""``lakefuse bench make | score | run | report | scale``."""
+"""``lakefuse bench make | score | run | report | scale | resolvers``."""
 
 from __future__ import annotations
 
@@ -225,3 +225,37 @@ def scale(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2, default=str))
     typer.echo(json.dumps({k: v for k, v in res.items() if not isinstance(v, (dict, list))}))
+
+
+@app.command()
+def resolvers(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for resolvers.json/.md/.png.")],
+    tasks_dir: Annotated[
+        Path, typer.Option(help="Where the tasks are (made there when missing).")
+    ] = Path("bench-out/tasks"),
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--task", help="Task folder name(s), base-setting (default: all 15)."),
+    ] = None,
+    row: Annotated[
+        list[str] | None,
+        typer.Option("--row", help="Resolver row(s), e.g. typo_vote, iclcr,k=5 (default: all)."),
+    ] = None,
+    n: Annotated[int, typer.Option(help="Gold conflicts sampled per task.")] = 50,
+    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    seed: Annotated[int, typer.Option()] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Every resolver and ICLCR ablation on the same sampled gold conflicts of each task."""
+    from lakefuse.bench.resolvers import DEFAULT_ROWS
+    from lakefuse.bench.resolvers import run as resolvers_run
+
+    try:
+        report = resolvers_run(
+            out, tasks_dir, task, tuple(row or DEFAULT_ROWS), n, seed, jobs, quiet
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo((out / "resolvers.md").read_text())
+    typer.echo(f"{len(report['tasks'])} tasks x {len(report['rows'])} rows in {report['wall_s']} s")
