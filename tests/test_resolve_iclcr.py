@@ -221,6 +221,40 @@ def test_answer_cache_roundtrip(tmp_path: Path) -> None:
     assert AnswerCache(tmp_path / "a.sqlite").get(k1) == {"logp": [-1.0, -2.0], "n": [1, 2]}
 
 
+class FakeInterruptedBackend(FakeScoringBackend):
+    """FAKE backend for the interrupted-run path: answers, then the user presses Ctrl-C."""
+
+    model_id = "fake-interrupted"
+
+    def __init__(self, answers: int) -> None:
+        super().__init__({})
+        self.left = answers
+
+    def score(self, prefix: str, conts: Sequence[str], deadline: float | None) -> list[float]:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        self.last_lengths = [1] * len(conts)
+        return [-1.0] * len(conts)
+
+
+def test_interrupted_run_keeps_the_answers_it_paid_for(tmp_path: Path) -> None:
+    """Answers are committed every 25 model calls, so a run stopped after 26 keeps 25."""
+    import sqlite3
+
+    from lakefuse.resolve.llm import cache_dir
+
+    row = ("Aaron Rodgers", "Packers", "Lambeau Field", "Green Bay, Wisconsin", "1957")
+    ctx = lake({"a": [row], "b": [(*row[:2], f"Arena {i}", *row[3:]) for i in range(27)]})
+    problems = [problem(ctx, "Facility", [("a", 0), ("b", i)]) for i in range(27)]
+    r = ICLCR(cache=True)
+    r._backend = FakeInterruptedBackend(answers=26)
+    with pytest.raises(KeyboardInterrupt):
+        r.resolve(problems, ctx)
+    with sqlite3.connect(cache_dir() / "answers.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone() == (25,)
+
+
 @pytest.fixture
 def stub_server() -> Iterator[tuple[str, list[dict]]]:
     """A local OpenAI-style endpoint that answers with a non-option, or too slowly."""

@@ -234,6 +234,8 @@ class ICLCR:
                 scores = [sc + self.prior * lp for sc, lp in zip(scores, priors[n])]
             self.stats["cached" if cached else "model"] += 1
             self.stats["fallback"] -= 1
+            if not cached and self.stats["model"] % 25 == 0:
+                cache.flush()  # an interrupted run keeps the answers it paid for
             # an option's score: the log of its members' summed probabilities
             opt = [_logsumexp([scores[j] for j in g]) for g in groups[i]]
             best = max(
