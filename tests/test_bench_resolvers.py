@@ -56,6 +56,27 @@ def test_resolver_bench_on_real_stadium_conflicts(tmp_path: Path) -> None:
     assert "**typo_vote** (default)" in md and task.name in md
     assert (tmp_path / "out" / "resolvers.png").stat().st_size > 5_000
 
+    # redrawn from the JSON into a README's markers, text around them kept
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- resolvers:start -->\nold\n<!-- resolvers:end -->\nend\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "resolvers",
+            "-o",
+            str(tmp_path / "again"),
+            "--readme",
+            str(readme),
+            "--from-json",
+            str(tmp_path / "out" / "resolvers.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("<!-- resolvers:end -->\nend\n")
+    assert "\nold\n" not in text and md in text
+
 
 def test_unknown_row_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(

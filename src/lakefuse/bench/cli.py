@@ -245,17 +245,36 @@ def resolvers(
     jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     seed: Annotated[int, typer.Option()] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    from_json: Annotated[
+        Path | None,
+        typer.Option(help="Run nothing: redraw the Markdown and chart from this resolvers.json."),
+    ] = None,
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Also put the tables between the resolvers markers of this README."),
+    ] = None,
 ) -> None:
     """Every resolver and ICLCR ablation on the same sampled gold conflicts of each task."""
-    from lakefuse.bench.resolvers import DEFAULT_ROWS
+    from lakefuse.bench.report import update_readme
+    from lakefuse.bench.resolvers import DEFAULT_ROWS, draw
     from lakefuse.bench.resolvers import run as resolvers_run
 
     try:
-        report = resolvers_run(
-            out, tasks_dir, task, tuple(row or DEFAULT_ROWS), n, seed, jobs, quiet
-        )
+        if from_json is not None:
+            report = draw(json.loads(from_json.read_text()), out)
+        else:
+            report = resolvers_run(
+                out, tasks_dir, task, tuple(row or DEFAULT_ROWS), n, seed, jobs, quiet
+            )
+        md = (out / "resolvers.md").read_text()
+        if readme is not None:
+            commit = report.get("commit", "?")
+            how = f"`lakefuse bench resolvers --n {report['n_per_task']}` ({commit})"
+            update_readme(readme, md, how, "<!-- resolvers:start -->", "<!-- resolvers:end -->")
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo((out / "resolvers.md").read_text())
-    typer.echo(f"{len(report['tasks'])} tasks x {len(report['rows'])} rows in {report['wall_s']} s")
+    typer.echo(md)
+    typer.echo(
+        f"{len(report['tasks'])} tasks x {len(report['rows'])} rows in {report.get('wall_s')} s"
+    )

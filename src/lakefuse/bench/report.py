@@ -53,17 +53,18 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def update_readme(readme: Path, md: str, command: str) -> None:
-    """Replace the text between the bench markers of ``readme`` with the report."""
+def update_readme(
+    readme: Path, md: str, command: str, start: str = README_START, end: str = README_END
+) -> None:
+    """Replace the text between the ``start`` and ``end`` markers of ``readme`` with the
+    report."""
     text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise ValueError(
-            f"{readme} has no {README_START} ... {README_END} markers to put the table between"
-        )
-    head, _, rest = text.partition(README_START)
-    _, _, tail = rest.partition(README_END)
+    if start not in text or end not in text:
+        raise ValueError(f"{readme} has no {start} ... {end} markers to put the table between")
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
     body = f"\n_Made by {command}; `make bench-readme` regenerates it._\n\n{md}\n"
-    readme.write_text(head + README_START + body + README_END + tail, encoding="utf-8")
+    readme.write_text(head + start + body + end + tail, encoding="utf-8")
 
 
 def complete(report: dict[str, Any], system: str) -> bool:

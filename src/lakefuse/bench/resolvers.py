@@ -198,6 +198,7 @@ def run(
     """Run ``rows`` on ``n`` sampled gold conflicts of each task; writes resolvers.json, .md
     and .png under ``out_dir`` and returns the report."""
     from lakefuse.bench.catalog import make_tasks
+    from lakefuse.bench.run import _commit
     from lakefuse.config import Settings
     from lakefuse.progress import Tracker
 
@@ -215,6 +216,8 @@ def run(
     report: dict[str, Any] = {
         "n_per_task": n,
         "seed": seed,
+        "commit": _commit(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "default": Settings().resolver,
         "tasks": tasks,
         "rows": list(rows),
@@ -233,8 +236,16 @@ def run(
                 report["wall_s"] = round(time.perf_counter() - t0, 1)
                 (out / "resolvers.json").write_text(json.dumps(report, indent=1) + "\n")
                 bar.advance(job, 1)
+    return draw(report, out)
+
+
+def draw(report: dict[str, Any], out_dir: str | Path) -> dict[str, Any]:
+    """Write resolvers.json, resolvers.md and resolvers.png of ``report`` under ``out_dir``."""
     from lakefuse.bench.resolvers_report import chart, markdown
 
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "resolvers.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "resolvers.md").write_text(markdown(report))
     chart(report, out / "resolvers.png")
     return report
