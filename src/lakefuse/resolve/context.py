@@ -6,7 +6,14 @@ of those rows whose ``b`` equals the merged tuple's ``b`` is compared with the s
 column (smoothed).  The log-ratios, weighted by the mutual information of ``a`` and ``b``, are
 summed: a candidate that the table pairs with other values (``"Bank of America Stadium"`` is in
 Charlotte, the merged tuple is in Santa Clara) loses; one the table pairs with the same values
-gains; one the table has never seen elsewhere is neutral.  This is the symbolic counterpart of
+gains; one the table has never seen elsewhere is neutral.
+
+Mutual information, adjusted for chance, is about 0 for an attribute whose values are nearly
+all distinct (a paper's title in the papers table), yet such an attribute says the most: a
+title that occurs elsewhere with another venue and year belongs to another paper.  So an
+attribute ``b`` is also consulted, with weight ``s``, when among the rows outside the
+conflicts that carry both, a share ``s >= key_share`` of ``a``'s values are distinct (``a``
+is nearly a key there).  This is the symbolic counterpart of
 ICLCR's demonstrations, cheap enough to run on every conflict: ``typo_vote`` breaks equal
 support with it, ``truth`` adds it to its scores (``context_weight``).
 """
@@ -29,12 +36,14 @@ class ContextEvidence:
         problems: Sequence[ConflictProblem],
         min_weight: float = 0.1,
         alpha: float = 1.0,
+        key_share: float | None = None,
     ) -> None:
         self.values = context.union.values()
         self.attributes = list(context.union.attributes)
         self.seed = context.seed
         self.min_weight = min_weight
         self.alpha = alpha
+        self.key_share = key_share
         self._excluded: dict[str, set[int]] = {}
         for p in problems:
             ex = self._excluded.setdefault(p.attribute, set())
@@ -46,8 +55,26 @@ class ContextEvidence:
     def weights(self, a: str) -> dict[str, float]:
         if a not in self._weights:
             w = attribute_weights(self.values, a, self.attributes, self.seed)
-            self._weights[a] = {b: x for b, x in w.items() if x >= self.min_weight}
+            kept = {b: x for b, x in w.items() if x >= self.min_weight}
+            if self.key_share is not None:
+                for b in w:
+                    s = self.distinct_share(a, b)
+                    if s >= self.key_share:
+                        kept[b] = max(kept.get(b, 0.0), s)
+            self._weights[a] = kept
         return self._weights[a]
+
+    def distinct_share(self, a: str, b: str, min_rows: int = 20) -> float:
+        """Distinct values of ``a`` per row, over the rows outside the conflicts on ``a``
+        that carry ``a`` and ``b`` (0 below ``min_rows`` such rows)."""
+        excluded = self._excluded.get(a, set())
+        seen: set[str] = set()
+        n = 0
+        for t, (va, vb) in enumerate(zip(self.values[a], self.values[b])):
+            if va is not None and vb is not None and t not in excluded:
+                seen.add(key(va))
+                n += 1
+        return len(seen) / n if n >= min_rows else 0.0
 
     def _tables(self, a: str, b: str) -> tuple[Counter, Counter, Counter, int]:
         if (a, b) not in self._pairs:

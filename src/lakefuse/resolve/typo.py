@@ -5,9 +5,11 @@ Pools with equal support (one cell against one, the usual case when two tables d
 told apart by the rest of the table (:mod:`lakefuse.resolve.context`): a value that other rows
 pair with other values than the merged tuple's (another entity's suburb, copied in by mistake)
 loses to one the table does not contradict. Only attributes whose mutual information with the
-conflicted one reaches ``context_min_mi`` are consulted (``None`` turns this off); after that
-come the column's own evidence (occurrences elsewhere, usual format and words) and the earliest
-tuple."""
+conflicted one reaches ``context_min_mi`` are consulted (``None`` turns this off), and those on
+whose rows the conflicted attribute is nearly a key (a share ``context_key_share`` of its
+values distinct: a title that occurs elsewhere with another venue belongs to another paper;
+``None`` turns this part off); after that come the column's own evidence (occurrences
+elsewhere, usual format and words) and the earliest tuple."""
 
 from __future__ import annotations
 
@@ -22,15 +24,23 @@ from lakefuse.types import ConflictProblem, Decision, ResolveContext
 class TypoVote:
     name = "typo_vote"
 
-    def __init__(self, context_min_mi: float | None = 0.3) -> None:
+    def __init__(
+        self, context_min_mi: float | None = 0.3, context_key_share: float | None = 0.9
+    ) -> None:
         self.context_min_mi = None if context_min_mi is None else float(context_min_mi)
+        self.context_key_share = None if context_key_share is None else float(context_key_share)
 
     def resolve(
         self, problems: Sequence[ConflictProblem], context: ResolveContext | None
     ) -> list[Decision]:
         counts = ColumnCounts(context)
         ctx = (
-            ContextEvidence(context, problems, min_weight=self.context_min_mi)
+            ContextEvidence(
+                context,
+                problems,
+                min_weight=self.context_min_mi,
+                key_share=self.context_key_share,
+            )
             if context is not None and self.context_min_mi is not None
             else None
         )
