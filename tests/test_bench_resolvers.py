@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lakefuse.bench.catalog import make_tasks
-from lakefuse.bench.resolvers import default_tasks, run, sample_task, wilson
+from lakefuse.bench.resolvers import default_tasks, merge, run, sample_task, wilson
 from lakefuse.bench.tasks import shared_dir
 from lakefuse.cli import app
 
@@ -22,6 +22,30 @@ def test_wilson_interval() -> None:
     lo, hi = wilson(8, 10)
     assert lo == pytest.approx(0.490, abs=1e-3) and hi == pytest.approx(0.943, abs=1e-3)
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_merge_keeps_the_later_run_of_a_row() -> None:
+    def rep(commit: str, rows: dict[str, dict[str, int]], n: int = 60) -> dict:
+        results = {r: {t: {"right": v} for t, v in ts.items()} for r, ts in rows.items()}
+        tasks = sorted({t for ts in rows.values() for t in ts})
+        return {
+            "n_per_task": n,
+            "seed": 0,
+            "commit": commit,
+            "tasks": tasks,
+            "rows": list(rows),
+            "results": results,
+            "wall_s": 10.0,
+        }
+
+    old = rep("a", {"vote": {"x-balanced": 1}, "typo_vote": {"x-balanced": 2, "y-se_heavy": 3}})
+    new = rep("b", {"typo_vote": {"x-balanced": 5}})
+    m = merge([old, new])
+    assert m["rows"] == ["vote", "typo_vote"] and m["commit"] == "a + b"
+    assert m["results"]["typo_vote"] == {"x-balanced": {"right": 5}, "y-se_heavy": {"right": 3}}
+    assert m["results"]["vote"] == {"x-balanced": {"right": 1}} and m["wall_s"] == 20.0
+    with pytest.raises(ValueError, match="share --n"):
+        merge([old, rep("c", {}, n=30)])
 
 
 def test_default_tasks_are_the_fifteen_noisy_ones() -> None:

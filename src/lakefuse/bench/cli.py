@@ -246,8 +246,11 @@ def resolvers(
     seed: Annotated[int, typer.Option()] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     from_json: Annotated[
-        Path | None,
-        typer.Option(help="Run nothing: redraw the Markdown and chart from this resolvers.json."),
+        list[Path] | None,
+        typer.Option(
+            help="Run nothing: redraw the Markdown and chart from resolvers.json file(s), "
+            "merged (a later file's row wins)."
+        ),
     ] = None,
     readme: Annotated[
         Path | None,
@@ -256,12 +259,12 @@ def resolvers(
 ) -> None:
     """Every resolver and ICLCR ablation on the same sampled gold conflicts of each task."""
     from lakefuse.bench.report import update_readme
-    from lakefuse.bench.resolvers import DEFAULT_ROWS, draw
+    from lakefuse.bench.resolvers import DEFAULT_ROWS, draw, merge
     from lakefuse.bench.resolvers import run as resolvers_run
 
     try:
-        if from_json is not None:
-            report = draw(json.loads(from_json.read_text()), out)
+        if from_json:
+            report = draw(merge([json.loads(p.read_text()) for p in from_json]), out)
         else:
             report = resolvers_run(
                 out, tasks_dir, task, tuple(row or DEFAULT_ROWS), n, seed, jobs, quiet

@@ -239,6 +239,26 @@ def run(
     return draw(report, out)
 
 
+def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One report from several runs on the same samples (same ``n`` and seed); where two
+    runs share a row and task, the later one's result is kept."""
+    first = reports[0]
+    for r in reports[1:]:
+        if (r["n_per_task"], r["seed"]) != (first["n_per_task"], first["seed"]):
+            raise ValueError("resolver reports to merge must share --n and --seed")
+    out = {**first, "results": {}}
+    out["tasks"] = list(dict.fromkeys(t for r in reports for t in r["tasks"]))
+    out["rows"] = [row for row in ROWS if any(row in r["rows"] for r in reports)]
+    out["commit"] = " + ".join(dict.fromkeys(str(r.get("commit", "?")) for r in reports))
+    out["wall_s"] = round(sum(r.get("wall_s") or 0.0 for r in reports), 1)
+    for row in out["rows"]:
+        merged: dict[str, Any] = {}
+        for r in reports:
+            merged.update(r["results"].get(row, {}))
+        out["results"][row] = merged
+    return out
+
+
 def draw(report: dict[str, Any], out_dir: str | Path) -> dict[str, Any]:
     """Write resolvers.json, resolvers.md and resolvers.png of ``report`` under ``out_dir``."""
     from lakefuse.bench.resolvers_report import chart, markdown
