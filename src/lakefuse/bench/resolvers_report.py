@@ -88,23 +88,27 @@ def markdown(report: dict[str, Any]) -> str:
             f"+{s['above_default']} / −{s['below_default']} | {s['model_calls']} | "
             f"{_f(s['s_per_model_call'], 2)} |"
         )
+    for metric, what, size in (
+        ("conflict_accuracy", "Conflict accuracy", "conflicts"),
+        ("cell_accuracy", "Cell accuracy", "cells"),
+    ):
+        lines += _per_task(report, metric, f"{what} per task ({size} in the sample in brackets):")
+    return "\n".join(lines) + "\n"
+
+
+def _per_task(report: dict[str, Any], metric: str, title: str) -> list[str]:
     rows = report["rows"]
-    lines += [
-        "",
-        "Conflict accuracy per task (conflicts in the sample in brackets):",
-        "",
-        "| task | " + " | ".join(rows) + " |",
-        "|---|" + "---:|" * len(rows),
-    ]
+    size = "conflicts" if metric == "conflict_accuracy" else "cells"
+    lines = ["", title, "", "| task | " + " | ".join(rows) + " |", "|---|" + "---:|" * len(rows)]
     for t in report["tasks"]:
         cells = []
         n = None
         for r in rows:
             res = report["results"].get(r, {}).get(t)
-            cells.append(_f(res["conflict_accuracy"]) if res else " ")
-            n = res["conflicts"] if res else n
+            cells.append(_f(res[metric]) if res else " ")
+            n = res[size] if res else n
         lines.append(f"| {t} ({n}) | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def chart(report: dict[str, Any], path: Path) -> Path:
