@@ -27,6 +27,7 @@ import math
 import multiprocessing
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,17 +173,10 @@ def _job(args: tuple[str, str, str, int, int]) -> tuple[str, str, dict[str, Any]
         wall_s=round(wall, 3),
         model_calls=calls,
         s_per_model_call=round(wall / calls, 3) if calls else None,
-        fallback=int(stats.get("fallback", 0)) if calls else 0,
-        methods=dict(_count(d.method for d in decisions)),
+        fallback=int(stats.get("fallback", 0)),
+        methods=dict(Counter(d.method for d in decisions)),
     )
     return task, row, out
-
-
-def _count(items: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for x in items:
-        out[x] = out.get(x, 0) + 1
-    return out
 
 
 def run(

@@ -43,6 +43,7 @@ def summary(report: dict[str, Any]) -> list[dict[str, Any]]:
         cells = [res[t]["cell_accuracy"] for t in done if res[t]["cell_accuracy"] is not None]
         vs = [(res[t]["right"], default[t]["right"]) for t in done if t in default]
         calls = sum(res[t]["model_calls"] for t in done)
+        fallback = sum(res[t].get("fallback", 0) for t in done)
         wall = sum(res[t]["wall_s"] for t in done)
         out.append(
             {
@@ -55,6 +56,7 @@ def summary(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "above_default": sum(a > b for a, b in vs),
                 "below_default": sum(a < b for a, b in vs),
                 "model_calls": calls,
+                "fallback": fallback,
                 "s_per_model_call": wall / calls if calls else None,
             }
         )
@@ -71,11 +73,13 @@ def markdown(report: dict[str, Any]) -> str:
         "Conflict accuracy is the mean over the tasks of a setting; *pooled* is over every "
         "sampled conflict, with its Wilson 95% interval. Cell accuracy covers every cell of "
         f"the sampled sets. `{default}` is the default resolver; *±default* counts the tasks "
-        "where the row resolves more / fewer conflicts right than it.",
+        "where the row resolves more / fewer conflicts right than it; *fallback* counts "
+        "ICLCR's conflicts that the model did not answer (missing, failing or too slow), "
+        "decided by its classic fallback instead.",
         "",
         "| resolver | balanced | TE-heavy | SE-heavy | pooled (95% CI) | cell acc. | "
-        "±default | model calls | s / call |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "±default | model calls | fallback | s / call |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summary(report):
         name = f"**{s['row']}** (default)" if s["row"] == default else s["row"]
@@ -86,7 +90,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {_f(s['balanced'])} | {_f(s['te_heavy'])} | {_f(s['se_heavy'])} | "
             f"{_f(s['pooled'])} ({lo:.3f}–{hi:.3f}) | {_f(s['cell_accuracy'])} | "
             f"+{s['above_default']} / −{s['below_default']} | {s['model_calls']} | "
-            f"{_f(s['s_per_model_call'], 2)} |"
+            f"{s['fallback']} | {_f(s['s_per_model_call'], 2)} |"
         )
     for metric, what, size in (
         ("conflict_accuracy", "Conflict accuracy", "conflicts"),
