@@ -239,9 +239,13 @@ def resolvers(
     ] = None,
     row: Annotated[
         list[str] | None,
-        typer.Option("--row", help="Resolver row(s), e.g. typo_vote, iclcr,k=5 (default: all)."),
+        typer.Option(
+            "--row",
+            help="Resolver row(s), e.g. typo_vote, iclcr,k=5 (default: every classic resolver "
+            "and the issue's ICLCR ablations; iclcr,no_pool and iclcr,hybrid on request).",
+        ),
     ] = None,
-    n: Annotated[int, typer.Option(help="Gold conflicts sampled per task.")] = 50,
+    n: Annotated[int, typer.Option(help="Gold conflicts sampled per task.")] = 60,
     jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     seed: Annotated[int, typer.Option()] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,

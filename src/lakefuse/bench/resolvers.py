@@ -184,7 +184,7 @@ def run(
     tasks_dir: str | Path,
     tasks: Sequence[str] | None = None,
     rows: Sequence[str] = DEFAULT_ROWS,
-    n: int = 50,
+    n: int = 60,
     seed: int = 0,
     jobs: int = 1,
     quiet: bool = False,
