@@ -255,6 +255,27 @@ def test_interrupted_run_keeps_the_answers_it_paid_for(tmp_path: Path) -> None:
         assert db.execute("SELECT COUNT(*) FROM answers").fetchone() == (25,)
 
 
+def test_a_locked_answer_cache_is_a_warning_not_a_failure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two runs sharing the cache: while one holds it locked, the other answers uncached
+    (a bench row once failed with "database is locked")."""
+    import sqlite3
+
+    path = tmp_path / "a.sqlite"
+    cache = AnswerCache(path, timeout_s=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    key = cache.key("m", "prompt", ["a", "b"])
+    with caplog.at_level("WARNING", logger="lakefuse"):
+        cache.put(key, {"logp": [-1.0, -2.0]})
+        cache.flush()
+        assert cache.get(key) is None
+    assert not cache.enabled and "answers are not cached" in caplog.text
+    other.execute("ROLLBACK")
+    other.close()
+
+
 @pytest.fixture
 def stub_server() -> Iterator[tuple[str, list[dict]]]:
     """A local OpenAI-style endpoint that answers with a non-option, or too slowly."""

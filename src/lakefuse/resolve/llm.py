@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+log = logging.getLogger("lakefuse")
 
 MODELS = {
     # name -> (distribution packages, files inside them, in order)
@@ -103,17 +106,40 @@ def locate_model(model: str) -> Path:
 
 
 class AnswerCache:
-    """SQLite map from sha256(model, prompt, candidates) to the backend's JSON answer."""
+    """SQLite map from sha256(model, prompt, candidates) to the backend's JSON answer.
 
-    def __init__(self, path: Path | None = None, enabled: bool = True) -> None:
+    A cache that cannot be used (another run holds the database locked past ``timeout_s``,
+    a read-only or corrupt file) is a warning, not a failure: the run goes on without it."""
+
+    def __init__(
+        self, path: Path | None = None, enabled: bool = True, timeout_s: float = 30.0
+    ) -> None:
         self.enabled = enabled
         self._db: sqlite3.Connection | None = None
         if enabled:
-            path = path or cache_dir() / "answers.sqlite"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-            self._db.execute("CREATE TABLE IF NOT EXISTS answers (k TEXT PRIMARY KEY, v TEXT)")
-            self._db.commit()
+            self.path = path or cache_dir() / "answers.sqlite"
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(
+                    str(self.path), timeout=timeout_s, check_same_thread=False
+                )
+                self._db.execute("CREATE TABLE IF NOT EXISTS answers (k TEXT PRIMARY KEY, v TEXT)")
+                self._db.commit()
+            except (sqlite3.Error, OSError) as exc:
+                self._give_up(exc)
+
+    def _give_up(self, exc: Exception) -> None:
+        log.warning(
+            "answer cache %s unusable (%s): answers are not cached for the rest of this run",
+            getattr(self, "path", "?"),
+            exc,
+        )
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.rollback()
+                self._db.close()
+        self._db = None
+        self.enabled = False
 
     @staticmethod
     def key(model: str, prompt: str, candidates: Sequence[str]) -> str:
@@ -123,18 +149,28 @@ class AnswerCache:
     def get(self, key: str) -> Any:
         if self._db is None:
             return None
-        row = self._db.execute("SELECT v FROM answers WHERE k = ?", (key,)).fetchone()
+        try:
+            row = self._db.execute("SELECT v FROM answers WHERE k = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return None
         return None if row is None else json.loads(row[0])
 
     def put(self, key: str, value: Any) -> None:
         if self._db is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, json.dumps(value))
-            )
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, json.dumps(value))
+                )
+            except sqlite3.Error as exc:
+                self._give_up(exc)
 
     def flush(self) -> None:
         if self._db is not None:
-            self._db.commit()
+            try:
+                self._db.commit()
+            except sqlite3.Error as exc:
+                self._give_up(exc)
 
 
 class Backend(Protocol):
