@@ -159,3 +159,13 @@ def make_tasks(
             )
         out.append(write_task(root, drafts[base], s, seed))
     return out
+
+
+def ensure_task(root: str | Path, name: str, seed: int = 0) -> Path:
+    """The folder of task ``name`` (``base-setting``) under ``root``, made there when it has
+    no gold conflicts yet."""
+    folder = Path(root) / name
+    if not (folder / "gold" / "conflicts.jsonl").is_file():
+        base, _, setting = name.rpartition("-")
+        make_tasks(root, [(base, setting)], seed=seed)
+    return folder

@@ -104,7 +104,7 @@ def run(
     collected; made under ``tasks_dir`` (default: a temporary folder) when missing.
     ``options``: ICLCR options (``k``, ``model``, ...); the answer cache is always off.
     ``compare``: classic resolvers scored on the same problems."""
-    from lakefuse.bench.catalog import make_tasks
+    from lakefuse.bench.catalog import ensure_task
     from lakefuse.progress import Tracker
     from lakefuse.resolve import get_resolver
 
@@ -119,10 +119,7 @@ def run(
     for name in tasks:
         if total >= n:
             break
-        folder = root / name
-        if not (folder / "gold" / "conflicts.jsonl").is_file():
-            base, _, setting = name.rpartition("-")
-            make_tasks(root, [(base, setting)], seed=seed)
+        folder = ensure_task(root, name, seed)
         ctx, problems, truths = load_task(folder, n - total)
         loaded.append((name, ctx, problems, truths))
         total += len(problems)
@@ -194,67 +191,6 @@ def run(
     if tmp is not None:
         tmp.cleanup()
     return out
-
-
-#: the ICLCR rows of the bench (systems.VARIANTS) as option sets, plus the classic resolvers
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "iclcr": {},
-    "iclcr,k=0": {"k": 0},
-    "iclcr,k=5": {"k": 5},
-    "iclcr,k=10": {"k": 10},
-    "iclcr,k=20": {"k": 20},
-    "iclcr,no_compress": {"compress": False},
-    "iclcr,random_demos": {"selection": "random"},
-    "iclcr,no_pool": {"pool_variants": False},
-    "iclcr,hybrid": {"norm": "mean", "prior": 1, "prior_from": "truth"},
-}
-
-
-def ablation(
-    n_per_task: int = 80,
-    tasks: Sequence[str] = ("febrl_entity-balanced", "dblp_entity-balanced"),
-    tasks_dir: str | Path | None = None,
-    rows: Sequence[str] = tuple(ABLATIONS),
-    classic: Sequence[str] = ("truth", "typo_vote", "vote"),
-    seed: int = 0,
-    out: str | Path | None = None,
-) -> dict[str, Any]:
-    """Conflict accuracy of each ICLCR row and classic resolver on the first ``n_per_task``
-    gold conflicts of each task, with the gold sets (the resolver alone, no set-discovery
-    errors); rows are written to ``out`` (JSON) as they finish."""
-    from lakefuse.bench.catalog import make_tasks
-    from lakefuse.resolve import get_resolver
-
-    root = Path(tasks_dir or tempfile.mkdtemp(prefix="lakefuse-abl-"))
-    data = []
-    for name in tasks:
-        if not (root / name / "gold" / "conflicts.jsonl").is_file():
-            base, _, setting = name.rpartition("-")
-            make_tasks(root, [(base, setting)], seed=seed)
-        data.append((name, *load_task(root / name, n_per_task)))
-    result: dict[str, Any] = {"n_per_task": n_per_task, "rows": {}}
-    for row in [*classic, *rows]:
-        for name, ctx, problems, truths in data:
-            if row in ABLATIONS:
-                r = get_resolver("iclcr", model="smollm2", cache=False, **ABLATIONS[row])
-            else:
-                r = get_resolver(row)
-            t0 = time.perf_counter()
-            decisions = r.resolve(problems, ctx)
-            wall = time.perf_counter() - t0
-            stats = dict(getattr(r, "stats", {}))
-            result["rows"].setdefault(row, {})[name] = {
-                "conflicts": len(problems),
-                "accuracy": _accuracy([d.value for d in decisions], truths),
-                "wall_s": round(wall, 2),
-                "model_calls": int(stats.get("model", 0)),
-                "s_per_model_call": round(wall / stats["model"], 3) if stats.get("model") else None,
-                "fallback": int(stats.get("fallback", 0)),
-            }
-            if out is not None:
-                Path(out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-            print(row, name, result["rows"][row][name], file=sys.stderr, flush=True)
-    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -191,7 +191,7 @@ def run(
 ) -> dict[str, Any]:
     """Run ``rows`` on ``n`` sampled gold conflicts of each task; writes resolvers.json, .md
     and .png under ``out_dir`` and returns the report."""
-    from lakefuse.bench.catalog import make_tasks
+    from lakefuse.bench.catalog import ensure_task
     from lakefuse.bench.run import _commit
     from lakefuse.config import Settings
     from lakefuse.progress import Tracker
@@ -202,9 +202,7 @@ def run(
     tasks = list(tasks or default_tasks())
     root = Path(tasks_dir)
     for name in tasks:
-        if not (root / name / "gold" / "conflicts.jsonl").is_file():
-            base, _, setting = name.rpartition("-")
-            make_tasks(root, [(base, setting)], seed=seed)
+        ensure_task(root, name, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {

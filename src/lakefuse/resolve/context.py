@@ -66,15 +66,11 @@ class ContextEvidence:
 
     def distinct_share(self, a: str, b: str, min_rows: int = 20) -> float:
         """Distinct values of ``a`` per row, over the rows outside the conflicts on ``a``
-        that carry ``a`` and ``b`` (0 below ``min_rows`` such rows)."""
-        excluded = self._excluded.get(a, set())
-        seen: set[str] = set()
-        n = 0
-        for t, (va, vb) in enumerate(zip(self.values[a], self.values[b])):
-            if va is not None and vb is not None and t not in excluded:
-                seen.add(key(va))
-                n += 1
-        return len(seen) / n if n >= min_rows else 0.0
+        that carry ``a`` and ``b`` (0 below ``min_rows`` such rows): read off the counts of
+        :meth:`_tables`, which the evidence uses anyway."""
+        with_b = self._tables(a, b)[1]
+        n = sum(with_b.values())
+        return len(with_b) / n if n >= min_rows else 0.0
 
     def _tables(self, a: str, b: str) -> tuple[Counter, Counter, Counter, int]:
         if (a, b) not in self._pairs:
