@@ -433,3 +433,41 @@ def test_hybrid_rearbitration_of_a_large_group_keeps_each_tuple_with_its_communi
     out = finder._rearbitrate(comp, sets, [], home_of)
     assert sorted(map(sorted, out)) == [[0, 1], [2, 3], [4, 5]]
     assert finder.stats["rearbitrated_by_community"] == 1
+
+
+@pytest.mark.parametrize("case", ["noise", "chain", "null"])
+def test_hybrid_outvoted_disagreement_is_noise_not_two_entities(case: str) -> None:
+    """A FEBRL person in three tables (bench task febrl_entity, SE-heavy): the noise replaced
+    the suburb in table 0 and the address in table 1, so 0 and 1 disagree on both; tuple 2,
+    which the judge links to both, sides with 0 on the address and with 1 on the suburb, so
+    each holds one odd value: one person (as connected components would keep it). When 2
+    sides with 0 on both (``chain``), 1 is the odd one on every attribute, another entity
+    chained through 2; when 2 is null where they differ (``null``) it explains nothing. In
+    both the guard keeps 0 and 1 apart."""
+    third = {
+        "noise": {"address_2": "willaroo", "suburb": "lockwood"},
+        "chain": {"address_2": "willaroo", "suburb": "port lincoln"},
+        "null": {},
+    }[case]
+    tuples = [
+        {"surname": "grosser", "address_2": "willaroo", "suburb": "port lincoln"},
+        {"surname": "grosser", "address_2": "arkaba", "suburb": "lockwood", "ssn": "8000491"},
+        {"surname": "grosser", "ssn": "8000491", **third},
+    ]
+    judge = scorer_from(tuples)
+
+    def linked(l: np.ndarray, r: np.ndarray) -> ScoredPairs:
+        t = judge(l, r).table
+        dec = t.column("decision").to_numpy(zero_copy_only=False).copy()
+        dec |= (l == 2) | (r == 2)  # as the trained judge linked them (0.88 and 0.93)
+        t = t.set_column(t.column_names.index("decision"), "decision", pa.array(dec))
+        return ScoredPairs(t, "exact", 0.5)
+
+    g = graph_of(3, [(0, 2), (1, 2)], scorer=linked)
+    sets = as_sets(get_set_finder("hybrid").find(g))
+    if case == "noise":
+        assert sets == [frozenset({0, 1, 2})]
+        strict = as_sets(get_set_finder("hybrid", outvoted=False).find(g))
+        assert frozenset({0, 1, 2}) not in strict  # without the rule the person was split
+    else:
+        assert frozenset({0, 1, 2}) not in sets

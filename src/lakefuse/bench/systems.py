@@ -56,8 +56,17 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     # the hybrid set finder's rules before the cross-table key clash and evidence weighting
     (
         "lakefuse[sets=hybrid,previous]",
-        {"sets_options": {"cross_keys": False, "by_evidence": False, "clear_score": 0.6}},
+        {
+            "sets_options": {
+                "cross_keys": False,
+                "by_evidence": False,
+                "clear_score": 0.6,
+                "outvoted": False,
+            }
+        },
     ),
+    # the default set finder without releasing outvoted disagreements (issue 5)
+    ("lakefuse[sets=hybrid,no_outvoted]", {"sets_options": {"outvoted": False}}),
     # the default resolver without its context tie-break (issue 6)
     (
         "lakefuse[resolver=typo_vote,no_context]",

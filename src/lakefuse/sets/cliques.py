@@ -45,6 +45,7 @@ def judge_all_pairs(
     clear_always: float = 1.0,
     keys: bool = True,
     cross_keys: bool = False,
+    outvoted: bool = False,
 ) -> Judged | None:
     """Judge all pairs of ``comp`` on demand (None without a scorer). A pair is forbidden when
     it shares attributes but is not integrable, unless (given ``clear``) more than that share
@@ -56,7 +57,9 @@ def judge_all_pairs(
     ``cross_keys``, a pair of tuples from two different tables is forbidden only when it also
     disagrees (similarity < ``DISAGREE``) on an attribute identifying tuples in either table:
     the chaining guard's "clear conflict"; other disagreements across tables (a suburb or a
-    post code replaced) are values to resolve. Pairs inside one table keep the rule above."""
+    post code replaced) are values to resolve. Pairs inside one table keep the rule above.
+    With ``outvoted``, a forbidden pair is released when a third tuple :func:`outvoted`
+    explains each of its disagreements as one odd value."""
     if graph.score_pairs is None or comp.k < 2:
         return None
     pairs = list(itertools.combinations(range(comp.k), 2))
@@ -84,7 +87,48 @@ def judge_all_pairs(
         if cross_keys and kev is not None:
             # across tables only a clash on an identifying attribute is a clear conflict
             forbid = np.where(kev.cross, base & kev.clash & ~mostly & ~keyed, forbid)
-    return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid & ~decision, score, ev)
+    forbid &= ~decision
+    if outvoted and ev is not None and forbid.any():
+        forbid &= ~outvoted_pairs(comp.k, la, lb, decision, forbid, ev)
+    return Judged({p: i for i, p in enumerate(pairs)}, decision, forbid, score, ev)
+
+
+def outvoted_pairs(
+    k: int,
+    la: np.ndarray,
+    lb: np.ndarray,
+    decision: np.ndarray,
+    forbid: np.ndarray,
+    ev: np.ndarray,
+) -> np.ndarray:
+    """Forbidden pairs (x, y) whose disagreement a third tuple z, integrable with both,
+    explains as value noise: on every attribute where x and y disagree (similarity <
+    ``DISAGREE``), z agrees (>= ``AGREE``) with one of them, and it sides with x on one such
+    attribute and with y on another. Each of x and y then holds the odd value somewhere; in a
+    chain through two entities one tuple is the odd one on every attribute (z sides with its
+    own entity), and a z that is null where they differ (a team tuple between two players)
+    explains nothing. Pairs of ``judge_all_pairs`` (all pairs of ``0..k-1``, ``la < lb``)."""
+    out = np.zeros(len(la), dtype=bool)
+    idx = np.full((k, k), -1, dtype=np.int64)
+    idx[la, lb] = np.arange(len(la))
+    idx[lb, la] = np.arange(len(la))
+    edge = np.zeros((k, k), dtype=bool)
+    edge[la[decision], lb[decision]] = True
+    edge |= edge.T
+    agree = np.nan_to_num(ev, nan=0.0) >= AGREE
+    differs = np.nan_to_num(ev, nan=1.0) < DISAGREE
+    for i in np.flatnonzero(forbid):
+        x, y = int(la[i]), int(lb[i])
+        d = differs[i]
+        if d.sum() < 2:
+            continue
+        for z in np.flatnonzero(edge[x] & edge[y]):
+            with_x = agree[idx[x, z]] & d
+            with_y = agree[idx[y, z]] & d
+            if with_x.any() and with_y.any() and not (d & ~(with_x | with_y)).any():
+                out[i] = True
+                break
+    return out
 
 
 @dataclass

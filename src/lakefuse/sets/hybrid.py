@@ -11,7 +11,11 @@ Per connected component of the integrability graph:
    shared attributes with a score of at least ``clear_score`` (then it is a value conflict, for
    resolution, not two entities). Across two tables (``cross_keys``) a pair is forbidden only
    if it also disagrees on an attribute identifying tuples in one of them (a different social
-   security number, title or player name): conflict noise in a suburb does not split a person;
+   security number, title or player name): conflict noise in a suburb does not split a person.
+   Nor is a pair forbidden (``outvoted``) when a third tuple integrable with both sides with
+   each of them somewhere and with one of them on every attribute where they disagree: each
+   then holds an odd value (noise), where a chain through two entities has one tuple odd on
+   all of them;
 3. a tuple found in several such sets keeps all of them only if it *completes* them: it is
    null on every attribute where the sets' other tuples disagree (a team tuple has no player
    name, so it completes each of its players, as in a full disjunction). Otherwise it stays
@@ -105,6 +109,7 @@ class Hybrid(PerComponent):
         keys: bool = True,
         by_evidence: bool = True,
         cross_keys: bool = True,
+        outvoted: bool = True,
         seed: int = 0,
     ) -> None:
         self.clique_limit = clique_limit
@@ -116,6 +121,7 @@ class Hybrid(PerComponent):
         self.keys = keys
         self.by_evidence = by_evidence
         self.cross_keys = cross_keys
+        self.outvoted = outvoted
         self.seed = seed
 
     def split(self, comp: Component) -> LocalSets:
@@ -211,6 +217,7 @@ class Hybrid(PerComponent):
             self.clear_always,
             self.keys,
             self.cross_keys,
+            self.outvoted,
         )
         complete_with_judge(comp, judged, reforbid=self.clear is not None)
         return judged
