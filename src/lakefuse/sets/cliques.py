@@ -58,8 +58,8 @@ def judge_all_pairs(
     disagrees (similarity < ``DISAGREE``) on an attribute identifying tuples in either table:
     the chaining guard's "clear conflict"; other disagreements across tables (a suburb or a
     post code replaced) are values to resolve. Pairs inside one table keep the rule above.
-    With ``outvoted``, a forbidden pair is released when a third tuple :func:`outvoted`
-    explains each of its disagreements as one odd value."""
+    With ``outvoted``, a forbidden pair is released when a third tuple explains each of its
+    disagreements as one odd value (:func:`outvoted_pairs`)."""
     if graph.score_pairs is None or comp.k < 2:
         return None
     pairs = list(itertools.combinations(range(comp.k), 2))

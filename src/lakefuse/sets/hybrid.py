@@ -12,7 +12,7 @@ Per connected component of the integrability graph:
    resolution, not two entities). Across two tables (``cross_keys``) a pair is forbidden only
    if it also disagrees on an attribute identifying tuples in one of them (a different social
    security number, title or player name): conflict noise in a suburb does not split a person.
-   Nor is a pair forbidden (``outvoted``) when a third tuple integrable with both sides with
+   Nor is a pair forbidden (``outvoted``) when a third tuple, integrable with both, sides with
    each of them somewhere and with one of them on every attribute where they disagree: each
    then holds an odd value (noise), where a chain through two entities has one tuple odd on
    all of them;
