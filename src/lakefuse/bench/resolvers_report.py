@@ -96,13 +96,14 @@ def markdown(report: dict[str, Any]) -> str:
         ("conflict_accuracy", "Conflict accuracy", "conflicts"),
         ("cell_accuracy", "Cell accuracy", "cells"),
     ):
-        lines += _per_task(report, metric, f"{what} per task ({size} in the sample in brackets):")
+        lines += _per_task(
+            report, metric, size, f"{what} per task ({size} in the sample in brackets):"
+        )
     return "\n".join(lines) + "\n"
 
 
-def _per_task(report: dict[str, Any], metric: str, title: str) -> list[str]:
+def _per_task(report: dict[str, Any], metric: str, size: str, title: str) -> list[str]:
     rows = report["rows"]
-    size = "conflicts" if metric == "conflict_accuracy" else "cells"
     lines = ["", title, "", "| task | " + " | ".join(rows) + " |", "|---|" + "---:|" * len(rows)]
     for t in report["tasks"]:
         cells = []
