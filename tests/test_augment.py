@@ -71,3 +71,28 @@ def test_switches_turn_augmentations_off() -> None:
     rng = np.random.default_rng(0)
     row = ["Yankee Stadium", "New York", "1923"]
     assert all(aug.positive(row, [0], rng) == row for _ in range(20))
+
+
+def test_lists_are_reordered_shortened_and_left_incomplete() -> None:
+    authors = "linas bukauskas , curtis e. dyreson , michael h. böhlen"
+    variants = semantic_variants(authors)
+    assert "michael h. böhlen , curtis e. dyreson , linas bukauskas" in variants
+    assert "linas bukauskas , curtis dyreson , michael böhlen" in variants
+    assert "l. bukauskas , c. dyreson , m. böhlen" in variants
+    assert "linas bukauskas , curtis e. dyreson" in variants  # one author left out
+    assert canonical("gottfried vossen , mathias weske") == canonical(
+        "mathias weske , gottfried vossen"
+    )
+    # only names are shortened: a model number is no middle initial
+    assert "iPad Mini, 128GB, Gold" not in semantic_variants("Apple iPad Mini 4, 128GB, Gold")
+    assert "Gold, 128GB, Apple iPad Mini 4" in semantic_variants("Apple iPad Mini 4, 128GB, Gold")
+    # numbers with thousands separators and single values are no lists
+    assert all("," not in v for v in semantic_variants("1,200"))
+    assert not any(v.startswith("kenneth a. ross ,") for v in semantic_variants("kenneth a. ross"))
+
+
+def test_html_character_references_read_as_characters() -> None:
+    from lakefuse.judge.features import normalize
+
+    assert normalize("michael b&#246;hlen") == normalize("Michael Böhlen") == "michael bohlen"
+    assert normalize("AT&amp;T") == normalize("AT&T")

@@ -56,6 +56,29 @@ def test_token_candidates_rank_and_cap(engine) -> None:  # type: ignore[no-untyp
     assert none.num_rows == 0  # every shared key is too frequent
 
 
+def test_token_candidates_fill_the_budget_as_a_mean(engine) -> None:  # type: ignore[no-untyped-def]
+    # a hub: the team row is named by every player; players share the team's words
+    team = pa.table({"team": ["Boston Red Sox"], "stadium": ["Fenway Park"]})
+    players = pa.table(
+        {
+            "player": [f"player {i}" for i in range(6)],
+            "team": ["Boston Red Sox"] * 3 + ["Red Sox"] * 3,
+        }
+    )
+    engine.outer_union("u", [("t", team), ("p", players)], ["team", "stadium", "player"])
+    attrs = ["team", "stadium", "player"]
+
+    def pairs(**kw: object) -> set[tuple[int, int]]:
+        t = engine.token_candidates("u", attrs, max_df=10, **kw)
+        return set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True))
+
+    plain = pairs(per_tuple=1)
+    filled = pairs(per_tuple=1, fill=True)
+    assert len(plain) < 7  # each keeps its best partner: overlaps leave the mean below 1
+    assert plain <= filled and len(filled) == 7  # filled to 1 pair per tuple on average
+    assert len(pairs(per_tuple=100, fill=True)) == 21  # every sharing pair, no more
+
+
 def test_qgram_candidates_survive_typos(engine) -> None:  # type: ignore[no-untyped-def]
     # two edits apart: no shared word or one-edit key, but shared 3-grams
     parts = [("a", pa.table({"name": ["Mercedes"]})), ("b", pa.table({"name": ["Mercedxz"]}))]

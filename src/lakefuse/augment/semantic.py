@@ -4,7 +4,9 @@
   everyday aliases; US states (pycountry subdivisions): name and postal code;
 * word abbreviations for addresses, companies, titles and institutions;
 * acronyms (``United Nations`` -> ``UN`` / ``U.N.``), token reordering (``Smith, John``),
-  name initials, case; number formats (``1200`` -> ``1,200`` / ``1200.0`` / ``1.2k``) and date
+  name initials, case; lists (``a , b , c``: authors, tags) reordered, with one item left
+  out, or with their names written shorter (``michael j. franklin`` -> ``michael franklin``
+  / ``m. franklin``); number formats (``1200`` -> ``1,200`` / ``1200.0`` / ``1.2k``) and date
   formats.
 
 :func:`canonical` maps a value onto a key shared by its known equivalents (used by the judge
@@ -12,6 +14,7 @@ as evidence); :func:`semantic_variant` draws one equivalent (used to make positi
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
@@ -240,6 +243,57 @@ def _number_variant(x: float, rng: np.random.Generator) -> str:
     return forms[int(rng.integers(len(forms)))]
 
 
+_LIST_SEP = re.compile(r"\s*[,;|]\s*")
+
+
+def list_items(value: str) -> tuple[list[str], str] | None:
+    """``value`` as a list of at least two items with letters (an author list, tags), and
+    the separator it is written with; None for anything else (numbers, single values).
+    HTML character references are read first, so that ``&#246;`` is no separator."""
+    value = html.unescape(value)
+    if as_number(value) is not None or as_date(value) is not None:
+        return None
+    m = _LIST_SEP.search(value)
+    if m is None:
+        return None
+    items = [x.strip() for x in _LIST_SEP.split(value)]
+    if len(items) < 2 or not all(any(c.isalpha() for c in x) for x in items):
+        return None
+    return items, m.group(0)
+
+
+_NAME_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['.-])*")
+
+
+def _shorter_name(item: str, initial: bool) -> str:
+    """``michael j. franklin`` -> ``michael franklin`` (middle initials dropped) or, with
+    ``initial``, ``m. franklin``. Only items that read as a person's name (two to five words
+    of letters) change: ``iPad Mini 4`` stays as it is."""
+    words = item.split()
+    if not 2 <= len(words) <= 5 or not all(_NAME_WORD.fullmatch(w) for w in words):
+        return item
+    kept = [words[0], *(w for w in words[1:-1] if len(w.rstrip(".")) > 1), words[-1]]
+    if initial:
+        kept[0] = kept[0][0] + "."
+    return " ".join(kept)
+
+
+def list_variants(value: str) -> list[str]:
+    """Equivalent ways a source may write a list: reordered, one item left out (three or
+    more items), names shortened."""
+    parsed = list_items(value)
+    if parsed is None:
+        return []
+    items, sep = parsed
+    out = [sep.join(reversed(items))]
+    if len(items) >= 3:
+        out.append(sep.join(items[1:] + items[:1]))
+        out.append(sep.join(items[:-1]))
+    for initial in (False, True):
+        out.append(sep.join(_shorter_name(x, initial) for x in items))
+    return [v for v in out if v != value]
+
+
 _DATE_OUT = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%d.%m.%Y")
 
 
@@ -268,6 +322,7 @@ def semantic_variants(value: str) -> list[str]:
             out.extend([acr, ".".join(acr) + "."])
         out.append(f"{words[-1]}, {' '.join(words[:-1])}")  # token reordering
         out.append(" ".join([f"{words[0][0]}.", *words[1:]]))  # initial
+    out.extend(list_variants(value))
     if value != value.lower():
         out.append(value.lower())
     return [v for v in dict.fromkeys(out) if v and v != value]

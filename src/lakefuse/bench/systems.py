@@ -53,6 +53,8 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     *[(f"lakefuse[seed={s}]", {"seed": s}) for s in (1, 2)],
     ("lakefuse[judge=ssacl,ensemble=3]", {"judge": "ssacl", "judge_options": {"ensemble": 3}}),
     ("lakefuse[blocker=hybrid]", {"blocker": "hybrid"}),
+    # token blocking with each tuple's 50 best partners, the budget not filled (issue 4)
+    ("lakefuse[blocker=token,no_fill]", {"blocker_options": {"fill": False}}),
     # the hybrid set finder's rules before the cross-table key clash and evidence weighting
     (
         "lakefuse[sets=hybrid,previous]",

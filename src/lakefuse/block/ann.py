@@ -243,7 +243,9 @@ class HybridBlocker(ANNBlocker):
         per_value = max(1, int(budget * self.value_share))
         parts.append(value_candidates(union, self.encoder, per_tuple=per_value))
         per = max(1, int(math.floor(budget * self.token_share)))
-        tok = TokenBlocker().candidates(union, settings.replace(max_candidates_per_tuple=2 * per))
+        tok = TokenBlocker(fill=False).candidates(
+            union, settings.replace(max_candidates_per_tuple=2 * per)
+        )
         parts.append(tok.table)
         scales = [1.0, None, None]
         ls, rs, ss = [], [], []

@@ -10,15 +10,19 @@ from lakefuse.types import CandidatePairs, UnionTable
 
 class TokenBlocker:
     """Pairs sharing a rare-enough key (a word token, a code without its punctuation, a whole
-    short value, or a token one edit away), ranked by summed IDF; each tuple keeps its
-    ``settings.max_candidates_per_tuple`` best partners and a pair stays when either side keeps
-    it, so the mean stays within the budget while hubs keep their links."""
+    short value, or a token one edit away), ranked by summed IDF; each tuple keeps its best
+    partners and a pair stays when either side keeps it, so hubs keep their links.
+
+    The budget ``settings.max_candidates_per_tuple`` is a mean: with ``fill`` (the default)
+    pairs are taken by their better side's rank until the mean reaches it; without, each
+    tuple keeps exactly that many best partners (overlaps leave the mean below it)."""
 
     name = "token"
     qgram = 0
 
-    def __init__(self, max_df: int | None = None) -> None:
+    def __init__(self, max_df: int | None = None, fill: bool = True) -> None:
         self.max_df = max_df
+        self.fill = fill
 
     def _max_df(self, n: int) -> int:
         if self.max_df is not None:
@@ -33,6 +37,7 @@ class TokenBlocker:
             per_tuple,
             self._max_df(union.n_tuples),
             self.qgram,
+            self.fill,
         )
         return CandidatePairs(table, self.name)
 

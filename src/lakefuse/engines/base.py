@@ -48,10 +48,13 @@ class Engine(ABC):
         per_tuple: int,
         max_df: int,
         qgram: int = 0,
+        fill: bool = False,
     ) -> pa.Table:
         """Token blocking: pairs (l < r) sharing a word token (or a character q-gram of one,
         when ``qgram`` > 0) whose document frequency is at most ``max_df``; ranked by summed
-        IDF, keeping each tuple's ``per_tuple`` best. Columns ``l, r, block_score``."""
+        IDF, keeping each tuple's ``per_tuple`` best (a pair stays when either side keeps
+        it). With ``fill``, pairs are taken by their better side's rank until there are
+        ``per_tuple`` per tuple on average. Columns ``l, r, block_score``."""
 
     @abstractmethod
     def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:

@@ -84,6 +84,7 @@ class DuckDBEngine(Engine):
         per_tuple: int,
         max_df: int,
         qgram: int = 0,
+        fill: bool = False,
     ) -> pa.Table:
         unpivot = " UNION ALL ".join(
             f"SELECT _tid, {i} AS a, lower(trim({_q(a)})) AS v FROM {_q(union)} "
@@ -128,7 +129,16 @@ class DuckDBEngine(Engine):
         # each tuple keeps its ``per_tuple`` best partners (ranked over both sides of its
         # pairs), and a pair stays when either tuple keeps it: at most ``per_tuple`` pairs per
         # tuple on average, while a hub (a team row that many players name) keeps every pair
-        # that its partners rank high
+        # that its partners rank high. With ``fill``, the pairs are taken by their better
+        # side's rank (then score) until the mean reaches ``per_tuple``: the same as keeping
+        # each tuple's best partners, as deep as the budget allows
+        if fill:
+            cut = (
+                "QUALIFY row_number() OVER (ORDER BY kept.rank, p.block_score DESC, p.l, p.r) "
+                f"<= {int(per_tuple)} * (SELECT n FROM n)"
+            )
+        else:
+            cut = f"WHERE kept.rank <= {int(per_tuple)}"
         query = f"""
         WITH vals AS ({unpivot}),
         keys AS ({keys}),
@@ -145,9 +155,10 @@ class DuckDBEngine(Engine):
                   UNION ALL SELECT r AS t, l AS o, block_score FROM p),
         ranked AS (SELECT t, o, row_number() OVER (PARTITION BY t ORDER BY block_score DESC, o)
                    AS rank FROM sides),
-        kept AS (SELECT DISTINCT least(t, o) AS l, greatest(t, o) AS r FROM ranked
-                 WHERE rank <= {int(per_tuple)})
+        kept AS (SELECT least(t, o) AS l, greatest(t, o) AS r, min(rank) AS rank FROM ranked
+                 GROUP BY 1, 2)
         SELECT p.l, p.r, p.block_score FROM p JOIN kept USING (l, r)
+        {cut}
         ORDER BY p.l, p.r
         """
         return self.con.sql(query).to_arrow_table()

@@ -3,6 +3,7 @@ null on a side). Shared by every judge; learned judges add embedding similarity 
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import unicodedata
@@ -35,8 +36,10 @@ _DATE_FORMATS = (
 
 @lru_cache(maxsize=1_000_000)
 def normalize(value: str) -> str:
-    """Case-, accent-, punctuation- and space-insensitive form."""
-    v = unicodedata.normalize("NFKD", value)
+    """Case-, accent-, punctuation- and space-insensitive form; HTML character references
+    (``b&#246;hlen``, ``&amp;``) read as the characters they stand for."""
+    v = html.unescape(value) if "&" in value else value
+    v = unicodedata.normalize("NFKD", v)
     v = "".join(c for c in v if not unicodedata.combining(c)).lower()
     v = _PUNCT.sub(" ", v)
     return _SPACES.sub(" ", v).strip()
