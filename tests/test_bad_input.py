@@ -169,3 +169,21 @@ def test_unknown_stage_name(runner: CliRunner, tmp_path: Path) -> None:
     a = _ok_table(tmp_path)
     code, out = _run(runner, [str(a), "--sets", "nonsense", "-o", str(tmp_path / "o")])
     assert code == 2 and "nonsense" in out
+
+
+def test_stage_options_reach_the_stage_and_unknown_ones_are_named(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    import json
+
+    a = _ok_table(tmp_path)
+    b = tmp_path / "b.csv"
+    b.write_text("name,city\nAda,London\nGrace,Arlington\n")
+    code, out = _run(
+        runner, [str(a), str(b), "--blocker-opt", "fill=false", "-o", str(tmp_path / "o")]
+    )
+    assert code == 0, out
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["settings"]["blocker_options"] == {"fill": False}
+    code, out = _run(runner, [str(a), "--blocker-opt", "nosuch=1", "-o", str(tmp_path / "o2")])
+    _assert_error(code, out, "nosuch", "blocker 'token'", "fill", outdir=tmp_path / "o2")

@@ -68,9 +68,12 @@ def integrate(
     ] = None,
     model: Annotated[Path | None, typer.Option(help="Judge saved by `lakefuse train`.")] = None,
     max_candidates: Annotated[
-        int, typer.Option(help="Candidate pairs per tuple, at most.")
+        int, typer.Option(help="Candidate pairs per tuple, on average (the blocking budget).")
     ] = _D.max_candidates_per_tuple,
     seed: Annotated[int, typer.Option()] = 0,
+    blocker_opt: Annotated[
+        list[str] | None, typer.Option("--blocker-opt", help="key=value for the blocker.")
+    ] = None,
     judge_opt: Annotated[
         list[str] | None, typer.Option("--judge-opt", help="key=value for the judge.")
     ] = None,
@@ -101,6 +104,7 @@ def integrate(
             columns=load_columns_file(columns) if columns else None,
             columns_file=str(columns) if columns else None,
             quiet=quiet,
+            blocker_options=_options(blocker_opt),
             judge_options=_options(judge_opt),
             sets_options=_options(sets_opt),
             resolver_options=_options(resolver_opt),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 
@@ -24,4 +25,12 @@ class Registry:
             )
         module, _, attr = self.entries[name].partition(":")
         cls = getattr(importlib.import_module(module), attr)
+        params = inspect.signature(cls).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            unknown = sorted(set(options) - set(params))
+            if unknown:
+                raise ValueError(
+                    f"unknown option {', '.join(map(repr, unknown))} for {self.stage} {name!r} "
+                    f"(options: {', '.join(params) or 'none'})"
+                )
         return cls(**options)
