@@ -132,13 +132,15 @@ class DuckDBEngine(Engine):
         # that its partners rank high. With ``fill``, the pairs are taken by their better
         # side's rank (then score) until the mean reaches ``per_tuple``: the same as keeping
         # each tuple's best partners, as deep as the budget allows
+        # (without it, ranks past ``per_tuple`` are dropped before the pairs are grouped)
         if fill:
+            deep = ""
             cut = (
                 "QUALIFY row_number() OVER (ORDER BY kept.rank, p.block_score DESC, p.l, p.r) "
                 f"<= {int(per_tuple)} * (SELECT n FROM n)"
             )
         else:
-            cut = f"WHERE kept.rank <= {int(per_tuple)}"
+            deep, cut = f"WHERE rank <= {int(per_tuple)}", ""
         query = f"""
         WITH vals AS ({unpivot}),
         keys AS ({keys}),
@@ -156,7 +158,7 @@ class DuckDBEngine(Engine):
         ranked AS (SELECT t, o, row_number() OVER (PARTITION BY t ORDER BY block_score DESC, o)
                    AS rank FROM sides),
         kept AS (SELECT least(t, o) AS l, greatest(t, o) AS r, min(rank) AS rank FROM ranked
-                 GROUP BY 1, 2)
+                 {deep} GROUP BY 1, 2)
         SELECT p.l, p.r, p.block_score FROM p JOIN kept USING (l, r)
         {cut}
         ORDER BY p.l, p.r
