@@ -132,7 +132,9 @@ class DuckDBEngine(Engine):
         # that its partners rank high. With ``fill``, the pairs are taken by their better
         # side's rank (then score) until the mean reaches ``per_tuple``: the same as keeping
         # each tuple's best partners, as deep as the budget allows
-        # (without it, ranks past ``per_tuple`` are dropped before the pairs are grouped)
+        # (without it, ranks past ``per_tuple`` are dropped before the pairs are grouped).
+        # A pair's score sums its IDFs in fixed point (1e-9): a sum of doubles depends on the
+        # order the parallel aggregation meets them, and equal pairs would rank by that order
         if fill:
             deep = ""
             cut = (
@@ -152,7 +154,8 @@ class DuckDBEngine(Engine):
         pg AS (SELECT a._tid AS l, b._tid AS r, a.grp, max(a.idf) AS idf
               FROM k a JOIN k b ON a.key = b.key AND a.grp = b.grp AND a._tid < b._tid
               GROUP BY 1, 2, 3),
-        p AS (SELECT l, r, sum(idf) AS block_score FROM pg GROUP BY 1, 2),
+        p AS (SELECT l, r, sum(CAST(round(idf * 1e9) AS BIGINT)) / 1e9 AS block_score
+              FROM pg GROUP BY 1, 2),
         sides AS (SELECT l AS t, r AS o, block_score FROM p
                   UNION ALL SELECT r AS t, l AS o, block_score FROM p),
         ranked AS (SELECT t, o, row_number() OVER (PARTITION BY t ORDER BY block_score DESC, o)
