@@ -97,6 +97,17 @@ def test_token_candidates_survive_one_edit_and_code_punctuation(engine) -> None:
     assert got == {(i, i + 4) for i in range(4)}
 
 
+def test_token_candidates_meet_on_units_and_code_parts(engine) -> None:  # type: ignore[no-untyped-def]
+    # a number and its unit written apart or in French ("64 GB" / "64Go"), a model number
+    # glued into a part code ("EX-GTX1050-2G" / "GTX 1050"); "1 to 5" is no "1 TB"
+    a = ["Kit 64Go", "EX-GTX1050-2G", "pages 1 to 5"]
+    b = ["RAM 64 GB", "GeForce GTX 1050", "disk 1 TB"]
+    parts = [("a", pa.table({"name": a})), ("b", pa.table({"name": b}))]
+    engine.outer_union("u", parts, ["name"])
+    got = {(r["l"], r["r"]) for r in engine.token_candidates("u", ["name"], 5, 10).to_pylist()}
+    assert got == {(0, 3), (1, 4)}
+
+
 def test_pair_values(engine) -> None:  # type: ignore[no-untyped-def]
     engine.outer_union("u", _parts(), ["name", "city", "field"])
     pv = engine.pair_values("u", pa.table({"l": [1], "r": [3]}), ["name", "field"])

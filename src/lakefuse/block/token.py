@@ -9,8 +9,9 @@ from lakefuse.types import CandidatePairs, UnionTable
 
 
 class TokenBlocker:
-    """Pairs sharing a rare-enough key (a word token, a code without its punctuation, a whole
-    short value, or a token one edit away), ranked by summed IDF; each tuple keeps its best
+    """Pairs sharing a rare-enough key (a word token, a code without its punctuation, the
+    letter and digit runs of a code, a number with its unit, a whole short value, or a token
+    one edit away), ranked by summed IDF; each tuple keeps its best
     partners and a pair stays when either side keeps it, so hubs keep their links.
 
     The budget ``settings.max_candidates_per_tuple`` is a mean: with ``fill`` (the default)

@@ -14,6 +14,10 @@ from scipy.sparse.csgraph import connected_components
 
 from lakefuse.engines.base import Engine
 
+# a number with its unit, as one key: "8 GB", "8GB" and the French "8Go" -> "8gb"; "3,5 in" ->
+# "3.5in" (go/to/mo only written together, so "1 to 5" stays words)
+_UNIT = r"\b[0-9]+([.,][0-9]+)?(\s*(gb|tb|mb|kb|ghz|mhz|rpm|gbps|mbps|mah|mm|cm|in)|go|to|mo)\b"
+
 
 def _q(name: str) -> str:
     """Quote an identifier."""
@@ -95,9 +99,11 @@ class DuckDBEngine(Engine):
         # each. Word tokens and codes are their own group: a word token; a token with a digit
         # written without its hyphens, dots or slashes ("kx-tca86" -> "kxtca86"); each whole
         # (short) value within its attribute, so that one-letter codes and exact keys still
-        # meet; and typo keys, one group per attribute: every token of 4-16 characters of a
-        # short value, with and without each one of its characters (one edit apart:
-        # "sainst"/"saints" -> "sains", "eages"/"eagles" -> "eages").
+        # meet; the letter and digit runs of a token that holds both ("gtx1050" -> "gtx",
+        # "1050"); a number with its unit (``_UNIT``); and typo keys, one group per
+        # attribute: every token of 4-16 characters of a short value, with and without each
+        # one of its characters (one edit apart: "sainst"/"saints" -> "sains",
+        # "eages"/"eagles" -> "eages").
         words = (
             "SELECT DISTINCT _tid, tok AS key, tok AS grp FROM (SELECT _tid, "
             "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
@@ -107,7 +113,16 @@ class DuckDBEngine(Engine):
             "unnest(regexp_split_to_array(v, '\\s+')) AS w FROM vals)) "
             "WHERE length(code) >= 4 AND code <> w AND regexp_matches(code, '[0-9]') "
             "UNION SELECT DISTINCT _tid, '=' || a || ':' || v AS key, '=' || a || ':' || v AS grp "
-            "FROM vals WHERE length(v) <= 64"
+            "FROM vals WHERE length(v) <= 64 "
+            "UNION SELECT DISTINCT _tid, part AS key, part AS grp FROM (SELECT _tid, "
+            "unnest(regexp_extract_all(tok, '[[:alpha:]]+|[0-9]+')) AS part FROM (SELECT _tid, "
+            "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
+            "WHERE regexp_matches(tok, '[0-9]') AND regexp_matches(tok, '[[:alpha:]]')) "
+            "WHERE length(part) >= 2 "
+            "UNION SELECT DISTINCT _tid, u AS key, u AS grp FROM (SELECT _tid, "
+            "regexp_replace(replace(regexp_replace(m, '\\s+', '', 'g'), ',', '.'), "
+            "'(g|t|m)o$', '\\1b') AS u FROM (SELECT _tid, "
+            f"unnest(regexp_extract_all(v, '{_UNIT}')) AS m FROM vals))"
         )
         typo = (
             "SELECT DISTINCT _tid, '~' || a || ':' || "
