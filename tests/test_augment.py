@@ -91,6 +91,20 @@ def test_lists_are_reordered_shortened_and_left_incomplete() -> None:
     assert not any(v.startswith("kenneth a. ross ,") for v in semantic_variants("kenneth a. ross"))
 
 
+def test_one_list_written_two_ways_is_no_hard_negative() -> None:
+    # SSACL's hard negatives swap in a neighbour's value that clearly differs; the same
+    # authors, reordered and abbreviated (or escaped), must not count as differing
+    from lakefuse.augment.semantic import same_list
+    from lakefuse.judge.ssacl_data import _differs
+
+    a = "michael h. b&#246;hlen , curtis e. dyreson , linas bukauskas"
+    b = "L. Bukauskas; M. Böhlen; C. Dyreson"
+    assert same_list(a, b) and not _differs(a, b)
+    other = "jennifer widom , hector garcia-molina"
+    assert not same_list(a, other) and _differs(a, other)
+    assert not same_list("Yankee Stadium", "Yankee Stadium")  # single values are no lists
+
+
 def test_html_character_references_read_as_characters() -> None:
     from lakefuse.judge.features import normalize
 

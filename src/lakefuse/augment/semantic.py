@@ -294,6 +294,25 @@ def list_variants(value: str) -> list[str]:
     return [v for v in out if v != value]
 
 
+def _item_key(item: str) -> str:
+    """A list item's person key: first initial and last word (``M. Franklin`` and
+    ``Michael J. Franklin`` -> ``m franklin``); other items as written, lower-cased."""
+    words = item.lower().split()
+    if 2 <= len(words) <= 5 and all(_NAME_WORD.fullmatch(w) for w in words):
+        return f"{words[0][0]} {words[-1].strip('.')}"
+    return " ".join(words)
+
+
+def same_list(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are lists naming mostly the same items (at least half of the
+    shorter one), however they are ordered, abbreviated or escaped: ways to write one list."""
+    pa_, pb = list_items(a), list_items(b)
+    if pa_ is None or pb is None:
+        return False
+    ka, kb = {_item_key(x) for x in pa_[0]}, {_item_key(x) for x in pb[0]}
+    return 2 * len(ka & kb) >= min(len(ka), len(kb))
+
+
 _DATE_OUT = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%d.%m.%Y")
 
 

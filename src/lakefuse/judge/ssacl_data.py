@@ -26,6 +26,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from lakefuse.augment import Augmenter
+from lakefuse.augment.semantic import same_list
 from lakefuse.judge.ssacl_features import UnionStats, View, value_features
 
 
@@ -50,6 +51,8 @@ class Groups:
 
 
 def _differs(a: str, b: str) -> bool:
+    if same_list(a, b):  # one author list written two ways is no disagreement
+        return False
     f = value_features(a, b)
     return f[0] < 0.8 and f[1] < 0.9 and f[4] == 0.0 and f[5] == 0.0  # char, token set,
     # canonical form, acronym: values that share words can still differ ("X Stadium")
