@@ -294,22 +294,28 @@ def list_variants(value: str) -> list[str]:
     return [v for v in out if v != value]
 
 
-def _item_key(item: str) -> str:
-    """A list item's person key: first initial and last word (``M. Franklin`` and
-    ``Michael J. Franklin`` -> ``m franklin``); other items as written, lower-cased."""
-    words = item.lower().split()
-    if 2 <= len(words) <= 5 and all(_NAME_WORD.fullmatch(w) for w in words):
-        return f"{words[0][0]} {words[-1].strip('.')}"
-    return " ".join(words)
+def _person_keys(value: str) -> set[str] | None:
+    """The people of a list of names as first initial and last word (``M. Franklin`` and
+    ``Michael J. Franklin`` -> ``m franklin``); None unless every item reads as a name."""
+    parsed = list_items(value)
+    if parsed is None:
+        return None
+    keys = set()
+    for item in parsed[0]:
+        words = item.lower().split()
+        if not 2 <= len(words) <= 5 or not all(_NAME_WORD.fullmatch(w) for w in words):
+            return None
+        keys.add(f"{words[0][0]} {words[-1].strip('.')}")
+    return keys
 
 
 def same_list(a: str, b: str) -> bool:
-    """Whether ``a`` and ``b`` are lists naming mostly the same items (at least half of the
-    shorter one), however they are ordered, abbreviated or escaped: ways to write one list."""
-    pa_, pb = list_items(a), list_items(b)
-    if pa_ is None or pb is None:
+    """Whether ``a`` and ``b`` are lists of names (authors) naming mostly the same people (at
+    least half of the shorter list), however ordered, abbreviated or escaped: one list
+    written two ways. Lists of other things (product features) never are."""
+    ka, kb = _person_keys(a), _person_keys(b)
+    if ka is None or kb is None:
         return False
-    ka, kb = {_item_key(x) for x in pa_[0]}, {_item_key(x) for x in pb[0]}
     return 2 * len(ka & kb) >= min(len(ka), len(kb))
 
 
