@@ -312,7 +312,8 @@ def _person_keys(value: str) -> set[str] | None:
 def same_list(a: str, b: str) -> bool:
     """Whether ``a`` and ``b`` are lists of names (authors) naming mostly the same people (at
     least half of the shorter list), however ordered, abbreviated or escaped: one list
-    written two ways. Lists of other things (product features) never are."""
+    written two ways. A list with an item that reads as no name (a number, a single word,
+    "3x zoom") never is one; product features of two to five plain words can pass."""
     ka, kb = _person_keys(a), _person_keys(b)
     if ka is None or kb is None:
         return False
