@@ -95,7 +95,8 @@ class DuckDBEngine(Engine):
             f"WHERE {_q(a)} IS NOT NULL"
             for i, a in enumerate(attributes)
         )
-        # Keys, each in a group; a pair's score sums over groups the best IDF it shares in
+        # Keys, each in a group, from the values (``vals``) and their alphanumeric tokens
+        # (``toks``, split once); a pair's score sums over groups the best IDF it shares in
         # each. Word tokens and codes are their own group: a word token; a token with a digit
         # written without its hyphens, dots or slashes ("kx-tca86" -> "kxtca86"); each whole
         # (short) value within its attribute, so that one-letter codes and exact keys still
@@ -105,9 +106,7 @@ class DuckDBEngine(Engine):
         # one of its characters (one edit apart: "sainst"/"saints" -> "sains",
         # "eages"/"eagles" -> "eages").
         words = (
-            "SELECT DISTINCT _tid, tok AS key, tok AS grp FROM (SELECT _tid, "
-            "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
-            "WHERE length(tok) >= 2 "
+            "SELECT DISTINCT _tid, tok AS key, tok AS grp FROM toks WHERE length(tok) >= 2 "
             "UNION SELECT DISTINCT _tid, code AS key, code AS grp FROM (SELECT _tid, "
             "regexp_replace(w, '[^[:alnum:]]+', '', 'g') AS code, w FROM (SELECT _tid, "
             "unnest(regexp_split_to_array(v, '\\s+')) AS w FROM vals)) "
@@ -115,8 +114,7 @@ class DuckDBEngine(Engine):
             "UNION SELECT DISTINCT _tid, '=' || a || ':' || v AS key, '=' || a || ':' || v AS grp "
             "FROM vals WHERE length(v) <= 64 "
             "UNION SELECT DISTINCT _tid, part AS key, part AS grp FROM (SELECT _tid, "
-            "unnest(regexp_extract_all(tok, '[[:alpha:]]+|[0-9]+')) AS part FROM (SELECT _tid, "
-            "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals) "
+            "unnest(regexp_extract_all(tok, '[[:alpha:]]+|[0-9]+')) AS part FROM toks "
             "WHERE regexp_matches(tok, '[0-9]') AND regexp_matches(tok, '[[:alpha:]]')) "
             "WHERE length(part) >= 2 "
             "UNION SELECT DISTINCT _tid, u AS key, u AS grp FROM (SELECT _tid, "
@@ -128,9 +126,8 @@ class DuckDBEngine(Engine):
             "SELECT DISTINCT _tid, '~' || a || ':' || "
             "(CASE WHEN i = 0 THEN tok ELSE substr(tok, 1, i - 1) || substr(tok, i + 1) END) "
             "AS key, '~' || a AS grp FROM (SELECT _tid, a, tok, "
-            "unnest(range(0, length(tok) + 1)) AS i FROM (SELECT _tid, a, "
-            "unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals "
-            "WHERE length(v) <= 64) WHERE length(tok) BETWEEN 4 AND 16)"
+            "unnest(range(0, length(tok) + 1)) AS i FROM toks "
+            "WHERE short AND length(tok) BETWEEN 4 AND 16)"
         )
         keys = f"{words} UNION {typo}"
         if qgram > 0:
@@ -138,8 +135,7 @@ class DuckDBEngine(Engine):
                 f"{keys} UNION SELECT DISTINCT _tid, '#' || substr(tok, i, {qgram}) AS key, "
                 f"'#' || substr(tok, i, {qgram}) AS grp "
                 f"FROM (SELECT _tid, tok, unnest(range(1, length(tok) - {qgram} + 2)) AS i "
-                f"FROM (SELECT _tid, unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok "
-                f"FROM vals) WHERE length(tok) >= {qgram + 1})"
+                f"FROM toks WHERE length(tok) >= {qgram + 1})"
             )
         # each tuple keeps its ``per_tuple`` best partners (ranked over both sides of its
         # pairs), and a pair stays when either tuple keeps it: at most ``per_tuple`` pairs per
@@ -160,6 +156,8 @@ class DuckDBEngine(Engine):
             deep, cut = f"WHERE rank <= {int(per_tuple)}", ""
         query = f"""
         WITH vals AS ({unpivot}),
+        toks AS (SELECT _tid, a, length(v) <= 64 AS short,
+                 unnest(regexp_split_to_array(v, '[^[:alnum:]]+')) AS tok FROM vals),
         keys AS ({keys}),
         n AS (SELECT count(*)::DOUBLE AS n FROM {_q(union)}),
         df AS (SELECT key, count(*) AS df FROM keys GROUP BY key
