@@ -265,12 +265,17 @@ def list_items(value: str) -> tuple[list[str], str] | None:
 _NAME_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['.-])*")
 
 
+def _reads_as_name(words: list[str]) -> bool:
+    """Two to five words of letters (``michael j. franklin``), as a person's name is."""
+    return 2 <= len(words) <= 5 and all(_NAME_WORD.fullmatch(w) for w in words)
+
+
 def _shorter_name(item: str, initial: bool) -> str:
     """``michael j. franklin`` -> ``michael franklin`` (middle initials dropped) or, with
     ``initial``, ``m. franklin``. Only items that read as a person's name (two to five words
     of letters) change: ``iPad Mini 4`` stays as it is."""
     words = item.split()
-    if not 2 <= len(words) <= 5 or not all(_NAME_WORD.fullmatch(w) for w in words):
+    if not _reads_as_name(words):
         return item
     kept = [words[0], *(w for w in words[1:-1] if len(w.rstrip(".")) > 1), words[-1]]
     if initial:
@@ -303,7 +308,7 @@ def _person_keys(value: str) -> set[str] | None:
     keys = set()
     for item in parsed[0]:
         words = item.lower().split()
-        if not 2 <= len(words) <= 5 or not all(_NAME_WORD.fullmatch(w) for w in words):
+        if not _reads_as_name(words):
             return None
         keys.add(f"{words[0][0]} {words[-1].strip('.')}")
     return keys
