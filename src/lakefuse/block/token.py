@@ -15,15 +15,29 @@ class TokenBlocker:
     partners and a pair stays when either side keeps it, so hubs keep their links.
 
     The budget ``settings.max_candidates_per_tuple`` is a mean: with ``fill`` (the default)
-    pairs are taken by their better side's rank until the mean reaches it; without, each
-    tuple keeps exactly that many best partners (overlaps leave the mean below it)."""
+    pairs are taken until the mean reaches it, by their score over the geometric mean of
+    both sides' mean score with their ``local_scale`` best partners (0: by their better
+    side's rank); without, each tuple keeps exactly that many best partners (overlaps leave
+    the mean below it). Words that occur together, in at least ``phrase_min_df`` tuples
+    with a Jaccard overlap of ``phrase_jaccard`` or more (a site's name, a shop's slogan),
+    count once, as one phrase (0: off)."""
 
     name = "token"
     qgram = 0
 
-    def __init__(self, max_df: int | None = None, fill: bool = True) -> None:
+    def __init__(
+        self,
+        max_df: int | None = None,
+        fill: bool = True,
+        local_scale: int = 10,
+        phrase_jaccard: float = 0.8,
+        phrase_min_df: int = 20,
+    ) -> None:
         self.max_df = max_df
         self.fill = fill
+        self.local_scale = local_scale
+        self.phrase_jaccard = phrase_jaccard
+        self.phrase_min_df = phrase_min_df
 
     def _max_df(self, n: int) -> int:
         if self.max_df is not None:
@@ -39,6 +53,9 @@ class TokenBlocker:
             self._max_df(union.n_tuples),
             self.qgram,
             self.fill,
+            self.local_scale,
+            self.phrase_jaccard,
+            self.phrase_min_df,
         )
         return CandidatePairs(table, self.name)
 

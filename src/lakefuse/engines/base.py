@@ -49,12 +49,19 @@ class Engine(ABC):
         max_df: int,
         qgram: int = 0,
         fill: bool = False,
+        local_scale: int = 0,
+        phrase_jaccard: float = 0.0,
+        phrase_min_df: int = 20,
     ) -> pa.Table:
         """Token blocking: pairs (l < r) sharing a word token (or a character q-gram of one,
         when ``qgram`` > 0) whose document frequency is at most ``max_df``; ranked by summed
         IDF, keeping each tuple's ``per_tuple`` best (a pair stays when either side keeps
         it). With ``fill``, pairs are taken by their better side's rank until there are
-        ``per_tuple`` per tuple on average. Columns ``l, r, block_score``."""
+        ``per_tuple`` per tuple on average; with ``local_scale`` = k as well, by their score
+        over the geometric mean of both sides' mean score with their k best partners.
+        ``phrase_jaccard`` > 0: words seen in at least ``phrase_min_df`` tuples whose tuple
+        sets overlap by that Jaccard count once, as one phrase. Columns ``l, r,
+        block_score``."""
 
     @abstractmethod
     def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
