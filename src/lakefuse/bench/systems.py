@@ -55,6 +55,11 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("lakefuse[blocker=hybrid]", {"blocker": "hybrid"}),
     # token blocking with each tuple's 50 best partners, the budget not filled (issue 4)
     ("lakefuse[blocker=token,no_fill]", {"blocker_options": {"fill": False}}),
+    # token blocking as before local scaling and phrases: the budget by the better side's rank
+    (
+        "lakefuse[blocker=token,no_scale_no_phrase]",
+        {"blocker_options": {"local_scale": 0, "phrase_jaccard": 0.0}},
+    ),
     # the hybrid set finder's rules before the cross-table key clash and evidence weighting
     (
         "lakefuse[sets=hybrid,previous]",
