@@ -189,8 +189,9 @@ class DuckDBEngine(Engine):
         # scaling, as CSLS and self-tuning spectral clustering do): a pair counts by how
         # strong it is for both of its tuples, so a tuple whose partners all score high (a
         # long title, a shop's template) no longer crowds out a weaker tuple's best match.
-        # A pair's score sums its IDFs in fixed point (1e-9): a sum of doubles depends on the
-        # order the parallel aggregation meets them, and equal pairs would rank by that order
+        # A pair's score sums its IDFs in fixed point (1e-9), and so does a tuple's mean score
+        # with its best partners: a sum of doubles depends on the order the parallel
+        # aggregation meets them, and equal pairs would rank by that order
         budget = f"{int(per_tuple)} * (SELECT n FROM n)"
         scaled = ""
         if fill and local_scale > 0:
@@ -228,8 +229,10 @@ class DuckDBEngine(Engine):
                   UNION ALL SELECT r AS t, l AS o, block_score FROM p),
         ranked AS (SELECT t, o, block_score, row_number() OVER (PARTITION BY t
                    ORDER BY block_score DESC, o) AS rank FROM sides),
-        scale AS (SELECT t, avg(block_score) FILTER (WHERE rank <= {max(1, int(local_scale))})
-                  AS s FROM ranked GROUP BY t),
+        scale AS (SELECT t, sum(CAST(round(block_score * 1e9) AS BIGINT))
+                  FILTER (WHERE rank <= {max(1, int(local_scale))})
+                  / count(*) FILTER (WHERE rank <= {max(1, int(local_scale))}) / 1e9 AS s
+                  FROM ranked GROUP BY t),
         kept AS (SELECT least(t, o) AS l, greatest(t, o) AS r, min(rank) AS rank FROM ranked
                  {deep} GROUP BY 1, 2)
         SELECT p.l, p.r, p.block_score FROM p JOIN kept USING (l, r)
