@@ -229,10 +229,8 @@ class DuckDBEngine(Engine):
                   UNION ALL SELECT r AS t, l AS o, block_score FROM p),
         ranked AS (SELECT t, o, block_score, row_number() OVER (PARTITION BY t
                    ORDER BY block_score DESC, o) AS rank FROM sides),
-        scale AS (SELECT t, sum(CAST(round(block_score * 1e9) AS BIGINT))
-                  FILTER (WHERE rank <= {max(1, int(local_scale))})
-                  / count(*) FILTER (WHERE rank <= {max(1, int(local_scale))}) / 1e9 AS s
-                  FROM ranked GROUP BY t),
+        scale AS (SELECT t, avg(CAST(round(block_score * 1e9) AS BIGINT)) / 1e9 AS s
+                  FROM ranked WHERE rank <= {max(1, int(local_scale))} GROUP BY t),
         kept AS (SELECT least(t, o) AS l, greatest(t, o) AS r, min(rank) AS rank FROM ranked
                  {deep} GROUP BY 1, 2)
         SELECT p.l, p.r, p.block_score FROM p JOIN kept USING (l, r)
