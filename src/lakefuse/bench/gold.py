@@ -24,6 +24,8 @@ class Gold:
     conflicts: list[dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
     universe: list[TupleId] = field(default_factory=list)  # every input tuple
+    #: labelled pairs (left, right, label, split), where the source task has them
+    labelled: list[tuple[TupleId, TupleId, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -50,11 +52,18 @@ def write_gold(
     meta: dict[str, Any],
     attributes: list[str],
     noise: dict[tuple[str, int, str], str] | None = None,
+    labelled: list[tuple[TupleId, TupleId, int, str]] | None = None,
 ) -> None:
     """Write a task's gold: ``sets.csv``, ``clean.csv``, ``conflicts.jsonl``, ``task.json``
     and, given ``noise``, ``noise.csv``: the kind of noise (se, te, conflict) of each cell
-    the injection changed."""
+    the injection changed; given ``labelled``, ``labelled.csv``: the source's labelled pairs
+    with their split (Magellan)."""
     folder.mkdir(parents=True, exist_ok=True)
+    if labelled:
+        pd.DataFrame(
+            [(lt, lr, rt, rr, lab, split) for (lt, lr), (rt, rr), lab, split in labelled],
+            columns=["l_table", "l_row", "r_table", "r_row", "label", "split"],
+        ).to_csv(folder / "labelled.csv", index=False)
     if noise is not None:
         pd.DataFrame(
             sorted((t, r, a, k) for (t, r, a), k in noise.items()),
@@ -104,7 +113,14 @@ def load_gold(task_dir: str | Path) -> Gold:
     for f in sorted((task / "input").glob("*.csv")):
         nrows = len(_read_str_csv(f))
         universe.extend((f.stem, i) for i in range(nrows))
-    return Gold(sets, clean, conflicts, meta, universe)
+    labelled: list[tuple[TupleId, TupleId, int, str]] = []
+    if (g / "labelled.csv").exists():
+        lab = _read_str_csv(g / "labelled.csv")
+        labelled = [
+            ((lt, int(lr)), (rt, int(rr)), int(y), sp)
+            for lt, lr, rt, rr, y, sp in lab.itertuples(index=False)
+        ]
+    return Gold(sets, clean, conflicts, meta, universe, labelled)
 
 
 def load_prediction(out_dir: str | Path) -> Prediction:

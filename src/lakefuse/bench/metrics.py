@@ -46,9 +46,12 @@ def _pair_codes(sets: Iterable[Sequence[int]], n: int) -> np.ndarray:
 
 
 def pairwise(
-    predicted: Sequence[Sequence[TupleId]], gold: Sequence[Sequence[TupleId]]
+    predicted: Sequence[Sequence[TupleId]],
+    gold: Sequence[Sequence[TupleId]],
+    cross_only: bool = False,
 ) -> dict[str, float]:
-    """Pairwise precision, recall, F1 (and the pair counts)."""
+    """Pairwise precision, recall, F1 (and the pair counts); ``cross_only``: only pairs of
+    tuples from different tables count."""
     index: dict[TupleId, int] = {}
     for s in (*gold, *predicted):
         for t in s:
@@ -56,6 +59,12 @@ def pairwise(
     n = max(len(index), 1)
     p = _pair_codes(([index[t] for t in s] for s in predicted), n)
     g = _pair_codes(([index[t] for t in s] for s in gold), n)
+    if cross_only:
+        table_of = np.empty(len(index), dtype=object)
+        for t, i in index.items():
+            table_of[i] = t[0]
+        p = p[table_of[p // n] != table_of[p % n]]
+        g = g[table_of[g // n] != table_of[g % n]]
     tp = int(np.intersect1d(p, g, assume_unique=True).size)
     precision = tp / len(p) if len(p) else (1.0 if len(g) == 0 else 0.0)
     recall = tp / len(g) if len(g) else (1.0 if len(p) == 0 else 0.0)
@@ -210,6 +219,7 @@ def score(gold: Gold, pred: Prediction) -> dict[str, Any]:
     acc = value_accuracy(gold, values, match)
     return {
         **pw,
+        **labelled_pairs(p_sets, gold),
         "set_similarity": (sum(jac.values()) / denom) if denom else 1.0,
         "pred_sets": len(p_sets),
         "gold_sets": len(gold.sets),
@@ -219,6 +229,39 @@ def score(gold: Gold, pred: Prediction) -> dict[str, Any]:
 
 
 Pair = tuple[TupleId, TupleId]
+
+
+def _f1(pred: np.ndarray, label: np.ndarray) -> float:
+    tp = int(np.count_nonzero(pred & label))
+    fp = int(np.count_nonzero(pred & ~label))
+    fn = int(np.count_nonzero(~pred & label))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def labelled_pairs(predicted: Sequence[Sequence[TupleId]], gold: Gold) -> dict[str, float]:
+    """The literature's Magellan metric: F1 over the labelled pairs (a pair is predicted a
+    match when both tuples share a predicted set), on all labelled pairs and on the test split.
+    Where the task's mapping is complete (Fodors-Zagat), every cross-table pair is labelled:
+    pairwise F1 over the cross-table pairs. Empty for tasks without labels."""
+    if gold.labelled:
+        sets_of: dict[TupleId, set[int]] = {}
+        for sid, members in enumerate(predicted):
+            for t in members:
+                sets_of.setdefault(t, set()).add(sid)
+        pred = np.array(
+            [bool(sets_of.get(a, set()) & sets_of.get(b, set())) for a, b, _, _ in gold.labelled]
+        )
+        label = np.array([y == 1 for _, _, y, _ in gold.labelled])
+        test = np.array([sp == "test" for _, _, _, sp in gold.labelled])
+        return {
+            "labelled_f1": _f1(pred, label),
+            "labelled_test_f1": _f1(pred[test], label[test]) if test.any() else float("nan"),
+            "labelled_pairs": int(len(label)),
+        }
+    if (gold.meta.get("params") or {}).get("complete_mapping"):
+        pw = pairwise(predicted, gold.sets, cross_only=True)
+        return {"labelled_f1": pw["f1"], "labelled_pairs": pw["gold_pairs"]}
+    return {}
 
 
 def _ordered(a: TupleId, b: TupleId) -> Pair:

@@ -30,7 +30,7 @@ DEFAULT = "lakefuse"
 @dataclass(frozen=True)
 class System:
     label: str
-    kind: str  # lakefuse | exact_fd | splink
+    kind: str  # lakefuse | exact_fd | splink | tfidf_mutual
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,7 +113,11 @@ SLOW = [
     "lakefuse[resolver=iclcr*",
 ]
 
-BASELINES = [System("exact_fd", "exact_fd"), System("splink", "splink")]
+BASELINES = [
+    System("exact_fd", "exact_fd"),
+    System("splink", "splink"),
+    System("tfidf_mutual", "tfidf_mutual"),
+]
 
 
 def _registered() -> dict[str, list[str]]:
@@ -181,6 +185,10 @@ def execute(system: System, inputs: Path, out: Path, seed: int = 0) -> None:
         from lakefuse.bench.baselines import splink_baseline
 
         splink_baseline(inputs, out, seed=seed)
+    elif system.kind == "tfidf_mutual":
+        from lakefuse.bench.tfidf import tfidf_mutual_baseline
+
+        tfidf_mutual_baseline(inputs, out)
     elif system.kind == "lakefuse":
         from lakefuse.config import Settings
         from lakefuse.pipeline import integrate

@@ -31,6 +31,8 @@ class Draft:
     sets: list[list[TupleId]]
     has_clean: bool = True
     params: dict[str, Any] | None = None
+    #: labelled pairs (left, right, label, split) where the source has them (Magellan)
+    labelled: list[tuple[TupleId, TupleId, int, str]] | None = None
 
 
 def shared_dir() -> Path:
@@ -191,17 +193,23 @@ def _read_magellan(path: Path) -> pd.DataFrame:
 
 def magellan_draft(folder: Path, name: str) -> Draft:
     """tableA and tableB as inputs (ids and the leaking ``class`` column dropped); gold sets =
-    connected components of the label-1 pairs, every other tuple a singleton."""
+    connected components of the label-1 pairs, every other tuple a singleton. The labelled
+    pairs (label 0 and 1, with their split) are kept for the literature's metric: F1 over the
+    labelled pairs. Fodors-Zagat's mapping is complete: every cross pair is labelled."""
+    labelled_rows: list[tuple[str, str, int, str]] = []
     if folder.name == "fodors_zagat":
         files = {"fodors": folder / "fodors.csv", "zagats": folder / "zagats.csv"}
         gold = pd.read_csv(folder / "fodors-zagats_perfectMapping.csv", dtype=str)
         pairs = list(zip(gold["fodors_id"], gold["zagats_id"]))
     else:
         files = {"tableA": folder / "tableA.csv", "tableB": folder / "tableB.csv"}
-        parts = [pd.read_csv(folder / f, dtype=str) for f in ("train.csv", "valid.csv", "test.csv")]
-        lab = pd.concat(parts)
-        lab = lab[lab["label"].astype(int) == 1]
-        pairs = list(zip(lab["ltable_id"], lab["rtable_id"]))
+        for split in ("train", "valid", "test"):
+            part = pd.read_csv(folder / f"{split}.csv", dtype=str)
+            labelled_rows.extend(
+                (a, b, int(lab), split)
+                for a, b, lab in zip(part["ltable_id"], part["rtable_id"], part["label"])
+            )
+        pairs = [(a, b) for a, b, lab, _ in labelled_rows if lab == 1]
     tables: dict[str, pd.DataFrame] = {}
     ids: list[dict[str, int]] = []
     for tname, f in files.items():
@@ -226,7 +234,13 @@ def magellan_draft(folder: Path, name: str) -> Draft:
     for n in nodes:
         groups.setdefault(find(n), []).append(n)
     sets = sorted((sorted(g) for g in groups.values()), key=lambda s: s[0])
-    return Draft(name, "magellan", str(folder), tables, sets, False, {"gold_pairs": len(pairs)})
+    labelled: list[tuple[TupleId, TupleId, int, str]] = []
+    for a, b, lab, split in labelled_rows:
+        la, lb = ids[0].get(str(a).strip()), ids[1].get(str(b).strip())
+        if la is not None and lb is not None:
+            labelled.append(((names[0], la), (names[1], lb), lab, split))
+    params = {"gold_pairs": len(pairs), "complete_mapping": folder.name == "fodors_zagat"}
+    return Draft(name, "magellan", str(folder), tables, sets, False, params, labelled or None)
 
 
 # --------------------------------------------------------------------------- noise + write
@@ -372,5 +386,7 @@ def write_task(root: Path, draft: Draft, setting: NoiseSetting, seed: int) -> Pa
         "conflicts": len(conflicts),
         "noise": stats,
     }
-    write_gold(folder / "gold", draft.sets, clean, conflicts, meta, attributes, noise)
+    write_gold(
+        folder / "gold", draft.sets, clean, conflicts, meta, attributes, noise, draft.labelled
+    )
     return folder
