@@ -96,7 +96,10 @@ def test_duplicate_headers(runner: CliRunner, tmp_path: Path) -> None:
     b = tmp_path / "b.csv"
     b.write_text("name,City, city \nAda,London,London\n")
     code, out = _run(runner, [str(a), str(b), "-o", str(tmp_path / "o")])
-    _assert_error(code, out, "b.csv", "duplicate header", "row 0", "city", outdir=tmp_path / "o")
+    _assert_error(
+        code, out, "b.csv", "header, column", "duplicate header", "city", outdir=tmp_path / "o"
+    )
+    assert "row 0" not in out  # row 0 is the first data row
 
 
 def test_columns_file_with_unknown_header(runner: CliRunner, tmp_path: Path) -> None:
@@ -187,3 +190,65 @@ def test_stage_options_reach_the_stage_and_unknown_ones_are_named(
     assert run["settings"]["blocker_options"] == {"fill": False}
     code, out = _run(runner, [str(a), "--blocker-opt", "nosuch=1", "-o", str(tmp_path / "o2")])
     _assert_error(code, out, "nosuch", "blocker 'token'", "fill", outdir=tmp_path / "o2")
+
+
+@pytest.mark.parametrize(
+    ("header", "fragments"),
+    [
+        ("set_id", ["header, column 'set_id'", "--columns"]),
+        ("__lf_row", ["header, column '__lf_row'", "reserves"]),
+        ("ci\x07ty", ["header, column 'ci\\x07ty'", "control character"]),
+    ],
+)
+def test_bad_headers_are_one_line(
+    runner: CliRunner, tmp_path: Path, header: str, fragments: list[str]
+) -> None:
+    a = _ok_table(tmp_path)
+    b = tmp_path / "b.csv"
+    b.write_text(f"name,{header}\nAda,London\n")
+    code, out = _run(runner, [str(a), str(b), "-o", str(tmp_path / "o")])
+    _assert_error(code, out, "b.csv", *fragments, outdir=tmp_path / "o")
+    assert "row 0" not in out
+
+
+def test_old_internal_names_are_ordinary_headers(runner: CliRunner, tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    a.write_text("name,_row,_table,_tid,__part\nAda,r,t,7,p\nAlan,r2,t2,8,p2\n")
+    b = tmp_path / "b.csv"
+    b.write_text("name,_tid\nAda,7\nGrace,9\n")
+    code, out = _run(runner, [str(a), str(b), "-o", str(tmp_path / "o")])
+    assert code == 0, out
+    mem = pd.read_csv(tmp_path / "o" / "membership.csv")
+    assert set(zip(mem["table"], mem["row"], strict=True)) == {
+        ("a", 0),
+        ("a", 1),
+        ("b", 0),
+        ("b", 1),
+    }
+    integ = pd.read_csv(tmp_path / "o" / "integrated.csv", dtype=str)
+    assert list(integ.columns) == ["set_id", "name", "_row", "_table", "_tid", "__part"]
+    assert {"7", "8", "9"} == set(integ["_tid"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragments"),
+    [
+        ("cols.yaml", "name: full name\ncity: [town\n", ["not valid YAML (line 3, column 1)"]),
+        ("cols.json", '{"name": "x",}', ["not valid JSON (line 1, column 14)"]),
+        ("cols.yaml", b"n\xe4me: x\n", ["not UTF-8"]),
+        ("cols", None, ["names a folder"]),
+    ],
+)
+def test_bad_columns_file_is_one_line(
+    runner: CliRunner, tmp_path: Path, name: str, content: str | bytes | None, fragments: list[str]
+) -> None:
+    a = _ok_table(tmp_path)
+    cols = tmp_path / name
+    if content is None:
+        cols.mkdir()
+    elif isinstance(content, bytes):
+        cols.write_bytes(content)
+    else:
+        cols.write_text(content)
+    code, out = _run(runner, [str(a), "--columns", str(cols), "-o", str(tmp_path / "o")])
+    _assert_error(code, out, name, *fragments, outdir=tmp_path / "o")

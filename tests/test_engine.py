@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from lakefuse.engines import get_engine
+from lakefuse.types import ROW, TABLE, TID
 
 ENGINES = ["duckdb"]
 
@@ -32,8 +33,8 @@ def test_outer_union(engine) -> None:  # type: ignore[no-untyped-def]
     n = engine.outer_union("u", _parts(), ["name", "city", "field"])
     assert n == 5
     t = engine.fetch("u").to_pylist()
-    assert [r["_tid"] for r in t] == [0, 1, 2, 3, 4]
-    assert [(r["_table"], r["_row"]) for r in t] == [
+    assert [r[TID] for r in t] == [0, 1, 2, 3, 4]
+    assert [(r[TABLE], r[ROW]) for r in t] == [
         ("a", 0),
         ("a", 1),
         ("a", 2),

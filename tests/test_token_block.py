@@ -16,6 +16,7 @@ from lakefuse.block import get_blocker
 from lakefuse.config import Settings
 from lakefuse.engines import get_engine
 from lakefuse.pipeline import read_inputs
+from lakefuse.types import ROW, TABLE, TID
 from tests.test_ssacl import make_union
 
 
@@ -92,9 +93,9 @@ def test_wdc_blocking_recall_at_fifty_pairs_per_tuple(tmp_path: Path) -> None:
     engine = get_engine("duckdb")
     try:
         union = build_union(engine, raw, attributes, per_table, settings)
-        ids = union.to_arrow().sort_by("_tid")
+        ids = union.to_arrow().sort_by(TID)
         tuple_id = list(
-            zip(ids.column("_table").to_pylist(), ids.column("_row").to_pylist(), strict=True)
+            zip(ids.column(TABLE).to_pylist(), ids.column(ROW).to_pylist(), strict=True)
         )
 
         def scored(**opts: object) -> dict[str, object]:

@@ -7,7 +7,7 @@ Tuple ids (``tid``) are dense int64 ``0..n_tuples-1`` over the outer union.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,9 +17,14 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from lakefuse.engines.base import Engine
 
-TID = "_tid"
-TABLE = "_table"
-ROW = "_row"
+#: every internal column name starts with this prefix; input headers may not (they are read
+#: and aligned as attributes, and would collide with these columns)
+RESERVED_PREFIX = "__lf_"
+TID = RESERVED_PREFIX + "tid"
+TABLE = RESERVED_PREFIX + "table"
+ROW = RESERVED_PREFIX + "row"
+#: the part (input table) number inside the engine's outer union
+PART = RESERVED_PREFIX + "part"
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class SourceInfo:
 class UnionTable:
     """Outer union of all inputs, held by the engine under ``name``.
 
-    Columns: ``_tid`` (int64, dense), ``_table`` (source name), ``_row`` (0-based data row),
+    Columns: ``TID`` (int64, dense), ``TABLE`` (source name), ``ROW`` (0-based data row),
     then one VARCHAR column per attribute, null where the source lacks it.
     """
 
@@ -108,7 +113,13 @@ class ScoredPairs:
         return self.table.num_rows
 
 
-PairScorer = Callable[[np.ndarray, np.ndarray], ScoredPairs]
+class PairScorer(Protocol):
+    """Judges pairs on demand: ``scorer(left, right)`` scores the pairs of tids
+    ``(left[i], right[i])``. Set finders get one (:attr:`IntegrabilityGraph.score_pairs`) to
+    judge pairs that blocking never proposed, and know no judge: the pipeline binds the
+    judge and the union (``functools.partial(judge.score, union)``)."""
+
+    def __call__(self, left: np.ndarray, right: np.ndarray, /) -> ScoredPairs: ...
 
 
 @dataclass

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from lakefuse.types import TABLE
+
 
 def q(name: str) -> str:
     """Quote an SQL identifier."""
@@ -38,7 +40,8 @@ class Engine(ABC):
         self, name: str, parts: Sequence[tuple[str, pa.Table]], attributes: Sequence[str]
     ) -> int:
         """Outer union of ``parts`` (source name, table of string attributes) into ``name`` with
-        columns ``_tid, _table, _row, *attributes``; returns the number of tuples."""
+        columns ``TID, TABLE, ROW, *attributes`` (:mod:`lakefuse.types`); returns the number of
+        tuples."""
 
     @abstractmethod
     def token_candidates(
@@ -78,8 +81,9 @@ class Engine(ABC):
         for a in attributes:
             label = "'" + a.replace("'", "''") + "'"
             parts.append(
-                f'SELECT _table AS "table", {label} AS attribute, count({q(a)}) AS non_null, '
-                f'count(DISTINCT lower(trim({q(a)}))) AS "distinct" FROM {q(union)} GROUP BY _table'
+                f'SELECT {q(TABLE)} AS "table", {label} AS attribute, count({q(a)}) AS non_null, '
+                f'count(DISTINCT lower(trim({q(a)}))) AS "distinct" FROM {q(union)} '
+                f"GROUP BY {q(TABLE)}"
             )
         return self.sql(" UNION ALL ".join(parts))
 

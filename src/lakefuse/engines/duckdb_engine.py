@@ -13,6 +13,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from lakefuse.engines.base import Engine
+from lakefuse.types import PART, ROW, TABLE, TID
 
 # a number with its unit, as one key: "8 GB", "8GB" and the French "8Go" -> "8gb"; "3,5 in" ->
 # "3.5in" (go/to/mo only written together, so "1 to 5" stays words)
@@ -114,8 +115,9 @@ class DuckDBEngine(Engine):
         self, name: str, parts: Sequence[tuple[str, pa.Table]], attributes: Sequence[str]
     ) -> int:
         selects = []
+        tid, tab, row, part = _q(TID), _q(TABLE), _q(ROW), _q(PART)
         for i, (source, table) in enumerate(parts):
-            view = f"__part_{i}"
+            view = f"{PART}_{i}"
             self.con.register(view, table)
             cols = set(table.column_names)
             exprs = [
@@ -124,18 +126,18 @@ class DuckDBEngine(Engine):
             ]
             src = source.replace("'", "''")
             selects.append(
-                f"SELECT {i} AS __part, '{src}' AS _table, "
-                f"(row_number() OVER () - 1)::BIGINT AS _row, {', '.join(exprs)} FROM {view}"
+                f"SELECT {i} AS {part}, '{src}' AS {tab}, "
+                f"(row_number() OVER () - 1)::BIGINT AS {row}, {', '.join(exprs)} FROM {view}"
             )
         body = " UNION ALL BY NAME ".join(selects)
         attr_cols = ", ".join(_q(a) for a in attributes)
         self.con.execute(
             f"CREATE OR REPLACE TABLE {_q(name)} AS "
-            f"SELECT (row_number() OVER (ORDER BY __part, _row) - 1)::BIGINT AS _tid, "
-            f"_table, _row, {attr_cols} FROM ({body}) ORDER BY _tid"
+            f"SELECT (row_number() OVER (ORDER BY {part}, {row}) - 1)::BIGINT AS {tid}, "
+            f"{tab}, {row}, {attr_cols} FROM ({body}) ORDER BY {tid}"
         )
         for i in range(len(parts)):
-            self.con.unregister(f"__part_{i}")
+            self.con.unregister(f"{PART}_{i}")
         return int(self.con.sql(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0])
 
     # -- blocking ------------------------------------------------------------------------
@@ -152,7 +154,7 @@ class DuckDBEngine(Engine):
         phrase_min_df: int = 20,
     ) -> pa.Table:
         unpivot = " UNION ALL ".join(
-            f"SELECT _tid, {i} AS a, lower(trim({_q(a)})) AS v FROM {_q(union)} "
+            f"SELECT {_q(TID)} AS _tid, {i} AS a, lower(trim({_q(a)})) AS v FROM {_q(union)} "
             f"WHERE {_q(a)} IS NOT NULL"
             for i, a in enumerate(attributes)
         )
@@ -257,7 +259,7 @@ class DuckDBEngine(Engine):
             cols.append(f"b.{_q(a)} AS {_q(a + '__r')}")
         query = (
             f"SELECT p.l, p.r, {', '.join(cols)} FROM {view} p "
-            f"JOIN {_q(union)} a ON a._tid = p.l JOIN {_q(union)} b ON b._tid = p.r "
+            f"JOIN {_q(union)} a ON a.{_q(TID)} = p.l JOIN {_q(union)} b ON b.{_q(TID)} = p.r "
             f"ORDER BY p.__i"
         )
         try:

@@ -10,26 +10,48 @@ from pathlib import Path
 import yaml
 
 from lakefuse.errors import InputError
-from lakefuse.io.read import RawTable
+from lakefuse.io.raw import SET_ID, RawTable, header_key, name_problem
+
+__all__ = ["align", "header_key", "load_columns_file"]
 
 
-def header_key(header: str) -> str:
-    return " ".join(header.strip().lower().split())
+def _parse_error(exc: Exception) -> str:
+    """A JSON/YAML parser's complaint in one line, with the line and column it names."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"
+    return f"not valid YAML: {problem}"
 
 
 def load_columns_file(path: str | Path) -> dict[str, str]:
     p = Path(path)
     if not p.exists():
         raise InputError("no such --columns file", file=str(p))
-    text = p.read_text(encoding="utf-8")
+    if p.is_dir():
+        raise InputError("--columns names a folder; give a JSON or YAML file", file=str(p))
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"--columns file is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=str(p)
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read --columns file: {exc.strerror or exc}", file=str(p)) from exc
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"--columns file is not valid JSON/YAML: {exc}", file=str(p)) from exc
+        raise InputError(f"--columns file is {_parse_error(exc)}", file=str(p)) from exc
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
         raise InputError("--columns file must map header names to attribute names", file=str(p))
+    for target in data.values():
+        problem = name_problem(target.strip())
+        if problem is not None:
+            raise InputError(f"attribute name {target!r} {problem}", file=str(p))
     return data
 
 
@@ -50,6 +72,10 @@ def align(
         raise InputError(
             f"names headers found in no input table: {', '.join(names)}", file=mapping_file
         )
+    for target in mapping.values():
+        problem = name_problem(str(target).strip())
+        if problem is not None:
+            raise InputError(f"attribute name {target!r} {problem}", file=mapping_file)
     display: dict[str, str] = {}
     order: list[str] = []
     per_table: list[list[str]] = []
@@ -61,7 +87,15 @@ def align(
             key = header_key(target)
             if key in seen_here:
                 raise InputError(
-                    f"two headers map onto attribute {target!r}", file=t.path, row=0, column=h
+                    f"two headers map onto attribute {target!r}", header=True, column=h, **t.where
+                )
+            if key == SET_ID:
+                raise InputError(
+                    f"{SET_ID!r} is the integrated table's own first column; map this header "
+                    f"to another name with --columns (e.g. a YAML line '{h}: source {SET_ID}')",
+                    header=True,
+                    column=h,
+                    **t.where,
                 )
             seen_here.add(key)
             if key not in display:
@@ -78,6 +112,6 @@ def align(
             if not s & others:
                 raise InputError(
                     "shares no column with the other inputs (map headers with --columns)",
-                    file=tables[i].path,
+                    **tables[i].where,
                 )
     return attributes, per_table

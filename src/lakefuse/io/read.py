@@ -1,34 +1,24 @@
-"""Read input tables (CSV, Parquet) as string columns, with clear errors on bad input."""
+"""Read input tables (CSV, Parquet, DataFrames) as string columns, with clear errors on bad
+input: every input is read whole (each row, each value as text) or is one :class:`InputError`
+naming the file (or DataFrame), the row or header, and the column."""
 
 from __future__ import annotations
 
-import csv
-import io
-import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakefuse.errors import InputError
+from lakefuse.io.arrow_text import Unsupported, column_to_text, table_to_text
+from lakefuse.io.csv_read import read_csv
+from lakefuse.io.raw import RawTable, check_headers, table_where
 
-log = logging.getLogger("lakefuse")
+__all__ = ["RawTable", "expand_inputs", "from_dataframe", "read_csv", "read_parquet", "read_table"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv")
-csv.field_size_limit(1 << 30)  # very long cells are data, not an error
-
-
-@dataclass
-class RawTable:
-    """One input table, every value a string or None (empty cells are null)."""
-
-    name: str
-    path: str
-    headers: list[str]
-    table: pa.Table  # columns named by header, all string
-    encoding: str = "utf-8"
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
@@ -57,104 +47,17 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as exc:
-        # locate the first bad byte for the warning
-        line = data[: exc.start].count(b"\n") + 1
-        log.warning(
-            "file %s: non-UTF-8 bytes (first at line %d); read as cp1252/latin-1", path, line
-        )
-        try:
-            return data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            return data.decode("latin-1"), "latin-1"
-
-
-def _check_headers(headers: Sequence[str], path: Path) -> list[str]:
-    clean = [h.strip() for h in headers]
-    seen: dict[str, int] = {}
-    for i, h in enumerate(clean):
-        if h == "":
-            raise InputError(f"header {i + 1} is empty", file=str(path), row=0)
-        key = " ".join(h.lower().split())
-        if key in seen:
-            raise InputError(
-                f"duplicate header (columns {seen[key] + 1} and {i + 1})",
-                file=str(path),
-                row=0,
-                column=h,
-            )
-        seen[key] = i
-    return clean
-
-
-def read_csv(path: Path) -> RawTable:
-    text, encoding = _decode(path)
-    if not text.strip():
-        raise InputError("empty file (no header, no rows)", file=str(path))
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    if delimiter == ",":
-        first = text.split("\n", 1)[0]
-        if "," not in first:
-            for alt in (";", "\t", "|"):
-                if alt in first:
-                    delimiter = alt
-                    break
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    data_row = 0
-    try:
-        headers = _check_headers(next(reader), path)
-        n = len(headers)
-        columns: list[list[str | None]] = [[] for _ in range(n)]
-        data_row = 0
-        for row in reader:
-            if not row:  # an empty line is no tuple
-                continue
-            if len(row) != n:
-                raise InputError(
-                    f"ragged row: {len(row)} fields where the header has {n} "
-                    f"(line {reader.line_num}; rows count data rows from 0)",
-                    file=str(path),
-                    row=data_row,
-                )
-            for j, cell in enumerate(row):
-                cell = cell.strip()
-                columns[j].append(cell if cell != "" else None)
-            data_row += 1
-    except csv.Error as exc:
-        raise InputError(
-            f"unreadable CSV (line {reader.line_num}): {exc}", file=str(path), row=data_row
-        ) from exc
-    if not columns or len(columns[0]) == 0:
-        raise InputError("empty table (a header but no data rows)", file=str(path))
-    table = pa.table({h: pa.array(col, type=pa.string()) for h, col in zip(headers, columns)})
-    return RawTable(path.stem, str(path), headers, table, encoding)
-
-
-def _to_string_array(col: pa.ChunkedArray) -> pa.Array:
-    values = []
-    for v in col.to_pylist():
-        if v is None:
-            values.append(None)
-        else:
-            s = str(v).strip()
-            values.append(s if s else None)
-    return pa.array(values, type=pa.string())
-
-
 def read_parquet(path: Path) -> RawTable:
+    where = {"file": str(path)}
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(f"unreadable Parquet: {exc}", file=str(path)) from exc
-    headers = _check_headers(table.column_names, path)
+        raise InputError(f"unreadable Parquet: {exc}", **where) from exc
+    headers = check_headers(table.column_names, where)
     if table.num_rows == 0:
-        raise InputError("empty table (no data rows)", file=str(path))
-    cols = {h: _to_string_array(table.column(i)) for i, h in enumerate(headers)}
-    return RawTable(path.stem, str(path), headers, pa.table(cols))
+        raise InputError("empty table (no data rows)", **where)
+    text, conversions = table_to_text(table, headers, where)
+    return RawTable(path.stem, str(path), headers, text, conversions=conversions)
 
 
 def read_table(path: Path) -> RawTable:
@@ -163,14 +66,95 @@ def read_table(path: Path) -> RawTable:
     return read_csv(path)
 
 
+def _index_as_columns(frame: Any, where: dict[str, str]) -> Any:
+    """A named index, or a MultiIndex, becomes leading columns (an unnamed one is a row
+    number and is dropped, as before)."""
+    index = frame.index
+    if index.nlevels == 1 and index.name is None:
+        return frame
+    try:
+        return frame.reset_index()
+    except ValueError as exc:  # a level named like a column
+        names = [str(n) for n in index.names if n is not None]
+        clash = next((n for n in names if n in {str(c) for c in frame.columns}), None)
+        raise InputError(
+            f"the index and a column have the same name ({exc})",
+            header=True,
+            column=clash,
+            **where,
+        ) from exc
+
+
+def _pandas_column(series: Any) -> tuple[pa.ChunkedArray, str | None]:
+    """One pandas column as text: through Arrow where it converts, else (mixed object
+    values such as ints and strings, pandas-only types such as periods) pandas' ``str``."""
+    import pandas as pd
+
+    # ints beside floats (or other values) in one object column: Arrow would make the ints
+    # floats (9007199254740993 -> 9007199254740992); each value's own str() keeps it
+    mixed = series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+        "mixed-integer-float",
+        "mixed-integer",
+    )
+    try:
+        if mixed:
+            raise Unsupported("mixed values")
+        arr = pa.chunked_array([pa.array(series, from_pandas=True)])
+        return column_to_text(arr)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, Unsupported):
+        pass
+    except (OverflowError, TypeError, ValueError):
+        pass
+    mask = series.isna().to_numpy(dtype=bool)
+    values = series.astype(str).to_numpy(dtype=object)
+    arr = pa.chunked_array([pa.array(values, type=pa.string(), mask=mask)])
+    text, _ = column_to_text(arr)
+    return text, f"text (from mixed or pandas-only values, dtype {series.dtype})"
+
+
 def from_dataframe(name: str, frame: object) -> RawTable:
-    """A pandas DataFrame (or Arrow table) given to the Python API."""
+    """A pandas DataFrame (or an Arrow table, or anything with ``to_arrow()`` such as a
+    polars DataFrame) given to the Python API; errors name it as ``table NAME (DataFrame)``."""
+    where = table_where(name)
+    if isinstance(frame, pa.RecordBatch):
+        frame = pa.Table.from_batches([frame])
+    if hasattr(frame, "to_frame") and not hasattr(frame, "columns"):  # a pandas Series
+        frame = frame.to_frame()
+    if not isinstance(frame, pa.Table) and not (
+        hasattr(frame, "iloc") and hasattr(frame, "columns")
+    ):
+        to_arrow = getattr(frame, "to_arrow", None)
+        if isinstance(frame, str | Path):
+            raise InputError(
+                "a path where a DataFrame was expected (give paths as a list, not by name)",
+                **where,
+            )
+        if not callable(to_arrow):
+            raise InputError(
+                f"not a table: a {type(frame).__name__} (give a pandas DataFrame, an Arrow "
+                "table or a file path)",
+                **where,
+            )
+        frame = to_arrow()
     if isinstance(frame, pa.Table):
-        table = frame
-    else:
-        table = pa.Table.from_pandas(frame, preserve_index=False)  # type: ignore[arg-type]
-    headers = _check_headers([str(c) for c in table.column_names], Path(name))
-    if table.num_rows == 0:
-        raise InputError("empty table (no data rows)", file=name)
-    cols = {h: _to_string_array(table.column(i)) for i, h in enumerate(headers)}
-    return RawTable(name, "<dataframe>", headers, pa.table(cols))
+        headers = check_headers(frame.column_names, where)
+        if frame.num_rows == 0:
+            raise InputError("empty table (no data rows)", **where)
+        text, conversions = table_to_text(frame, headers, where)
+        return RawTable(name, "<dataframe>", headers, text, conversions=conversions, in_memory=True)
+    pdf: Any = _index_as_columns(frame, where)
+    headers = check_headers(list(pdf.columns), where)
+    if len(pdf) == 0:
+        raise InputError("empty table (no data rows)", **where)
+    cols: dict[str, pa.ChunkedArray] = {}
+    conversions: dict[str, str] = {}
+    for j, h in enumerate(headers):
+        try:
+            cols[h], how = _pandas_column(pdf.iloc[:, j])
+        except (pa.ArrowInvalid, Unsupported, UnicodeError) as exc:
+            raise InputError(f"column is not valid text: {exc}", column=h, **where) from exc
+        if how is not None:
+            conversions[h] = how
+    return RawTable(
+        name, "<dataframe>", headers, pa.table(cols), conversions=conversions, in_memory=True
+    )

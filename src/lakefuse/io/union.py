@@ -26,7 +26,7 @@ def outer_union(
         bad = next(t for t in tables if t.name in dup)
         raise InputError(
             f"two inputs share the table name {bad.name!r} (file stems must be unique)",
-            file=bad.path,
+            **bad.where,
         )
     parts = []
     sources = []
