@@ -52,3 +52,16 @@ def test_hybrid_recall_and_budget() -> None:
     assert c.blocker == "hybrid"
     ann = get_blocker("ann", encoder="qgram", k=3).candidates(u, settings)
     assert 0 < len(ann) <= 3 * u.n_tuples
+
+
+def test_knn_is_the_same_on_one_thread_and_on_all() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    for exact_below in (20_000, 10):  # flat search, and an HNSW graph (built on one thread)
+        one = knn(x, 5, exact_below=exact_below, threads=1)
+        every = knn(x, 5, exact_below=exact_below)
+        again = knn(x, 5, exact_below=exact_below)
+        np.testing.assert_array_equal(one[0], every[0])
+        np.testing.assert_array_equal(every[0], again[0])
+        np.testing.assert_allclose(one[1], every[1], rtol=1e-6)

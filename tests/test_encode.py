@@ -65,3 +65,26 @@ def test_static_encoder_mean_of_token_vectors() -> None:
     out = enc.encode_ids([[101, 5, 7, 102], [101, 5, 102]])
     np.testing.assert_allclose(out[0, [5, 7]], [2**-0.5, 2**-0.5], rtol=1e-5)
     np.testing.assert_allclose(out[1, 5], 1.0)
+
+
+def test_thread_count_defaults_to_the_available_cores_and_can_be_lowered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    from lakefuse.threads import ENV, _cgroup_limit, available_cores, thread_count
+
+    monkeypatch.delenv(ENV, raising=False)
+    cores = available_cores()
+    assert 1 <= cores <= (os.cpu_count() or 1)
+    assert thread_count() == thread_count(None) == cores
+    assert thread_count(1) == 1 and thread_count(10_000) == cores  # never above the cores
+    monkeypatch.setenv(ENV, "1")
+    assert thread_count() == 1 and thread_count(cores) == cores  # an option beats the env
+    # a container's CPU quota (cgroup v2 cpu.max): 1.5 cores -> 2 threads; "max": none
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")
+    assert _cgroup_limit(quota) == 2
+    quota.write_text("max 100000\n")
+    assert _cgroup_limit(quota) is None
+    assert _cgroup_limit(tmp_path / "absent") is None

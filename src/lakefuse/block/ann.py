@@ -1,10 +1,10 @@
 """Approximate-nearest-neighbour blocking on tuple embeddings (faiss), and a hybrid blocker
 that unions it with token blocking.
 
-A tuple's embedding is the distinctiveness-weighted mean of its non-null values'
-embeddings (each distinct value embedded once, cached on disk), so identifying attributes
-dominate and a null simply drops out. Exact inner-product search up to ``exact_below``
-tuples, HNSW above (sub-quadratic)."""
+Tuple embeddings and the neighbour search are :mod:`lakefuse.encode.tuples`' (exact
+inner-product search up to ``exact_below`` tuples, HNSW above: sub-quadratic). ``threads``
+(blocker option; None = every available core, or ``$LAKEFUSE_THREADS``) bounds the faiss
+and encoder threads."""
 
 from __future__ import annotations
 
@@ -14,39 +14,11 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.config import Settings
+from lakefuse.encode.tuples import judged_values, knn, tuple_embeddings
+from lakefuse.text.normalize import normalize
 from lakefuse.types import CandidatePairs, UnionTable
 
-
-def attribute_weights(union: UnionTable) -> np.ndarray:
-    from lakefuse.judge.features import AttributeStats
-
-    return np.maximum(AttributeStats.of(union).distinctiveness, 0.05)
-
-
-def tuple_embeddings(
-    union: UnionTable, encoder: str = "minilm-onnx", weights: np.ndarray | None = None
-) -> np.ndarray:
-    """(n_tuples, dim) float32, rows L2-normalised (zero for an all-null tuple)."""
-    from lakefuse.encode import Embedder
-    from lakefuse.judge.ssacl_features import judged_values
-
-    values = judged_values(union)
-    w = attribute_weights(union) if weights is None else weights
-    emb = Embedder(encoder)
-    out: np.ndarray | None = None
-    for j, a in enumerate(union.attributes):
-        col = values[a]
-        idx = [i for i, v in enumerate(col) if v is not None]
-        if not idx:
-            continue
-        vecs = emb.embed([col[i] for i in idx])
-        if out is None:
-            out = np.zeros((union.n_tuples, vecs.shape[1]), dtype=np.float32)
-        out[idx] += w[j] * vecs
-    if out is None:
-        out = np.zeros((union.n_tuples, emb.dim), dtype=np.float32)
-    n = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(n, 1e-12)
+__all__ = ["ANNBlocker", "HybridBlocker", "knn", "tuple_embeddings", "value_candidates"]
 
 
 def value_candidates(
@@ -56,6 +28,7 @@ def value_candidates(
     per_tuple: int = 10,
     min_sim: float = 0.5,
     max_group: int | None = None,
+    threads: int | None = None,
 ) -> pa.Table:
     """Attribute by attribute: tuples whose values are equal, or near each other (hashed
     q-grams and the encoder's embedding, ``k_values`` nearest distinct values), weighted by
@@ -63,13 +36,11 @@ def value_candidates(
     best partners."""
     from lakefuse.encode import Embedder
     from lakefuse.encode.qgram import qgram_vectors
-    from lakefuse.judge.features import normalize
-    from lakefuse.judge.ssacl_features import judged_values
 
     values = judged_values(union)
     n = union.n_tuples
     cap = max_group if max_group is not None else int(max(50, min(2000, 4 * math.sqrt(n))))
-    emb = Embedder(encoder)
+    emb = Embedder(encoder, threads=threads)
     ls: list[np.ndarray] = []
     rs: list[np.ndarray] = []
     ss: list[np.ndarray] = []
@@ -91,7 +62,7 @@ def value_candidates(
         if len(keys) >= 2:
             sem = emb.embed([raw[k] for k in keys])
             vec = np.hstack([qgram_vectors(keys), sem]) * np.float32(math.sqrt(0.5))
-            ids, sims = knn(vec, k_values)
+            ids, sims = knn(vec, k_values, threads=threads)
             for i in range(len(keys)):
                 for j, sim in zip(ids[i].tolist(), sims[i].tolist()):
                     if j > i and sim >= min_sim:
@@ -141,36 +112,6 @@ def _cap(l: np.ndarray, r: np.ndarray, s: np.ndarray, per_tuple: int) -> pa.Tabl
     return _dedupe(l[keep], r[keep], s[keep])
 
 
-def knn(
-    x: np.ndarray, k: int, exact_below: int = 20_000, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """k nearest neighbours of each row (itself excluded): (ids, similarities), -1 = none."""
-    import faiss
-
-    faiss.omp_set_num_threads(1)
-    n, d = x.shape
-    k = max(0, min(k, n - 1))
-    if k == 0:
-        return np.full((n, 0), -1, np.int64), np.zeros((n, 0), np.float32)
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if n < exact_below:
-        index = faiss.IndexFlatIP(d)
-    else:
-        index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = max(64, 2 * k)
-    index.add(x)
-    sims, ids = index.search(x, k + 1)
-    out_ids = np.full((n, k), -1, dtype=np.int64)
-    out_sims = np.zeros((n, k), dtype=np.float32)
-    for i in range(n):
-        keep = ids[i] != i
-        row, srow = ids[i][keep][:k], sims[i][keep][:k]
-        out_ids[i, : len(row)] = row
-        out_sims[i, : len(row)] = srow
-    return out_ids, out_sims
-
-
 def _pairs(ids: np.ndarray, sims: np.ndarray) -> pa.Table:
     n, k = ids.shape
     l = np.repeat(np.arange(n, dtype=np.int64), k)
@@ -201,16 +142,19 @@ class ANNBlocker:
 
     name = "ann"
 
-    def __init__(self, k: int | None = None, encoder: str = "minilm-onnx") -> None:
+    def __init__(
+        self, k: int | None = None, encoder: str = "minilm-onnx", threads: int | None = None
+    ) -> None:
         self.k = k
         self.encoder = encoder
+        self.threads = threads
 
     def _k(self, settings: Settings) -> int:
         return self.k if self.k is not None else max(1, settings.max_candidates_per_tuple // 3)
 
     def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
-        x = tuple_embeddings(union, self.encoder)
-        ids, sims = knn(x, self._k(settings), seed=settings.seed)
+        x = tuple_embeddings(union, self.encoder, threads=self.threads)
+        ids, sims = knn(x, self._k(settings), seed=settings.seed, threads=self.threads)
         return CandidatePairs(_pairs(ids, sims), self.name)
 
 
@@ -227,8 +171,9 @@ class HybridBlocker(ANNBlocker):
         encoder: str = "minilm-onnx",
         value_share: float = 0.2,
         token_share: float = 0.1,
+        threads: int | None = None,
     ) -> None:
-        super().__init__(k, encoder)
+        super().__init__(k, encoder, threads)
         self.value_share = value_share
         self.token_share = token_share
 
@@ -241,7 +186,9 @@ class HybridBlocker(ANNBlocker):
         budget = settings.max_candidates_per_tuple
         parts = [super().candidates(union, settings).table]
         per_value = max(1, int(budget * self.value_share))
-        parts.append(value_candidates(union, self.encoder, per_tuple=per_value))
+        parts.append(
+            value_candidates(union, self.encoder, per_tuple=per_value, threads=self.threads)
+        )
         per = max(1, int(math.floor(budget * self.token_share)))
         tok = TokenBlocker(fill=False).candidates(
             union, settings.replace(max_candidates_per_tuple=2 * per)

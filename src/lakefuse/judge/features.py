@@ -3,72 +3,14 @@ null on a side). Shared by every judge; learned judges add embedding similarity 
 
 from __future__ import annotations
 
-import html
-import math
-import re
-import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
-
 import numpy as np
 import pyarrow as pa
 from rapidfuzz import fuzz
 
+from lakefuse.text.dates import as_date
+from lakefuse.text.normalize import normalize
+from lakefuse.text.numbers import as_number
 from lakefuse.types import UnionTable
-
-_PUNCT = re.compile(r"[^\w\s]")
-_SPACES = re.compile(r"\s+")
-_NUM = re.compile(r"^[+-]?[$€£]?\s*\d[\d,]*(\.\d+)?\s*%?$")
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%Y%m%d",
-)
-
-
-@lru_cache(maxsize=1_000_000)
-def normalize(value: str) -> str:
-    """Case-, accent-, punctuation- and space-insensitive form; HTML character references
-    (``b&#246;hlen``, ``&amp;``) read as the characters they stand for."""
-    v = html.unescape(value) if "&" in value else value
-    v = unicodedata.normalize("NFKD", v)
-    v = "".join(c for c in v if not unicodedata.combining(c)).lower()
-    v = _PUNCT.sub(" ", v)
-    return _SPACES.sub(" ", v).strip()
-
-
-@lru_cache(maxsize=1_000_000)
-def as_number(value: str) -> float | None:
-    v = value.strip()
-    if not _NUM.match(v):
-        return None
-    v = v.replace(",", "").replace("$", "").replace("€", "").replace("£", "").rstrip("%")
-    try:
-        x = float(v)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
-
-
-@lru_cache(maxsize=200_000)
-def as_date(value: str) -> datetime | None:
-    v = value.strip()
-    if len(v) < 6 or len(v) > 30 or not any(c.isdigit() for c in v):
-        return None
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(v, fmt)
-        except ValueError:
-            continue
-    return None
 
 
 def value_similarity(a: str, b: str) -> float:
@@ -92,25 +34,6 @@ def value_similarity(a: str, b: str) -> float:
     if not na or not nb:
         return 0.0
     return max(fuzz.ratio(na, nb), fuzz.token_sort_ratio(na, nb)) / 100.0
-
-
-@dataclass
-class AttributeStats:
-    """Per-attribute statistics from the union (no labels)."""
-
-    attributes: list[str]
-    distinctiveness: np.ndarray  # distinct non-null values / non-null cells, in (0, 1]
-    coverage: np.ndarray  # non-null share
-
-    @classmethod
-    def of(cls, union: UnionTable) -> AttributeStats:
-        values = union.values()
-        dist, cov = [], []
-        for a in union.attributes:
-            col = [normalize(v) for v in values[a] if v is not None]
-            cov.append(len(col) / max(1, union.n_tuples))
-            dist.append(len(set(col)) / len(col) if col else 0.0)
-        return cls(list(union.attributes), np.array(dist), np.array(cov))
 
 
 def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.ndarray:

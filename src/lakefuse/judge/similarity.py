@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.config import Settings
-from lakefuse.judge.features import AttributeStats, pair_evidence
+from lakefuse.encode.tuples import AttributeStats
+from lakefuse.judge.features import pair_evidence
 from lakefuse.types import ScoredPairs, UnionTable
 
 

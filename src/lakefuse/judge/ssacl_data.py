@@ -26,8 +26,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from lakefuse.augment import Augmenter
-from lakefuse.augment.semantic import same_list
-from lakefuse.judge.ssacl_features import UnionStats, View, value_features
+from lakefuse.judge.pair_features import value_features
+from lakefuse.judge.ssacl_features import UnionStats, View
+from lakefuse.text.names import same_list
 
 
 @dataclass

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from lakefuse.resolve.values import known_words
+from lakefuse.text.words import known_words
 from lakefuse.types import ConflictProblem, ResolveContext
 
 _WORD = re.compile(r"\w+")

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from lakefuse.resolve.demos import attribute_weights
-from lakefuse.resolve.values import key
+from lakefuse.text.normalize import key
 from lakefuse.types import ConflictProblem, ResolveContext
 
 

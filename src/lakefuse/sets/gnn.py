@@ -39,7 +39,10 @@ class GNNCommunities(PerComponent):
         from torch_geometric.nn import DMoNPooling, GCNConv
 
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # tiny dense problems: threads only add overhead
+        # one thread on purpose (unlike the all-cores default of lakefuse.threads):
+        # a component is at most max_nodes tuples, a tiny dense problem on which threads
+        # only add overhead
+        torch.set_num_threads(1)
         try:
             return self._train(comp, torch, DMoNPooling, GCNConv)
         finally:
