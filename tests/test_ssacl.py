@@ -16,7 +16,7 @@ from lakefuse.io import align, from_dataframe, outer_union
 from lakefuse.judge import get_judge, load_judge
 from lakefuse.judge.ssacl import SSACLJudge
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold
-from lakefuse.types import UnionTable
+from lakefuse.types import TABLE, UnionTable
 
 FAST = {"encoder": "qgram", "epochs": 6, "target_groups": 600, "max_anchors": 200}
 
@@ -95,7 +95,7 @@ def trained() -> tuple[UnionTable, SSACLJudge, set[tuple[int, int]]]:
 
 
 def all_cross_pairs(union: UnionTable) -> tuple[np.ndarray, np.ndarray]:
-    tables = np.array(union.values()["_table"])
+    tables = np.array(union.values()[TABLE])
     l, r = np.meshgrid(np.flatnonzero(tables == "a"), np.flatnonzero(tables == "b"))
     return l.ravel(), r.ravel()
 

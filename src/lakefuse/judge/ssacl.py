@@ -30,60 +30,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import torch
 
 from lakefuse.augment import Augmenter
 from lakefuse.config import Settings
 from lakefuse.judge.matcher import Ensemble, Matcher
-from lakefuse.judge.similarity import SimilarityJudge, scored_table
+from lakefuse.judge.options import SSACLOptions
+from lakefuse.judge.pair_features import encode
+from lakefuse.judge.similarity import SimilarityJudge
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
-    N_STATIC,
     STATIC_NAMES,
     UnionStats,
     View,
+    pair_static,
     static_features,
 )
+from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers, pairs_table
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold, train
+from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable
 
-DEFAULTS: dict[str, Any] = {
-    "encoder": "minilm-onnx",
-    "adversarial": True,
-    "se_aug": True,
-    "te_aug": True,
-    "drop_aug": True,
-    "epochs": 6,
-    "min_steps": 300,  # small tables: more epochs, so that the matcher sees enough steps
-    "temperature": 0.1,
-    "epsilon": 0.3,
-    "adv_weight": 1.0,
-    "bce_weight": 1.0,
-    "loss": "infonce",  # or "dcl" (decoupled: the positive left out of the denominator)
-    "max_anchors": 2000,
-    "n_neg": 7,
-    "key_share": 0.25,  # share of anchors that also make a join-key group
-    "neighbours": 10,
-    "batch": 64,
-    "lr": 3e-3,
-    "hidden": 32,
-    "ensemble": 1,  # matchers averaged (seeds seed, seed + 1009, ...); 1 = a single one
-    "threads": 1,  # small tensors: one thread is faster than two on a busy 2-core box
-    "target_groups": 2000,  # small tables: several positive views per anchor
-    "threshold": None,
-    "threshold_method": "calibrated",  # or "prior-em", "otsu"
-    "threshold_posterior": 0.45,
-    "threshold_bounds": (0.4, 0.7),
-    # a pair that shares one attribute only (a join key) is judged on that value alone:
-    # "similarity" = the plain judge's value rule, "learned" = the matcher
-    "single_key": "similarity",
-}
+#: every option and its default, from its model (types, ranges and what each option does:
+#: :class:`lakefuse.judge.options.SSACLOptions`, ``lakefuse options judge ssacl``)
+DEFAULTS: dict[str, Any] = SSACLOptions().model_dump()
 
 
-def _seed_all(seed: int, threads: int) -> None:
+def _seed_all(seed: int, threads: int | None) -> None:
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(thread_count(threads))
     torch.set_flush_denormal(True)
 
 
@@ -100,6 +75,7 @@ class SSACLJudge:
         self._report: dict[str, Any] = {}
         self._embedder: Any = None
         self._stats: tuple[int, UnionStats] | None = None
+        self._vectors: tuple[UnionStats, Vectors] | None = None
         self._train_prior = 0.125
         self._single: tuple[int, SimilarityJudge] | None = None
         #: called as ``progress(epoch, epochs)`` after each training epoch (a progress bar)
@@ -111,7 +87,7 @@ class SSACLJudge:
         if self._embedder is None:
             from lakefuse.encode import Embedder
 
-            self._embedder = Embedder(self.options["encoder"])
+            self._embedder = Embedder(self.options["encoder"], threads=self.options["threads"])
         return self._embedder
 
     @property
@@ -141,20 +117,26 @@ class SSACLJudge:
         self, left: list[View], right: list[View], n_attr: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
         """Embedding cosines (P, A), static features (zeros where null), mask; raw static."""
-        static = static_features(left, right, n_attr)
+        static = static_features(left, right, n_attr, self.options["threads"])
+        flat = [v for views in (left, right) for x in views for v in x.values[:n_attr]]
+        codes, strings = encode(flat)
+        codes = codes.reshape(2, len(left), n_attr)
+
+        def embed(ids: np.ndarray) -> np.ndarray:
+            return self.embedder.embed([strings[i] for i in ids.tolist()])
+
+        return self._as_tensors(static, codes[0], codes[1], strings, embed)
+
+    def _as_tensors(
+        self,
+        static: np.ndarray,
+        lc: np.ndarray,
+        rc: np.ndarray,
+        strings: list[str],
+        vectors: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
         mask = ~np.isnan(static[:, :, 0])
-        strings = list(
-            dict.fromkeys(v for views in (left, right) for x in views for v in x.values if v)
-        )
-        table = self.embedder.embed(strings) if strings else np.zeros((0, 1), np.float32)
-        index = {v: i for i, v in enumerate(strings)}
-        cos = np.zeros(mask.shape, dtype=np.float32)
-        for j in range(n_attr):
-            rows = np.flatnonzero(mask[:, j])
-            if len(rows):
-                li = np.array([index[left[i].values[j]] for i in rows.tolist()])
-                ri = np.array([index[right[i].values[j]] for i in rows.tolist()])
-                cos[rows, j] = np.einsum("ij,ij->i", table[li], table[ri])
+        cos = cosines(vectors, lc, rc, strings, mask)
         return (
             torch.from_numpy(np.clip(cos, -1.0, 1.0)),
             torch.from_numpy(np.nan_to_num(static, nan=0.0)),
@@ -164,7 +146,7 @@ class SSACLJudge:
 
     # -- training ----------------------------------------------------------------------
     def fit(self, union: UnionTable, settings: Settings) -> None:
-        from lakefuse.block.ann import knn, tuple_embeddings
+        from lakefuse.encode.tuples import knn, tuple_embeddings
 
         o = self.options
         t0 = time.perf_counter()
@@ -175,8 +157,8 @@ class SSACLJudge:
         values = stats.values
         rows = [[values[a][t] for a in union.attributes] for t in range(union.n_tuples)]
         A = len(union.attributes)
-        x = tuple_embeddings(union, o["encoder"])
-        near, _ = knn(x, o["neighbours"], seed=settings.seed)
+        x = tuple_embeddings(union, o["encoder"], threads=o["threads"])
+        near, _ = knn(x, o["neighbours"], seed=settings.seed, threads=o["threads"])
         t_embed = time.perf_counter() - t0
         n_anchor = min(union.n_tuples, o["max_anchors"])
         anchors = np.sort(rng.choice(union.n_tuples, n_anchor, replace=False))
@@ -287,28 +269,28 @@ class SSACLJudge:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self.matcher is None:
             raise RuntimeError("judge used before fit() or load()")
+        torch.set_num_threads(thread_count(self.options["threads"]))
         stats = self.stats_of(union)
-        values = stats.values
-        attrs = union.attributes
-        A = len(attrs)
-        rows: dict[int, list[str | None]] = {}
-        for t in np.unique(np.concatenate([left, right])).tolist():
-            rows[t] = [values[a][t] for a in attrs]
-        lv = [stats.view(t, rows[t]) for t in left.tolist()]
-        rv = [stats.view(t, rows[t]) for t in right.tolist()]
+        A = len(union.attributes)
+        # the static features of all pairs at once (over distinct values and value pairs);
+        # the embeddings and the matcher in batches of 4096 pairs
+        static = pair_static(stats, left, right, self.options["threads"])
+        if self._vectors is None or self._vectors[0] is not stats:
+            self._vectors = (stats, Vectors(self.embedder, stats.strings))
+        vectors = self._vectors[1]
         scores = np.zeros(len(left))
         ev = np.full((len(left), A), np.nan)
         att = np.zeros((len(left), A))
-        static = np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
         with torch.no_grad():
             for s in range(0, len(left), 4096):
-                cos, st, mask, raw = self._tensors(lv[s : s + 4096], rv[s : s + 4096], A)
+                end = min(s + 4096, len(left))
+                lc, rc = stats.codes[left[s:end]], stats.codes[right[s:end]]
+                cos, st, mask, _ = self._as_tensors(static[s:end], lc, rc, stats.strings, vectors)
                 logit, c, w = self.matcher(cos * mask, st, mask)
-                scores[s : s + len(raw)] = torch.sigmoid(logit).numpy()
+                scores[s:end] = torch.sigmoid(logit).numpy()
                 e = torch.sigmoid(c).numpy()
-                ev[s : s + len(raw)] = np.where(mask.numpy(), e, np.nan)
-                att[s : s + len(raw)] = w.numpy()
-                static[s : s + len(raw)] = raw
+                ev[s:end] = np.where(mask.numpy(), e, np.nan)
+                att[s:end] = w.numpy()
         return scores, ev, att, static
 
     def score(self, union: UnionTable, left: np.ndarray, right: np.ndarray) -> ScoredPairs:
@@ -340,22 +322,8 @@ class SSACLJudge:
             for j, a in enumerate(union.attributes):
                 col = t.column(f"ev:{a}").to_numpy(zero_copy_only=False)
                 ev[single, j] = np.asarray(col, dtype=float)
-        attrs = union.attributes
-        table = scored_table(
-            left, right, ev, scores, decision, conflict, attrs, np.ones(len(attrs))
-        )
-        drivers = []
-        for i in range(len(left)):
-            order = [j for j in np.argsort(-att[i], kind="stable") if present[i, j]][:3]
-            drivers.append(
-                ",".join(
-                    f"{attrs[j]}={ev[i, j]:.2f}(w={att[i, j]:.2f},chr={static[i, j, 0]:.2f})"
-                    for j in order
-                )
-            )
-        table = table.set_column(
-            table.column_names.index("drivers"), "drivers", pa.array(drivers, type=pa.string())
-        )
+        why = drivers(union.attributes, ev, att, static[:, :, 0], present)
+        table = pairs_table(left, right, ev, scores, decision, conflict, union.attributes, why)
         return ScoredPairs(table, self.name, self.threshold)
 
     # -- persistence -------------------------------------------------------------------

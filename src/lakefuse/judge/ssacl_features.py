@@ -8,20 +8,21 @@ inherit their anchor's.
 For a pair of views and an attribute non-null on both sides, :func:`static_features` gives
 string, character, numeric, date and semantic evidence plus context (how identifying the
 attribute is on each side, how rare the value is); the judge adds the (learned) embedding
-cosine on top. Nulls give no evidence: a mask, never a mismatch."""
+cosine on top. Nulls give no evidence: a mask, never a mismatch. The value evidence is
+computed per attribute over distinct values and value pairs
+(:mod:`lakefuse.judge.pair_features`); :func:`pair_static` reads the union's tuples from the
+dictionary codes of :class:`UnionStats` without making views."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler
 
-from lakefuse.augment.semantic import acronym, parse_number, same_meaning
-from lakefuse.judge.features import as_date, normalize
+from lakefuse.encode.tuples import judged_values
+from lakefuse.judge.pair_features import SIM_COLUMNS, encode, similarities
+from lakefuse.text.normalize import normalize
 from lakefuse.types import TABLE, UnionTable
 
 STATIC_NAMES = (
@@ -42,7 +43,7 @@ STATIC_NAMES = (
     "rarity",  # how rare the (more common) value is in the whole union
 )
 N_STATIC = len(STATIC_NAMES)
-SIM_COLUMNS = 10  # the first columns are value similarities; the rest is context
+# the first SIM_COLUMNS (10) columns are value similarities; the rest is context
 
 
 @dataclass
@@ -53,17 +54,11 @@ class View:
     rarity: np.ndarray  # (A,)
 
 
-def judged_values(union: UnionTable) -> dict[str, list[str | None]]:
-    """``union.values()`` with the attributes that are no evidence (per-table surrogate ids)
-    blanked out: attribute -> values by tid."""
-    values = union.values()
-    evidence = set(getattr(union, "evidence_attributes", union.attributes))
-    blank: list[str | None] = [None] * union.n_tuples
-    return {a: (values[a] if a in evidence else blank) for a in union.attributes}
-
-
 class UnionStats:
-    """Distinctiveness and value counts per source table and attribute (no labels)."""
+    """Distinctiveness and value counts per source table and attribute (no labels), and
+    the union's values dictionary-encoded: ``strings`` holds every distinct value (of any
+    attribute) once, ``codes[t, j]`` the position of tuple ``t``'s value of attribute
+    ``j`` there (-1 = null)."""
 
     def __init__(self, union: UnionTable) -> None:
         tables = union.values()[TABLE]
@@ -71,29 +66,51 @@ class UnionStats:
         self.values = values
         self.attributes = list(union.attributes)
         self.n = union.n_tuples
-        names = sorted(set(tables))
-        self.tables = np.array([names.index(t) for t in tables], dtype=np.int64)
+        table_codes, table_names = encode(tables)
+        names = sorted(table_names)
+        rank = np.array([names.index(t) for t in table_names], dtype=np.int64)
+        self.tables = rank[table_codes] if self.n else np.zeros(0, dtype=np.int64)
         A = len(self.attributes)
-        self.dist = np.zeros((len(names), A))
+        T = len(names)
+        self.dist = np.zeros((T, A))
         self.uniq = np.zeros((self.n, A))
         self.rarity = np.zeros((self.n, A))
         self.distinctiveness = np.zeros(A)  # whole union
+        self.codes = np.full((self.n, A), -1, dtype=np.int32)
+        ids: dict[str, int] = {}
         log_n = math.log(self.n + 1.0)
         for j, a in enumerate(self.attributes):
-            col = [normalize(v) if v is not None else None for v in values[a]]
-            total = Counter(v for v in col if v)
-            nonnull = sum(total.values())
-            self.distinctiveness[j] = len(total) / nonnull if nonnull else 0.0
-            per_table: dict[int, Counter[str]] = {}
-            for i, v in enumerate(col):
-                if v:
-                    per_table.setdefault(int(self.tables[i]), Counter())[v] += 1
-            for t, c in per_table.items():
-                self.dist[t, j] = len(c) / max(1, sum(c.values()))
-            for i, v in enumerate(col):
-                if v:
-                    self.uniq[i, j] = 1.0 / per_table[int(self.tables[i])][v]
-                    self.rarity[i, j] = 1.0 - math.log(total[v]) / log_n
+            codes, dictionary = encode(values[a])
+            self.codes[:, j] = np.array(
+                [ids.setdefault(v, len(ids)) for v in dictionary] or [-1], dtype=np.int64
+            )[codes]
+            self.codes[codes < 0, j] = -1
+            # counts of normalised values (a value that normalises to nothing is none)
+            forms: dict[str, int] = {}
+            form_of = np.array(
+                [
+                    forms.setdefault(nv, len(forms)) if (nv := normalize(v)) else -1
+                    for v in dictionary
+                ]
+                or [-1],
+                dtype=np.int64,
+            )
+            form = np.where(codes >= 0, form_of[codes], -1)
+            rows = np.flatnonzero(form >= 0)
+            f = form[rows]
+            total = np.bincount(f, minlength=len(forms))
+            nonnull = len(rows)
+            self.distinctiveness[j] = len(forms) / nonnull if nonnull else 0.0
+            key, inverse, count = np.unique(
+                self.tables[rows] * max(1, len(forms)) + f, return_inverse=True, return_counts=True
+            )
+            distinct = np.bincount(key // max(1, len(forms)), minlength=T)
+            self.dist[:, j] = distinct / np.maximum(1, np.bincount(self.tables[rows], minlength=T))
+            self.uniq[rows, j] = 1.0 / count[inverse]
+            seen, which = np.unique(total[f], return_inverse=True)
+            logs = np.array([math.log(int(c)) for c in seen.tolist()], dtype=np.float64)
+            self.rarity[rows, j] = 1.0 - logs[which] / log_n
+        self.strings = list(ids)
         self.identifying = [
             [j for j in range(A) if self.dist[t, j] >= 0.5 * max(self.dist[t].max(), 1e-9)]
             for t in range(len(names))
@@ -103,61 +120,53 @@ class UnionStats:
         return View(values, self.dist[self.tables[tid]], self.uniq[tid], self.rarity[tid])
 
 
-_SIM_CACHE: dict[tuple[str, str], tuple[float, ...]] = {}
+_Side = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def value_features(a: str, b: str) -> tuple[float, ...]:
-    """The first ``SIM_COLUMNS`` features of a pair of non-null values (cached)."""
-    key = (a, b) if a <= b else (b, a)
-    hit = _SIM_CACHE.get(key)
-    if hit is not None:
-        return hit
-    na, nb = normalize(a), normalize(b)
-    if not na or not nb:
-        out = (0.0,) * SIM_COLUMNS
-    else:
-        exact = float(na == nb)
-        char = fuzz.ratio(na, nb) / 100.0
-        tset = fuzz.token_set_ratio(na, nb) / 100.0
-        jw = JaroWinkler.similarity(na, nb)
-        canon = float(exact or same_meaning(a, b))
-        ac = float(
-            (len(nb) >= 2 and acronym(a).lower() == nb.replace(" ", ""))
-            or (len(na) >= 2 and acronym(b).lower() == na.replace(" ", ""))
-        )
-        xa, xb = parse_number(a), parse_number(b)
-        num, is_num = 0.0, 0.0
-        if xa is not None and xb is not None:
-            # relative closeness, sharp: 5% apart is no agreement
-            is_num = 1.0
-            num = max(0.0, 1.0 - 20.0 * abs(xa - xb) / max(abs(xa), abs(xb), 1e-9))
-        date = 0.0
-        if not is_num:
-            da, db = as_date(a), as_date(b)
-            if da is not None and db is not None:
-                date = max(0.0, 1.0 - abs((da - db).days) / 365.0)
-        ln = min(len(na), len(nb)) / max(len(na), len(nb))
-        out = (char, tset, jw, exact, canon, ac, num, is_num, date, ln)
-    if len(_SIM_CACHE) > 2_000_000:
-        _SIM_CACHE.clear()
-    _SIM_CACHE[key] = out
+def _context(out: np.ndarray, both: np.ndarray, left: _Side, right: _Side) -> None:
+    """Fill the context columns of ``out`` (P, A, N_STATIC) where both sides have a value:
+    ``left`` and ``right`` are the (P, A) distinctiveness, uniqueness and rarity arrays."""
+    (dl, ul, rl), (dr, ur, rr) = left, right
+    ctx = np.stack(
+        [np.minimum(dl, dr), np.maximum(dl, dr), np.minimum(ul, ur), np.maximum(ul, ur)]
+        + [np.minimum(rl, rr)],
+        axis=2,
+    )
+    out[:, :, SIM_COLUMNS:] = np.where(both[:, :, None], ctx, np.nan)
+
+
+def static_features(
+    left: list[View], right: list[View], n_attr: int, threads: int | None = None
+) -> np.ndarray:
+    """(pairs, attributes, N_STATIC) float32; rows where a side is null stay NaN."""
+    P = len(left)
+    out = np.full((P, n_attr, N_STATIC), np.nan, dtype=np.float32)
+    if P == 0 or n_attr == 0:
+        return out
+    both = np.zeros((P, n_attr), dtype=bool)
+    for j in range(n_attr):
+        codes, dictionary = encode([x.values[j] for x in left] + [y.values[j] for y in right])
+        out[:, j, :SIM_COLUMNS] = similarities(dictionary, codes[:P], codes[P:], threads)
+        both[:, j] = (codes[:P] >= 0) & (codes[P:] >= 0)
+    sides = [
+        tuple(np.stack([getattr(x, k)[:n_attr] for x in views]) for k in ("dist", "uniq", "rarity"))
+        for views in (left, right)
+    ]
+    _context(out, both, sides[0], sides[1])
     return out
 
 
-def static_features(left: list[View], right: list[View], n_attr: int) -> np.ndarray:
-    """(pairs, attributes, N_STATIC) float32; rows where a side is null stay NaN."""
-    out = np.full((len(left), n_attr, N_STATIC), np.nan, dtype=np.float32)
-    for i, (x, y) in enumerate(zip(left, right)):
-        for j in range(n_attr):
-            a, b = x.values[j], y.values[j]
-            if a is None or b is None:
-                continue
-            out[i, j, :SIM_COLUMNS] = value_features(a, b)
-            out[i, j, SIM_COLUMNS:] = (
-                min(x.dist[j], y.dist[j]),
-                max(x.dist[j], y.dist[j]),
-                min(x.uniq[j], y.uniq[j]),
-                max(x.uniq[j], y.uniq[j]),
-                min(x.rarity[j], y.rarity[j]),
-            )
+def pair_static(
+    stats: UnionStats, left: np.ndarray, right: np.ndarray, threads: int | None = None
+) -> np.ndarray:
+    """:func:`static_features` of the union's tuple pairs ``(left[i], right[i])`` (tids)."""
+    A = len(stats.attributes)
+    out = np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
+    if len(left) == 0 or A == 0:
+        return out
+    lc, rc = stats.codes[left], stats.codes[right]
+    for j in range(A):
+        out[:, j, :SIM_COLUMNS] = similarities(stats.strings, lc[:, j], rc[:, j], threads)
+    sides = [(stats.dist[stats.tables[t]], stats.uniq[t], stats.rarity[t]) for t in (left, right)]
+    _context(out, (lc >= 0) & (rc >= 0), sides[0], sides[1])
     return out

@@ -1,0 +1,268 @@
+"""Value-pair evidence for many pairs at once (the first ``SIM_COLUMNS`` static features of
+:mod:`lakefuse.judge.ssacl_features`), computed over distinct values and distinct value
+pairs rather than pair by pair.
+
+Values are dictionary-encoded (:func:`encode`); each distinct value is parsed once (its
+normalised form, number, date, acronym, word initials and canonical forms; kept in a
+module cache) and each distinct pair of values is compared once: string similarities by
+rapidfuzz over all distinct pairs of normalised forms at once (``process.cpdist``, on
+``threads`` threads), equality by code, numbers and dates with numpy. The semantic test
+(:func:`~lakefuse.text.equivalence.same_meaning`) runs only on the pairs where it can hold
+and is not settled by the codes already. Every number is computed as
+:func:`lakefuse.judge.ssacl_features.value_features` computes it for one pair (same
+operations, same order, float64 rounded once to float32), so both give identical
+features."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler
+
+from lakefuse.text.abbreviations import acronym
+from lakefuse.text.dates import as_date
+from lakefuse.text.equivalence import canonical_forms, same_meaning
+from lakefuse.text.normalize import normalize
+from lakefuse.text.numbers import parse_number
+from lakefuse.threads import thread_count
+
+SIM_COLUMNS = 10  # char, token_set, jaro_winkler, exact, canonical, acronym, numeric,
+# is_numeric, date, len_ratio
+
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+
+#: value -> (normalised, number, acronym (lower case), normalised without spaces, first
+#: letter of each word, number of words, canonical forms)
+_Parsed = tuple[str, float | None, str, str, str, int, frozenset[str]]
+_PARSED: dict[str, _Parsed] = {}
+#: value -> the date it spells, in µs since 1970 (None: none); read only where the pair
+#: feature needs it (not both sides numbers), as strptime is the slowest parse
+_DATES: dict[str, int | None] = {}
+_MAX_PARSED = 2_000_000
+
+
+def parse(value: str) -> _Parsed:
+    """What the pair features read off one value (cached)."""
+    hit = _PARSED.get(value)
+    if hit is not None:
+        return hit
+    n = normalize(value)
+    words = n.split()
+    out: _Parsed = (
+        n,
+        parse_number(value),
+        acronym(value).lower(),
+        n.replace(" ", ""),
+        "".join(w[0] for w in words),
+        len(words),
+        canonical_forms(value),
+    )
+    if len(_PARSED) > _MAX_PARSED:
+        _PARSED.clear()
+    _PARSED[value] = out
+    return out
+
+
+def date_of(value: str) -> int | None:
+    """The date ``value`` spells (:func:`~lakefuse.text.dates.as_date`) in µs since 1970."""
+    if value in _DATES:
+        return _DATES[value]
+    d = as_date(value)
+    out = None if d is None else (d - _EPOCH) // _MICROSECOND
+    if len(_DATES) > _MAX_PARSED:
+        _DATES.clear()
+    _DATES[value] = out
+    return out
+
+
+def encode(values: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
+    """Dictionary codes (int64, -1 = null) of ``values`` and the distinct values, in order
+    of first appearance."""
+    try:
+        arr = pa.array(values, type=pa.string()).dictionary_encode()
+    except (pa.ArrowException, UnicodeError):  # a string Arrow cannot hold (lone surrogate)
+        table: dict[str, int] = {}
+        codes = [-1 if v is None else table.setdefault(v, len(table)) for v in values]
+        return np.array(codes, dtype=np.int64), list(table)
+    codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, arr.dictionary.to_pylist()
+
+
+_SIM_CACHE: dict[tuple[str, str], tuple[float, ...]] = {}
+
+
+def value_features(a: str, b: str) -> tuple[float, ...]:
+    """The ``SIM_COLUMNS`` features of one pair of non-null values (cached); the numbers
+    :func:`similarities` gives for many pairs at once."""
+    key = (a, b) if a <= b else (b, a)
+    hit = _SIM_CACHE.get(key)
+    if hit is not None:
+        return hit
+    p, q = parse(a), parse(b)
+    na, nb = p[0], q[0]
+    if not na or not nb:
+        out = (0.0,) * SIM_COLUMNS
+    else:
+        exact = na == nb
+        char = fuzz.ratio(na, nb) / 100.0
+        tset = fuzz.token_set_ratio(na, nb) / 100.0
+        jw = JaroWinkler.similarity(na, nb)
+        canon = float(exact or _same_meaning(a, b, p, q))
+        ac = float((len(nb) >= 2 and p[2] == q[3]) or (len(na) >= 2 and q[2] == p[3]))
+        xa, xb = p[1], q[1]
+        num, is_num = 0.0, 0.0
+        if xa is not None and xb is not None:
+            # relative closeness, sharp: 5% apart is no agreement
+            is_num = 1.0
+            num = max(0.0, 1.0 - 20.0 * abs(xa - xb) / max(abs(xa), abs(xb), 1e-9))
+        date = 0.0
+        if not is_num:
+            da, db = date_of(a), date_of(b)
+            if da is not None and db is not None:
+                date = max(0.0, 1.0 - abs((da - db) // _DAY_US) / 365.0)
+        ln = min(len(na), len(nb)) / max(len(na), len(nb))
+        out = (char, tset, jw, float(exact), canon, ac, num, is_num, date, ln)
+    if len(_SIM_CACHE) > _MAX_PARSED:
+        _SIM_CACHE.clear()
+    _SIM_CACHE[key] = out
+    return out
+
+
+def _same_meaning(a: str, b: str, p: _Parsed, q: _Parsed) -> bool:
+    """``same_meaning(a, b)`` for values whose normalised forms differ, settled by their
+    parses where they can settle it (see :meth:`_Values._canonical`)."""
+    fa, fb = p[6], q[6]
+    if len(fa) == 1 and len(fb) == 1:
+        if fa == fb:
+            return True
+        if p[4] != q[4] or (p[5] == 1 and len(p[0]) == len(q[0])):
+            return False
+    return same_meaning(a, b)
+
+
+def _codes(strings: list[str], table: dict[str, int]) -> np.ndarray:
+    return np.array([table.setdefault(s, len(table)) for s in strings], dtype=np.int64)
+
+
+class _Values:
+    """The parses of distinct values as arrays (index = position in ``values``)."""
+
+    def __init__(self, values: list[str]) -> None:
+        parsed = [parse(v) for v in values]
+        self.values = values
+        norms: dict[str, int] = {}
+        self.norm = _codes([p[0] for p in parsed], norms)
+        self.norms = np.array(list(norms), dtype=object)
+        self.nlen = np.array([len(p[0]) for p in parsed], dtype=np.int64)
+        self.has_num = np.array([p[1] is not None for p in parsed], dtype=bool)
+        self.num = np.array([p[1] if p[1] is not None else 0.0 for p in parsed], dtype=np.float64)
+        letters: dict[str, int] = {}  # acronyms and space-free forms share one code table
+        self.acr = _codes([p[2] for p in parsed], letters)
+        self.flat = _codes([p[3] for p in parsed], letters)
+        self.initials = _codes([p[4] for p in parsed], {})
+        self.n_words = np.array([p[5] for p in parsed], dtype=np.int64)
+        forms: dict[frozenset[str], int] = {}
+        # one canonical form: its code; several (ambiguous codes such as "CA"): -1
+        self.form = np.array(
+            [forms.setdefault(p[6], len(forms)) if len(p[6]) == 1 else -1 for p in parsed],
+            dtype=np.int64,
+        )
+
+    def pairs(self, a: np.ndarray, b: np.ndarray, threads: int) -> np.ndarray:
+        """(len(a), SIM_COLUMNS) float64 features of the value pairs (a[i], b[i])."""
+        out = np.zeros((len(a), SIM_COLUMNS), dtype=np.float64)
+        # a value that normalises to nothing gives no evidence: all zero
+        keep = np.flatnonzero((self.nlen[a] > 0) & (self.nlen[b] > 0))
+        if len(keep) == 0:
+            return out
+        a, b = a[keep], b[keep]
+        na, nb = self.norm[a], self.norm[b]
+        la, lb = self.nlen[a], self.nlen[b]
+        # string similarities: once per distinct pair of normalised forms
+        m = len(self.norms)
+        key, back = np.unique(np.minimum(na, nb) * m + np.maximum(na, nb), return_inverse=True)
+        s1, s2 = list(self.norms[key // m]), list(self.norms[key % m])
+        for col, scorer in ((0, fuzz.ratio), (1, fuzz.token_set_ratio)):
+            sim = process.cpdist(
+                s1, s2, scorer=scorer, processor=None, dtype=np.float64, workers=threads
+            )
+            out[keep, col] = sim[back] / 100.0
+        jw = process.cpdist(
+            s1, s2, scorer=JaroWinkler.similarity, processor=None, dtype=np.float64, workers=threads
+        )
+        out[keep, 2] = jw[back]
+        exact = na == nb
+        out[keep, 3] = exact
+        out[keep, 4] = self._canonical(a, b, exact)
+        out[keep, 5] = ((lb >= 2) & (self.acr[a] == self.flat[b])) | (
+            (la >= 2) & (self.acr[b] == self.flat[a])
+        )
+        # numbers: relative closeness, sharp (5% apart is no agreement)
+        both = self.has_num[a] & self.has_num[b]
+        xa, xb = self.num[a], self.num[b]
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = 1.0 - 20.0 * np.abs(xa - xb) / np.maximum(
+                np.maximum(np.abs(xa), np.abs(xb)), 1e-9
+            )
+        out[keep, 6] = np.where(both & (close > 0.0), close, 0.0)  # max(0.0, x): NaN -> 0
+        out[keep, 7] = both
+        has_date, date = self._dates(np.concatenate([a[~both], b[~both]]))
+        dated = ~both & has_date[a] & has_date[b]
+        days = np.floor_divide(date[a] - date[b], _DAY_US)  # timedelta.days
+        near = 1.0 - np.abs(days) / 365.0
+        out[keep, 8] = np.where(dated & (near > 0.0), near, 0.0)
+        out[keep, 9] = np.minimum(la, lb) / np.maximum(la, lb)
+        return out
+
+    def _dates(self, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each value spells a date and which (µs), read for the values ``need``."""
+        has = np.zeros(len(self.values), dtype=bool)
+        at = np.zeros(len(self.values), dtype=np.int64)
+        for i in np.unique(need).tolist():
+            d = date_of(self.values[i])
+            if d is not None:
+                has[i], at[i] = True, d
+        return has, at
+
+    def _canonical(self, a: np.ndarray, b: np.ndarray, exact: np.ndarray) -> np.ndarray:
+        """``exact or same_meaning(a, b)``. Equal single canonical forms settle it; else
+        only abbreviated words can (:func:`~lakefuse.text.abbreviations.same_words`): as
+        many words, each pair equal or one a truncation or contraction of the other, which
+        keeps the first letter and (for a single word) makes it shorter; or an ambiguous
+        form (several canonical forms) on a side."""
+        fa, fb = self.form[a], self.form[b]
+        out = exact | ((fa >= 0) & (fa == fb))
+        maybe = (self.initials[a] == self.initials[b]) & (
+            (self.n_words[a] > 1) | (self.nlen[a] != self.nlen[b])
+        )
+        check = np.flatnonzero(~out & (maybe | (fa < 0) | (fb < 0)))
+        v = self.values
+        for i, x, y in zip(check.tolist(), a[check].tolist(), b[check].tolist()):
+            out[i] = same_meaning(v[x], v[y])
+        return out
+
+
+def similarities(
+    dictionary: list[str], left: np.ndarray, right: np.ndarray, threads: int | None = None
+) -> np.ndarray:
+    """(pairs, SIM_COLUMNS) float32 features of the value pairs ``dictionary[left[i]]``,
+    ``dictionary[right[i]]`` (codes, -1 = null); rows where a side is null stay NaN."""
+    out = np.full((len(left), SIM_COLUMNS), np.nan, dtype=np.float32)
+    rows = np.flatnonzero((left >= 0) & (right >= 0))
+    if len(rows) == 0:
+        return out
+    a, b = left[rows].astype(np.int64), right[rows].astype(np.int64)
+    d = max(1, len(dictionary))
+    # every feature is symmetric: one computation per unordered pair of distinct values
+    key, back = np.unique(np.minimum(a, b) * d + np.maximum(a, b), return_inverse=True)
+    used, pos = np.unique(np.concatenate([key // d, key % d]), return_inverse=True)
+    values = _Values([dictionary[i] for i in used.tolist()])
+    feats = values.pairs(pos[: len(key)], pos[len(key) :], thread_count(threads))
+    out[rows] = feats[back]  # float64 -> float32 once, as one pair's tuple is stored
+    return out

@@ -1,0 +1,156 @@
+"""Array work of SSACL scoring: value-embedding cosines of dictionary-encoded pairs, and the
+ScoredPairs table with its ``drivers`` column, built for all pairs at once."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+#: "0.00" .. "1.00"
+_CENTS = np.array([f"{k / 100:.2f}" for k in range(101)], dtype=object)
+#: the doubles nearest to the rounding boundaries (2k + 1) / 200 between k and k + 1 cents
+_BOUNDS = np.array([(2 * k + 1) / 200 for k in range(100)], dtype=np.float64)
+#: a value equal to that double rounds up: the double lies above the true boundary, or on
+#: it (a tie, 0.125) and k + 1 is even (round half to even, as ``format`` does)
+_UP_AT = np.array(
+    [
+        Fraction(float(b)) > Fraction(2 * k + 1, 200)
+        or (Fraction(float(b)) == Fraction(2 * k + 1, 200) and (k + 1) % 2 == 0)
+        for k, b in enumerate(_BOUNDS.tolist())
+    ],
+    dtype=bool,
+)
+
+
+def two_decimals(x: np.ndarray) -> np.ndarray:
+    """``f"{v:.2f}"`` of every element (an object array of str): correctly rounded, by
+    table for values in [0, 1] (scores, weights, similarities), by ``format`` otherwise."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty(x.shape, dtype=object)
+    table = (x >= 0.0) & (x <= 1.0) & ~np.signbit(x)
+    v = x[table]
+    below = np.searchsorted(_BOUNDS, v, side="left")  # boundaries strictly below v
+    at = np.minimum(below, len(_BOUNDS) - 1)
+    cents = below + ((_BOUNDS[at] == v) & _UP_AT[at])
+    out[table] = _CENTS[cents]
+    for i in np.flatnonzero(~table).tolist():
+        out.flat[i] = f"{float(x.flat[i]):.2f}"
+    return out
+
+
+def drivers(
+    attributes: list[str], ev: np.ndarray, att: np.ndarray, char: np.ndarray, present: np.ndarray
+) -> pa.Array:
+    """Per pair, the (at most) three present attributes of highest attention, in that
+    order (ties: attribute order): ``name=evidence(w=attention,chr=char similarity)``."""
+    P, A = att.shape
+    out = np.full(P, "", dtype=object)
+    if A == 0 or P == 0:
+        return pa.array(out.tolist(), type=pa.string())
+    order = np.argsort(-att, axis=1, kind="stable")
+    here = np.take_along_axis(present, order, axis=1)
+    rank = np.cumsum(here, axis=1)
+    rows = np.arange(P)
+    names = np.array(attributes, dtype=object)
+    for k in range(1, 4):
+        hit = here & (rank == k)
+        has = hit.any(axis=1)
+        j = order[rows, np.argmax(hit, axis=1)]
+        item = (
+            names[j]
+            + "="
+            + two_decimals(ev[rows, j])
+            + "(w="
+            + two_decimals(att[rows, j])
+            + ",chr="
+            + two_decimals(char[rows, j])
+            + ")"
+        )
+        sep = "" if k == 1 else ","
+        out = np.where(has, out + sep + item, out)
+    return pa.array(out.tolist(), type=pa.string())
+
+
+def pairs_table(
+    left: np.ndarray,
+    right: np.ndarray,
+    ev: np.ndarray,
+    score: np.ndarray,
+    decision: np.ndarray,
+    conflict: np.ndarray,
+    attributes: list[str],
+    drivers: pa.Array,
+) -> pa.Table:
+    """The ScoredPairs table (the columns of :func:`lakefuse.judge.similarity.scored_table`)
+    with the given ``drivers``."""
+    shared = (~np.isnan(ev)).sum(axis=1)
+    cols: dict[str, pa.Array] = {
+        "l": pa.array(left, type=pa.int64()),
+        "r": pa.array(right, type=pa.int64()),
+        "score": pa.array(np.where(shared > 0, score, np.nan), type=pa.float64(), from_pandas=True),
+        "decision": pa.array(decision, type=pa.bool_()),
+        "conflict": pa.array(conflict, type=pa.bool_()),
+        "shared": pa.array(shared, type=pa.int32()),
+        "drivers": drivers,
+    }
+    for j, a in enumerate(attributes):
+        cols[f"ev:{a}"] = pa.array(ev[:, j], type=pa.float64(), from_pandas=True)
+    return pa.table(cols)
+
+
+class Vectors:
+    """Embeddings of ``strings`` (a union's distinct values) by position, as the embedder
+    gives them: each value is asked of the embedder once, when first needed, and later
+    batches read it from a table (``budget`` bytes at most; a larger union asks the
+    embedder every time). Asking only for the values not yet seen changes nothing: the
+    embedder computes exactly the values it has not cached, in the order asked, and every
+    value seen is cached."""
+
+    def __init__(self, embedder: Any, strings: list[str], budget: int = 512 << 20) -> None:
+        self.embedder = embedder
+        self.strings = strings
+        n, dim = len(strings), int(embedder.dim)
+        self.table = np.zeros((n, dim), np.float32) if n * dim * 4 <= budget else None
+        self.known = np.zeros(n if self.table is not None else 0, dtype=bool)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids), dim) embeddings of ``strings[ids]``."""
+        if self.table is None:
+            return self.embedder.embed([self.strings[i] for i in ids.tolist()])
+        new = ids[~self.known[ids]]
+        if len(new):
+            self.table[new] = self.embedder.embed([self.strings[i] for i in new.tolist()])
+            self.known[new] = True
+        # counted as asked for, as when every value of the batch is asked of the embedder
+        self.embedder.stats["requested"] += len(ids) - len(new)
+        return self.table[ids]
+
+
+def cosines(
+    vectors: Any, lc: np.ndarray, rc: np.ndarray, strings: list[str], mask: np.ndarray
+) -> np.ndarray:
+    """(P, A) embedding cosines of the value pairs where ``mask``; ``lc``, ``rc``: (P, A)
+    positions in ``strings`` (-1 = null); ``vectors(ids)`` embeds ``strings[ids]`` (a
+    :class:`Vectors`, or an embedder's ``embed`` on the strings). The values are embedded in
+    one call, in order of first appearance (left tuples first, row by row); an empty string
+    is embedded as nothing and has cosine 0."""
+    flat = np.concatenate([lc, rc]).reshape(-1)
+    ids, first = np.unique(flat[flat >= 0], return_index=True)
+    keep = np.array([bool(strings[i]) for i in ids.tolist()], dtype=bool)
+    ids, first = ids[keep], first[keep]
+    order = np.argsort(first, kind="stable")
+    table = vectors(ids[order]) if len(ids) else np.zeros((0, 1), np.float32)
+    slot = np.empty(len(ids), dtype=np.int64)
+    slot[order] = np.arange(len(ids))
+    cos = np.zeros(mask.shape, dtype=np.float32)
+    for j in range(mask.shape[1] if len(ids) else 0):
+        rows = np.flatnonzero(mask[:, j])
+        at = [np.minimum(np.searchsorted(ids, c[rows, j]), len(ids) - 1) for c in (lc, rc)]
+        ok = (ids[at[0]] == lc[rows, j]) & (ids[at[1]] == rc[rows, j])
+        rows, li, ri = rows[ok], slot[at[0][ok]], slot[at[1][ok]]
+        if len(rows):
+            cos[rows, j] = np.einsum("ij,ij->i", table[li], table[ri])
+    return cos
