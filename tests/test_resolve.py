@@ -245,14 +245,17 @@ def test_every_decision_is_a_candidate(stadium_lake: ResolveContext) -> None:
 
 def test_registry_and_options() -> None:
     assert {"vote", "typo_vote", "truth", "iclcr"} <= set(RESOLVERS.names())
-    # options that belong to another strategy are not passed on; unknown ones are refused
-    assert get_resolver("vote", k=5).name == "vote"
-    with pytest.raises(ValueError, match="unknown resolver option"):
+    # each strategy in use takes its own options; one that no strategy in use takes (an
+    # iclcr option with vote alone, or nonsense) is refused
+    with pytest.raises(ValueError, match="k: not an option of resolver 'vote'"):
+        get_resolver("vote", k=5)
+    with pytest.raises(ValueError, match="nonsense: not an option of resolver 'vote'"):
         get_resolver("vote", nonsense=1)
     with pytest.raises(ValueError, match="unknown resolver"):
         get_resolver("nope")
-    r = get_resolver("truth", iterations=3, k=5)
-    assert r.iterations == 3  # type: ignore[attr-defined]
+    r = get_resolver("truth", iterations=3, k=5, per_attribute={"Location": "iclcr"})
+    assert r.default.iterations == 3  # type: ignore[attr-defined]
+    assert r.by_attribute["Location"].k == 5  # type: ignore[attr-defined]
 
 
 def test_per_attribute_strategy(stadium_lake: ResolveContext) -> None:

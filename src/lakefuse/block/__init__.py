@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from lakefuse.block.options import ANNOptions, HybridOptions, QGramOptions, TokenOptions
 from lakefuse.config import Settings
 from lakefuse.registry import Registry
 from lakefuse.types import CandidatePairs, UnionTable
@@ -18,11 +19,12 @@ class Blocker(Protocol):
 BLOCKERS = Registry(
     "blocker",
     {
-        "token": "lakefuse.block.token:TokenBlocker",
-        "qgram": "lakefuse.block.token:QGramBlocker",
-        "ann": "lakefuse.block.ann:ANNBlocker",
-        "hybrid": "lakefuse.block.ann:HybridBlocker",
+        "token": ("lakefuse.block.token:TokenBlocker", TokenOptions),
+        "qgram": ("lakefuse.block.token:QGramBlocker", QGramOptions),
+        "ann": ("lakefuse.block.ann:ANNBlocker", ANNOptions),
+        "hybrid": ("lakefuse.block.ann:HybridBlocker", HybridOptions),
     },
+    flag="--blocker",
 )
 
 

@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from lakefuse.config import Settings
+from lakefuse.judge.options import SimilarityOptions, SSACLOptions
 from lakefuse.registry import Registry
 from lakefuse.types import ScoredPairs, UnionTable
 
@@ -24,9 +25,10 @@ class Judge(Protocol):
 JUDGES = Registry(
     "judge",
     {
-        "similarity": "lakefuse.judge.similarity:SimilarityJudge",
-        "ssacl": "lakefuse.judge.ssacl:SSACLJudge",
+        "similarity": ("lakefuse.judge.similarity:SimilarityJudge", SimilarityOptions),
+        "ssacl": ("lakefuse.judge.ssacl:SSACLJudge", SSACLOptions),
     },
+    flag="--judge",
 )
 
 
@@ -45,8 +47,4 @@ def load_judge(path: str) -> Judge:
     if not meta.exists():
         raise InputError("not a lakefuse model folder (no judge.json)", file=str(path))
     name = json.loads(meta.read_text())["name"]
-    module, _, attr = JUDGES.entries[name].partition(":")
-    import importlib
-
-    cls = getattr(importlib.import_module(module), attr)
-    return cls.load(path)
+    return JUDGES.load(name).load(path)

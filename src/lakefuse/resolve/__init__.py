@@ -1,74 +1,84 @@
 """Conflict resolution: one interface (:class:`lakefuse.types.Resolver`), a strategy per class.
 
-``get_resolver(name, **options)`` passes each strategy only the options its constructor
-takes (the others belong to other strategies, e.g. inside ``per_attribute``), and rejects
-options that no registered strategy takes.  ``per_attribute={"attr": "name", ...}`` picks a
-strategy per attribute; the others use ``name``.
+The resolver options of a run are one pool: ``per_attribute={"attr": "name", ...}`` picks a
+strategy per attribute (the others use ``name``), and each strategy in use takes the options
+of its model (:mod:`lakefuse.resolve.options`). An option that no strategy in use takes, or
+a value its model refuses, is an :class:`lakefuse.registry.OptionError`.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
+from collections.abc import Mapping
 from typing import Any
 
-from lakefuse.registry import Registry
+from lakefuse.registry import OptionError, Registry, as_kwargs, check
+from lakefuse.resolve.options import (
+    ICLCROptions,
+    SharedOptions,
+    TruthOptions,
+    TypoVoteOptions,
+    VoteOptions,
+)
 from lakefuse.types import Resolver
 
 RESOLVERS = Registry(
     "resolver",
     {
-        "vote": "lakefuse.resolve.vote:MajorityVote",
-        "typo_vote": "lakefuse.resolve.typo:TypoVote",
-        "truth": "lakefuse.resolve.truth:SourceTruth",
-        "iclcr": "lakefuse.resolve.iclcr:ICLCR",
+        "vote": ("lakefuse.resolve.vote:MajorityVote", VoteOptions),
+        "typo_vote": ("lakefuse.resolve.typo:TypoVote", TypoVoteOptions),
+        "truth": ("lakefuse.resolve.truth:SourceTruth", TruthOptions),
+        "iclcr": ("lakefuse.resolve.iclcr:ICLCR", ICLCROptions),
     },
+    flag="--resolver",
 )
 
 
-def _accepted(name: str) -> set[str] | None:
-    """Keyword options a strategy's constructor takes (None = any)."""
-    if name not in RESOLVERS.entries:
-        RESOLVERS.create(name)  # raises the registry's "unknown resolver" error
-    module, _, attr = RESOLVERS.entries[name].partition(":")
-    cls = getattr(importlib.import_module(module), attr)
-    if cls.__init__ is object.__init__:
-        return set()
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return None
-    return {p for p in params if p != "self"}
-
-
-def _build(name: str, options: dict[str, Any]) -> Resolver:
-    accepted = _accepted(name)
-    kwargs = options if accepted is None else {k: v for k, v in options.items() if k in accepted}
-    return RESOLVERS.create(name, **kwargs)
+def resolver_plan(
+    name: str, options: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """(attribute -> strategy of ``per_attribute``, strategy -> its validated constructor
+    options) for every strategy in use; OptionError names the first bad name or option."""
+    RESOLVERS.check_name(name)
+    pool = dict(options)
+    flag = RESOLVERS.option_flag
+    shared = check(
+        SharedOptions,
+        {k: pool.pop(k) for k in SharedOptions.model_fields if k in pool},
+        flag,
+        "the resolver stage",
+    )
+    per_attribute: dict[str, str] = shared.per_attribute  # type: ignore[attr-defined]
+    for attr, n in per_attribute.items():
+        if n not in RESOLVERS.entries:
+            raise OptionError(
+                f"{flag} per_attribute: unknown resolver {n!r} for attribute {attr!r} "
+                f"(available: {', '.join(RESOLVERS.names())})"
+            )
+    used = list(dict.fromkeys([name, *per_attribute.values()]))
+    taken = {n: set(RESOLVERS.models[n].model_fields) for n in used}
+    for key in pool:
+        if not any(key in fields for fields in taken.values()):
+            known = set(SharedOptions.model_fields).union(*taken.values())
+            owners = " or ".join(repr(n) for n in used)
+            raise OptionError(
+                f"{flag} {key}: not an option of resolver {owners} "
+                f"(options: {', '.join(sorted(known))})"
+            )
+    plan = {
+        n: as_kwargs(RESOLVERS.validate(n, {k: v for k, v in pool.items() if k in taken[n]}))
+        for n in used
+    }
+    return per_attribute, plan
 
 
 def get_resolver(name: str, **options: Any) -> Resolver:
-    options = dict(options)
-    per_attribute = options.pop("per_attribute", None) or {}
-    if not isinstance(per_attribute, dict):
-        raise ValueError("per_attribute must map attribute -> resolver name")
-    names = {name, *per_attribute.values()}
-    for n in names:
-        _accepted(n)  # unknown names fail here
-    # an option any strategy takes is fine (it may be meant for a per-attribute strategy or
-    # a fallback); one that no strategy takes is a mistake
-    accepted: set[str] = set()
-    for n in RESOLVERS.names():
-        acc = _accepted(n)
-        accepted |= set(options) if acc is None else acc
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise ValueError(f"unknown resolver option(s) {unknown}")
-    default = _build(name, options)
+    per_attribute, plan = resolver_plan(name, options)
+    built = {n: RESOLVERS.load(n)(**kwargs) for n, kwargs in plan.items()}
     if not per_attribute:
-        return default
+        return built[name]
     from lakefuse.resolve.dispatch import PerAttribute
 
-    return PerAttribute(default, {a: _build(n, options) for a, n in per_attribute.items()})
+    return PerAttribute(built[name], {a: built[n] for a, n in per_attribute.items()})
 
 
-__all__ = ["RESOLVERS", "Resolver", "get_resolver"]
+__all__ = ["RESOLVERS", "Resolver", "get_resolver", "resolver_plan"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from lakefuse.registry import Registry
+from lakefuse.sets import options as o
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
 
 
@@ -21,16 +22,17 @@ class SetFinder(Protocol):
 SET_FINDERS = Registry(
     "set discovery method",
     {
-        "components": "lakefuse.sets.components:ConnectedComponents",
-        "cliques": "lakefuse.sets.cliques:MaximalCliques",
-        "louvain": "lakefuse.sets.community:Louvain",
-        "leiden": "lakefuse.sets.community:Leiden",
-        "infomap": "lakefuse.sets.community:Infomap",
-        "spectral": "lakefuse.sets.community:Spectral",
-        "girvan_newman": "lakefuse.sets.community:GirvanNewman",
-        "gnn": "lakefuse.sets.gnn:GNNCommunities",
-        "hybrid": "lakefuse.sets.hybrid:Hybrid",
+        "components": ("lakefuse.sets.components:ConnectedComponents", o.ComponentsOptions),
+        "cliques": ("lakefuse.sets.cliques:MaximalCliques", o.CliquesOptions),
+        "louvain": ("lakefuse.sets.community:Louvain", o.LouvainOptions),
+        "leiden": ("lakefuse.sets.community:Leiden", o.LeidenOptions),
+        "infomap": ("lakefuse.sets.community:Infomap", o.InfomapOptions),
+        "spectral": ("lakefuse.sets.community:Spectral", o.SpectralOptions),
+        "girvan_newman": ("lakefuse.sets.community:GirvanNewman", o.GirvanNewmanOptions),
+        "gnn": ("lakefuse.sets.gnn:GNNCommunities", o.GNNOptions),
+        "hybrid": ("lakefuse.sets.hybrid:Hybrid", o.HybridOptions),
     },
+    flag="--sets",
 )
 
 
