@@ -48,6 +48,8 @@ def test_all_files_written(stadium_run: Path) -> None:
     ):
         assert (stadium_run / name).is_file(), name
     assert not (stadium_run / ".lakefuse-partial").exists()
+    # written in a temporary folder beside OUT, renamed into place: nothing else is left there
+    assert [p.name for p in stadium_run.parent.iterdir()] == ["out"]
 
 
 def test_membership_covers_every_input_tuple(stadium_run: Path) -> None:

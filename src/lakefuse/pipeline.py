@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import platform
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from lakefuse.io.profile import detect_surrogate_keys
 from lakefuse.io.read import RawTable
 from lakefuse.judge import Judge, get_judge, load_judge
 from lakefuse.merge import merge
+from lakefuse.output import OutputFolder, write_run_json, write_tables
 from lakefuse.progress import Tracker
 from lakefuse.resolve import get_resolver
 from lakefuse.sets import get_set_finder
@@ -41,6 +41,7 @@ from lakefuse.types import (
     ScoredPairs,
     UnionTable,
 )
+from lakefuse.validate import validate_settings
 
 log = logging.getLogger("lakefuse")
 
@@ -116,7 +117,7 @@ def build_graph(union: UnionTable, scored: ScoredPairs, judge: Judge) -> Integra
         union.n_tuples,
         edges,
         incompatible,
-        score_pairs=lambda l, r: judge.score(union, l, r),
+        score_pairs=functools.partial(judge.score, union),
         component=component,
         keys=key_attributes(union),
     )
@@ -148,45 +149,62 @@ def integrate(
     **overrides: Any,
 ) -> Result:
     """Integrate tables into one. ``inputs``: paths (files or folders), DataFrames, or a
-    mapping name -> DataFrame. With ``out_dir`` the contract files are written there."""
+    mapping name -> DataFrame. With ``out_dir`` the contract files are written there, all at
+    once at the end (lakefuse.output): a failed run leaves ``out_dir`` as it was."""
     settings = (
         (settings or Settings()).replace(**overrides) if overrides else (settings or Settings())
     )
+    settings = validate_settings(settings)  # every setting and option, before anything is read
+    if not isinstance(inputs, Mapping):
+        inputs = list(inputs)
     tracker = Tracker(settings.quiet)
     t_start = time.perf_counter()
-
-    with tracker.stage("read") as st:
-        raw = read_inputs(inputs)
-        attributes, per_table = align(raw, settings.columns, settings.columns_file or "--columns")
-        st.detail["tables"] = len(raw)
-    # validation done: create the output folder only now
-    out = Path(out_dir) if out_dir is not None else None
-    staging: Path | None = None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        staging = out / ".lakefuse-partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+    # OUT is checked (and its temporary folder made) before any work
+    out = OutputFolder(out_dir, _protected(inputs, settings)) if out_dir is not None else None
     try:
-        result = _run(raw, attributes, per_table, settings, tracker, staging)
+        with tracker.stage("read") as st:
+            raw = read_inputs(inputs)
+            attributes, per_table = align(
+                raw, settings.columns, settings.columns_file or "--columns"
+            )
+            st.detail["tables"] = len(raw)
+        result = _run(raw, attributes, per_table, settings, tracker, out.tmp if out else None)
         run = result.run
+        if out is not None:
+            with tracker.stage("write"):
+                run["csv"] = write_tables(
+                    out.tmp,
+                    integrated=result.integrated,
+                    membership=result.membership,
+                    pairs=result.pairs,
+                    provenance=result.provenance,
+                    csv_escape=settings.csv_escape,
+                )
         run["wall_s_total"] = round(time.perf_counter() - t_start, 4)
         run["stages"] = tracker.as_dict()
-        if out is not None and staging is not None:
-            _write(result, staging)
-            for f in staging.iterdir():
-                if f.is_dir() and (out / f.name).is_dir():
-                    shutil.rmtree(out / f.name)
-                f.replace(out / f.name)
-            # run.json last: its presence marks a complete output folder
-            (out / "run.json").write_text(json.dumps(run, indent=2, default=str))
-            staging.rmdir()
-            result.out_dir = out
+        if out is not None:
+            write_run_json(out.tmp, run)
+            out.commit()
+            result.out_dir = Path(out.shown)
         return result
     except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        if out is not None:
+            out.discard()
         raise
+
+
+def _protected(
+    inputs: Sequence[InputItem] | Mapping[str, Any], settings: Settings
+) -> list[tuple[str, str | Path]]:
+    """Files a run needs that must not lie inside OUT (the run replaces OUT whole)."""
+    found: list[tuple[str, str | Path]] = []
+    if not isinstance(inputs, Mapping):
+        found += [("input", p) for p in inputs if isinstance(p, str | Path)]
+    if settings.model_path:
+        found.append(("model", settings.model_path))
+    if settings.columns_file:
+        found.append(("columns file", settings.columns_file))
+    return found
 
 
 def build_union(
@@ -257,6 +275,7 @@ def _run(
             resolution = merge(union, sets, resolver, ctx)
             st.detail["conflicts"] = resolution.n_conflicts
             st.detail["methods"] = resolution.methods
+            st.detail.update(getattr(resolver, "report", dict)())
         uni = union.to_arrow()
         mem = sets.membership
         tid_table = uni.column(TABLE).to_numpy(zero_copy_only=False)
@@ -281,6 +300,7 @@ def _run(
                     "path": s.path,
                     "rows": s.n_rows,
                     "encoding": s.encoding,
+                    "conversions": {t.name: t.conversions for t in raw}.get(s.name, {}),
                     "headers": s.headers,
                     "attributes": s.attributes,
                 }
@@ -349,11 +369,3 @@ def _pairs_with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Tab
     return front.rename_columns(
         [("l_tid" if c == "l" else "r_tid" if c == "r" else c) for c in front.column_names]
     )
-
-
-def _write(result: Result, folder: Path) -> None:
-    result.integrated.to_pandas().to_csv(folder / "integrated.csv", index=False)
-    pq.write_table(result.integrated, folder / "integrated.parquet")
-    result.membership.to_pandas().to_csv(folder / "membership.csv", index=False)
-    pq.write_table(result.pairs, folder / "pairs.parquet")
-    pq.write_table(result.provenance, folder / "provenance.parquet")

@@ -56,13 +56,15 @@ class Tracker:
         sampler = _PeakSampler()
         sampler.start()
         t0 = time.perf_counter()
-        if not self.quiet:
-            with console.status(f"[bold]{name}[/bold] …", spinner="dots"):
+        try:
+            if not self.quiet:
+                with console.status(f"[bold]{name}[/bold] …", spinner="dots"):
+                    yield stats
+            else:
                 yield stats
-        else:
-            yield stats
-        stats.wall_s = time.perf_counter() - t0
-        stats.peak_rss_mb = sampler.stop() / 2**20
+        finally:  # a failing stage must not leave its sampler thread running
+            stats.wall_s = time.perf_counter() - t0
+            stats.peak_rss_mb = sampler.stop() / 2**20
         self.stages.append(stats)
         if not self.quiet:
             console.log(f"{name}: {stats.wall_s:.2f}s, peak {stats.peak_rss_mb:.0f} MiB")
