@@ -14,8 +14,24 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.core
-	$(BIN)/pip install -q -e ".[dev,bench,llm]"
+# llama.cpp (the `llm` extra) is compiled without its AMX code path: that path crashes
+# (SIGSEGV in ggml_backend_amx_mul_mat, llama.cpp issue 20824) on Intel CPUs with AMX. The
+# wheel is built once per machine into a cache folder named after these flags, so a wheel
+# built earlier with other flags (pip's own cache keys on the source, not the flags) is
+# never reused.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS := $(HOME)/.cache/lakefuse/wheels/llama-$(LLAMA_VERSION)-noamx-avx2
+
+$(LLAMA_WHEELS)/.built: | $(BIN)/python
+	mkdir -p $(LLAMA_WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel -q --no-deps --no-cache-dir \
+		-w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.core $(LLAMA_WHEELS)/.built
+	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) -e ".[dev,bench,llm]"
 	touch $@
 
 demo: $(VENV)/.core
@@ -36,7 +52,7 @@ bench-quick: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/lakefuse bench run --suite full
 
-# the README's bench sections (about 5 h on 2 cores): baselines, the default, the plain judge,
+# the tables of docs/benchmarks.md (about 5 h on 2 cores): baselines, the default, the plain judge,
 # every set method and resolver on the full suite; the SSACL ablations on the entity and
 # stadium tasks; the ICLCR ablations on the stadium join task and (as far as 45 min allow:
 # ICLCR with k=10 or 20 runs past the 600 s row limit there) on DBLP; plain ICLCR on the other
@@ -62,9 +78,9 @@ bench-readme: $(VENV)/.dev
 		--system 'lakefuse[resolver=iclcr]'
 	$(BIN)/lakefuse bench report bench-out/abl/bench.json bench-out/full/bench.json \
 		bench-out/iclcr/bench.json bench-out/iclcr2/bench.json bench-out/iclcr3/bench.json \
-		bench-out/iclcr4/bench.json -o bench-out/readme --readme README.md
+		bench-out/iclcr4/bench.json -o bench-out/readme --readme docs/benchmarks.md
 	$(BIN)/lakefuse bench resolvers -q --tasks-dir bench-out/full/tasks --n 60 --jobs 2 \
-		-o bench-out/resolvers --readme README.md
+		-o bench-out/resolvers --readme docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) demo-out bench-out .pytest_cache .ruff_cache

@@ -386,7 +386,7 @@ def test_reused_prompt_cache_gives_the_same_scores() -> None:
     """Keys/values kept from the previous prompt (and shared by two backends on one model)
     must not change a candidate's log-probability."""
     _real_model_or_skip()
-    from lakefuse.resolve.llm import LlamaBackend
+    from lakefuse.resolve.llm_process import LlamaBackend
 
     a, b = LlamaBackend("smollm2"), LlamaBackend("smollm2")
     p1 = 'Team="Packers" => Facility="Lambeau Field"\nTeam="Packers" => Facility='

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import os
 import random
 import time
 from collections import Counter
@@ -222,6 +223,10 @@ def run(
     with Tracker(quiet=quiet).progress("resolvers", len(work)) as bar:
         job = bar.add_task("resolver x task", total=len(work))
         ctx = multiprocessing.get_context("spawn")
+        # each worker's numeric libraries and model process share the cores between the jobs
+        from lakefuse.threads import ENV, available_cores
+
+        os.environ.setdefault(ENV, str(max(1, available_cores() // max(1, jobs))))
         with ctx.Pool(max(1, jobs)) as pool:
             for task, row, res in pool.imap_unordered(_job, work):
                 report["results"][row][task] = res

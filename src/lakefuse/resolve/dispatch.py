@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lakefuse.types import ConflictProblem, Decision, ResolveContext, Resolver
 
@@ -29,3 +30,11 @@ class PerAttribute:
             for i, d in zip(idx, decisions):
                 out[i] = d
         return [d for d in out if d is not None]
+
+    def report(self) -> dict[str, Any]:
+        """The run.json detail of each resolver in use that reports one (ICLCR's model
+        process, say), merged."""
+        out: dict[str, Any] = {}
+        for r in {id(r): r for r in (self.default, *self.by_attribute.values())}.values():
+            out.update(getattr(r, "report", dict)())
+        return out

