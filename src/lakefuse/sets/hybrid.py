@@ -27,7 +27,9 @@ Per connected component of the integrability graph:
    through steps 2-3, keeping the sets that touch the community; a tuple that the sets of
    two communities both took then goes through step 3 once more, across those sets;
 5. finally the chaining guard splits any set that still holds a forbidden pair (minimum cut of
-   the weakest integrable edges between them), and every set is held together by edges.
+   the weakest integrable edges between them), and every set is held together by edges;
+6. optionally (``one_to_one``, off by default), the sets are re-founded on one-to-one matching
+   between sources without internal duplicates (:mod:`lakefuse.sets.one_to_one`).
 
 Without an on-demand scorer (``score_pairs is None``), only a component whose every pair was
 judged (an edge or a forbidden pair, as with an oracle judge) is completed; elsewhere a missing
@@ -46,8 +48,25 @@ from lakefuse.sets.cliques import (
     fully_judged,
     judge_all_pairs,
 )
-from lakefuse.sets.common import Component, LocalSets, PerComponent, components, group_nodes
+from lakefuse.sets.common import (
+    Component,
+    LocalSets,
+    PerComponent,
+    components,
+    group_nodes,
+    make_sets,
+)
 from lakefuse.sets.community import leiden_split
+from lakefuse.types import IntegrabilityGraph, IntegrableSets
+
+
+def sets_of(found: IntegrableSets) -> list[list[int]]:
+    """The sets of ``found`` as tid lists, by set id."""
+    sid = found.membership.column("set_id").to_numpy()
+    tid = found.membership.column("tid").to_numpy()
+    order = np.argsort(sid, kind="stable")
+    cuts = np.flatnonzero(np.diff(sid[order])) + 1
+    return [part.tolist() for part in np.split(tid[order], cuts)] if len(sid) else []
 
 
 def induced(comp: Component, members: list[int]) -> Component:
@@ -111,6 +130,10 @@ class Hybrid(PerComponent):
         cross_keys: bool = True,
         outvoted: bool = True,
         seed: int = 0,
+        one_to_one: bool = False,
+        one_to_one_min_text: float = 0.3,
+        one_to_one_max_duplicates: float = 0.25,
+        one_to_one_max_fan_out: float = 0.5,
     ) -> None:
         self.clique_limit = clique_limit
         self.resolution = resolution
@@ -123,6 +146,27 @@ class Hybrid(PerComponent):
         self.cross_keys = cross_keys
         self.outvoted = outvoted
         self.seed = seed
+        self.one_to_one = one_to_one
+        self.one_to_one_min_text = one_to_one_min_text
+        self.one_to_one_max_duplicates = one_to_one_max_duplicates
+        self.one_to_one_max_fan_out = one_to_one_max_fan_out
+
+    def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
+        found = super().find(graph)
+        if not self.one_to_one:
+            return found
+        # optional last step (lakefuse.sets.one_to_one): one-to-one sets between clean sources
+        from lakefuse.sets.one_to_one import one_to_one
+
+        sets, report = one_to_one(
+            graph,
+            sets_of(found),
+            self.one_to_one_min_text,
+            self.one_to_one_max_duplicates,
+            self.one_to_one_max_fan_out,
+        )
+        info = {k: v for k, v in found.info.items() if k != "overlapping_tuples"}
+        return make_sets(graph.n_nodes, sets, self.name, **info, one_to_one=report)
 
     def split(self, comp: Component) -> LocalSets:
         if comp.k <= self.clique_limit and self._can_complete(comp):

@@ -1,0 +1,263 @@
+"""One-to-one sets between clean sources: what the sources say about themselves, no labels.
+
+A source without internal duplicates holds each entity once, so a tuple matches at most one
+tuple of each such source. This step, run after a set finder (``hybrid`` with
+``one_to_one=true``), uses that:
+
+1. **Clean sources.** A source is clean when at most ``max_duplicates`` of its tuples are
+   linked by the judge (an integrable edge) to another tuple of the same source. In a clean
+   source every such link is a judge error; a source whose duplicates the judge sees has them
+   on a large share of its tuples.
+2. **One-to-one source pairs.** Two clean sources are paired one-to-one unless most of the
+   tuples the judge links across them are linked to several tuples on the other side (the
+   share above ``max_fan_out``): that is a one-to-many relation (a team and its players, a
+   join) or a partner holding duplicates after all. Pairs the judge links nowhere are paired
+   (no evidence against). The matched sources each have a paired partner among them; while
+   two matched sources are linked but not paired, the one in most such pairs leaves (then the
+   one with fewer partners).
+3. **Assignment.** Every judged candidate pair between two paired sources (integrable or not)
+   gets a weight: the IDF-weighted character-gram cosine of the two whole rows
+   (:mod:`lakefuse.text.chargram`, IDF from the lake). A pair is kept when each tuple is the
+   other's best candidate in the other's source (mutual best) and either the judge accepted
+   it or its cosine exceeds a cut. Where the judge is uninformative on that source pair (it
+   accepted under half of the pairs text alone keeps: product catalogues, where it rejects
+   most true pairs and the mutual-best structure is the evidence), the weight is the cosine
+   and the cut ``min_text``. Where it is informative, its score is added to the weight, and
+   the cut is also the lake's own range for a match: the cosine that all but 2% of the
+   mutual-best pairs it accepted reach (tuples without a counterpart have mutual-best
+   partners too, and there the judge knows better). Kept pairs form groups; where a group
+   would hold two tuples of one source, groups are merged by the summed weight of the pairs
+   between them (those the judge accepted but the mutual-best rule dropped included), the
+   strongest first, never two tuples of one source together (:mod:`.one_to_one_groups`).
+4. **Sets.** A tuple of a matched source is in exactly its group. The other tuples keep the set
+   finder's sets: a set without matched tuples is kept as it is; in a set with some, each other
+   tuple joins the group it is most strongly linked to by integrable edges (then the group
+   with most tuples in that set), one set per touched group.
+
+Cost: linear in the tuples and the candidate pairs (vectorised; the greedy grouping only loops
+over the groups that would hold two tuples of one source, and the attachment over the sets
+that mix matched and other tuples).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lakefuse.sets.one_to_one_groups import accept, assign_groups, attach
+from lakefuse.types import IntegrabilityGraph, UnionTable
+
+
+@dataclass
+class Evidence:
+    """The judged pairs a set finder sees: ``l``, ``r`` (tids), ``w`` (judge score of an
+    integrable pair, 0 for a rejected one), ``accepted``; and each tid's source."""
+
+    l: np.ndarray
+    r: np.ndarray
+    w: np.ndarray
+    accepted: np.ndarray
+    table_of: np.ndarray
+    n_tables: int
+
+    @classmethod
+    def of(cls, graph: IntegrabilityGraph, table_of: np.ndarray, n_tables: int) -> Evidence:
+        e, f = graph.edges, graph.incompatible
+        el = e.column("l").to_numpy().astype(np.int64) if e.num_rows else np.zeros(0, np.int64)
+        er = e.column("r").to_numpy().astype(np.int64) if e.num_rows else np.zeros(0, np.int64)
+        ew = (
+            np.nan_to_num(e.column("weight").to_numpy(zero_copy_only=False).astype(np.float64))
+            if e.num_rows
+            else np.zeros(0)
+        )
+        fl = f.column("l").to_numpy().astype(np.int64) if f.num_rows else np.zeros(0, np.int64)
+        fr = f.column("r").to_numpy().astype(np.int64) if f.num_rows else np.zeros(0, np.int64)
+        l = np.concatenate([el, fl])
+        r = np.concatenate([er, fr])
+        lo, hi = np.minimum(l, r), np.maximum(l, r)
+        acc = np.concatenate([np.ones(len(el), bool), np.zeros(len(fl), bool)])
+        w = np.concatenate([ew, np.zeros(len(fl))])
+        # one row per pair (an edge wins over a rejection of the same pair); no self pairs
+        order = np.lexsort((~acc, hi, lo))
+        lo, hi, acc, w = lo[order], hi[order], acc[order], w[order]
+        first = np.ones(len(lo), dtype=bool)
+        first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+        keep = first & (lo != hi)
+        return cls(lo[keep], hi[keep], w[keep], acc[keep], table_of, n_tables)
+
+
+@dataclass
+class Report:
+    """What the step found (recorded in run.json under the set stage's ``one_to_one``)."""
+
+    sources: list[str]
+    duplicate_share: list[float]
+    clean: list[str] = field(default_factory=list)
+    paired: list[list[str]] = field(default_factory=list)
+    not_paired: list[list[str]] = field(default_factory=list)
+    fan_out: dict[str, float] = field(default_factory=dict)
+    text_cut: dict[str, dict[str, float]] = field(default_factory=dict)
+    matched_sources: list[str] = field(default_factory=list)
+    candidate_pairs: int = 0
+    kept_pairs: int = 0
+    kept_by_text_only: int = 0
+    groups_split: int = 0
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "clean_sources": self.clean,
+            "duplicate_share": {s: round(d, 4) for s, d in zip(self.sources, self.duplicate_share)},
+            "paired": self.paired,
+            "not_paired": self.not_paired,
+            "fan_out": self.fan_out,
+            "matched_sources": self.matched_sources,
+            "text_cut": self.text_cut,
+            "candidate_pairs": self.candidate_pairs,
+            "kept_pairs": self.kept_pairs,
+            "kept_by_text_only": self.kept_by_text_only,
+            "groups_split": self.groups_split,
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+def duplicate_share(ev: Evidence, sizes: np.ndarray) -> np.ndarray:
+    """Per source: the share of its tuples with an integrable edge to a tuple of the same
+    source."""
+    ta, tb = ev.table_of[ev.l], ev.table_of[ev.r]
+    inside = ev.accepted & (ta == tb)
+    linked = np.unique(np.concatenate([ev.l[inside], ev.r[inside]]))
+    count = np.bincount(ev.table_of[linked], minlength=ev.n_tables)
+    return count / np.maximum(sizes, 1)
+
+
+def fan_out(ev: Evidence) -> dict[tuple[int, int], float]:
+    """Per pair of sources (a < b) with integrable edges across: the larger, over its two
+    sides, of the share of linked tuples linked to several tuples of the other side."""
+    ta, tb = ev.table_of[ev.l], ev.table_of[ev.r]
+    across = ev.accepted & (ta != tb)
+    out: dict[tuple[int, int], float] = {}
+    if not across.any():
+        return out
+    key = np.minimum(ta, tb)[across] * ev.n_tables + np.maximum(ta, tb)[across]
+    l, r = ev.l[across], ev.r[across]
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    for k, sel in zip(keys.tolist(), np.split(order, starts[1:])):
+        share = 0.0
+        for ends in (l[sel], r[sel]):
+            _, counts = np.unique(ends, return_counts=True)
+            share = max(share, float(np.mean(counts >= 2)))
+        out[(k // ev.n_tables, k % ev.n_tables)] = share
+    return out
+
+
+def matched_sources(
+    clean: np.ndarray,
+    fan: dict[tuple[int, int], float],
+    max_fan_out: float,
+    linked: set[tuple[int, int]],
+) -> tuple[set[int], set[tuple[int, int]]]:
+    """The sources to assign one-to-one, and the source pairs judged not one-to-one.
+    ``linked``: the source pairs (a < b) with judged candidate pairs across. A matched source
+    has a one-to-one partner among the matched sources; while two matched sources are linked
+    but not one-to-one, the one in most such pairs leaves (then the one with fewer partners,
+    then the later one)."""
+    bad = {p for p, share in fan.items() if share > max_fan_out and clean[p[0]] and clean[p[1]]}
+    good = {p for p in linked if p not in bad and clean[p[0]] and clean[p[1]]}
+    group = {int(i) for i in np.flatnonzero(clean)}
+
+    def partners(x: int) -> int:
+        return sum(1 for a, b in good if x in (a, b) and a in group and b in group)
+
+    while True:
+        hits: dict[int, int] = {}
+        for a, b in bad:
+            if a in group and b in group:
+                hits[a] = hits.get(a, 0) + 1
+                hits[b] = hits.get(b, 0) + 1
+        if hits:
+            group.discard(max(hits, key=lambda x: (hits[x], -partners(x), x)))
+            continue
+        alone = {x for x in group if partners(x) == 0}
+        if not alone:
+            break
+        group -= alone
+    return group, bad
+
+
+def union_of(graph: IntegrabilityGraph) -> UnionTable | None:
+    """The union behind the graph: ``graph.union`` where the pipeline sets it, else the one its
+    on-demand scorer is bound to (``functools.partial(judge.score, union)``)."""
+    found = getattr(graph, "union", None)
+    if isinstance(found, UnionTable):
+        return found
+    scorer = graph.score_pairs
+    if isinstance(scorer, functools.partial):
+        return next((a for a in scorer.args if isinstance(a, UnionTable)), None)
+    return None
+
+
+def one_to_one(
+    graph: IntegrabilityGraph,
+    sets: list[list[int]],
+    min_text: float = 0.3,
+    max_duplicates: float = 0.25,
+    max_fan_out: float = 0.5,
+) -> tuple[list[list[int]], dict[str, Any]]:
+    """Re-found ``sets`` (tid lists of a set finder) on one-to-one matching between clean
+    sources; returns the new sets and the report for run.json."""
+    from lakefuse.encode.tuples import judged_values
+    from lakefuse.text.chargram import pair_cosines, row_texts
+
+    union = union_of(graph)
+    if graph.keys is None or union is None:
+        note = "no source per tuple" if graph.keys is None else "no union to read text from"
+        return sets, Report([], [], note=f"off: {note}").as_dict()
+    table_of = np.asarray(graph.keys.table_of, dtype=np.int64)
+    names = [s.name for s in union.sources]
+    sizes = np.bincount(table_of, minlength=len(names))
+    ev = Evidence.of(graph, table_of, len(names))
+    dup = duplicate_share(ev, sizes)
+    clean = dup <= max_duplicates
+    fan = fan_out(ev)
+    ta, tb = table_of[ev.l], table_of[ev.r]
+    lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
+    n_tab = len(names)
+    linked = {divmod(int(k), n_tab) for k in np.unique(lo[ta != tb] * n_tab + hi[ta != tb])}
+    group_src, bad = matched_sources(clean, fan, max_fan_out, linked)
+    report = Report(names, dup.tolist(), clean=[names[i] for i in np.flatnonzero(clean)])
+    report.fan_out = {f"{names[a]}|{names[b]}": round(x, 4) for (a, b), x in sorted(fan.items())}
+    report.not_paired = [[names[a], names[b]] for a, b in sorted(bad)]
+    report.matched_sources = [names[i] for i in sorted(group_src)]
+    if not group_src:
+        report.note = "no two clean sources to pair"
+        return sets, report.as_dict()
+    in_group = np.zeros(len(names), dtype=bool)
+    in_group[list(group_src)] = True
+    pair_ok = in_group[ta] & in_group[tb] & (ta != tb)
+    for a, b in bad:
+        pair_ok &= ~((lo == a) & (hi == b))
+    key = lo[pair_ok] * n_tab + hi[pair_ok]
+    report.paired = [[names[k // n_tab], names[k % n_tab]] for k in np.unique(key).tolist()]
+    l, r, acc = ev.l[pair_ok], ev.r[pair_ok], ev.accepted[pair_ok]
+    values = judged_values(union)
+    texts = row_texts([values[a] for a in union.attributes], union.n_tuples)
+    cos = pair_cosines(texts, l, r)
+    keep, weight, trusted, cuts = accept(l, r, table_of, cos, ev.w[pair_ok], acc, key, min_text)
+    report.text_cut = {f"{names[k // n_tab]}|{names[k % n_tab]}": v for k, v in cuts.items()}
+    report.candidate_pairs = int(len(l))
+    report.kept_pairs = int(keep.sum())
+    report.kept_by_text_only = int((keep & ~acc).sum())
+    extra = acc & trusted & ~keep
+    group, report.groups_split = assign_groups(
+        union.n_tuples,
+        (l[keep], r[keep], weight[keep]),
+        table_of,
+        (l[extra], r[extra], weight[extra]),
+    )
+    matched = in_group[table_of]
+    return attach(sets, group, matched, ev), report.as_dict()
