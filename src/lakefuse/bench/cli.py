@@ -103,7 +103,10 @@ def run(
     ] = None,
     readme: Annotated[
         Path | None,
-        typer.Option(help="Also put the report between the bench markers of this README."),
+        typer.Option(
+            help="Also put the report between the bench markers of this Markdown file "
+            "(the project's tables: docs/benchmarks.md)."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -159,10 +162,14 @@ def report(
     ] = None,
     readme: Annotated[
         Path | None,
-        typer.Option(help="Also put the report between the bench markers of this README."),
+        typer.Option(
+            help="Also put the report between the bench markers of this Markdown file "
+            "(the project's tables: docs/benchmarks.md)."
+        ),
     ] = None,
 ) -> None:
-    """Redraw bench.md and bench_f1.png (and the README table) from one or more bench.json."""
+    """Redraw bench.md and bench_f1.png (and the docs/benchmarks.md table) from one or more
+    bench.json."""
     from lakefuse.bench.chart import f1_chart
     from lakefuse.bench.report import markdown, merge_reports, update_readme
 
@@ -196,17 +203,49 @@ def scale(
         typer.Argument(
             help="sets: 1M-tuple / 3M-edge synthetic graph through set discovery; "
             "judge: SSACL trained and run on 10,000 FEBRL tuples; "
-            "conflicts: 1,000 conflicts through ICLCR with the bundled model."
+            "conflicts: 1,000 conflicts through ICLCR with the bundled model; "
+            "pipeline: lakefuse integrate beside a generic Splink on FEBRL-style person "
+            "records at several sizes."
         ),
     ],
-    out: Annotated[Path, typer.Option("-o", "--out", help="JSON file to write.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--out",
+            help="JSON file to write (default bench-out/scale/WHAT.json); pipeline: the folder "
+            "(default bench-out/scale).",
+        ),
+    ] = None,
     n: Annotated[
         int | None, typer.Option(help="Size (nodes, tuples or conflicts; default per kind).")
     ] = None,
     seed: Annotated[int, typer.Option()] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    sizes: Annotated[
+        str | None,
+        typer.Option(help="pipeline: rows per size, e.g. 10000,50000 (default 10k,50k,200k,1M)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="pipeline: seconds per system run.")] = 1200.0,
 ) -> None:
-    """Scale and speed figures (the issues' time and memory targets), as JSON."""
+    """Scale and speed figures (the issues' time and memory targets), as JSON (pipeline: JSON,
+    Markdown and a log-log chart in the folder OUT)."""
+    if what == "pipeline":
+        from lakefuse.bench.scale_pipeline import parse_sizes
+        from lakefuse.bench.scale_pipeline import run as pipeline_run
+
+        try:
+            size_list = [n] if n and not sizes else parse_sizes(sizes)
+            if timeout <= 0:
+                raise ValueError(f"--timeout must be positive, not {timeout}")
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        folder = out or Path("bench-out/scale")
+        pipeline_run(size_list, seed, timeout, folder, echo=None if quiet else typer.echo)
+        typer.echo((folder / "scale_pipeline.md").read_text())
+        return
+    out = out or Path(f"bench-out/scale/{what}.json")
     if what == "sets":
         from lakefuse.bench.scale_sets import scale_run
 
@@ -220,7 +259,7 @@ def scale(
 
         res = conflict_run(n=n or 1_000)
     else:
-        typer.echo(f"unknown figure {what!r}: sets, judge or conflicts", err=True)
+        typer.echo(f"unknown figure {what!r}: sets, judge, conflicts or pipeline", err=True)
         raise typer.Exit(2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2, default=str))
@@ -258,13 +297,17 @@ def resolvers(
     ] = None,
     readme: Annotated[
         Path | None,
-        typer.Option(help="Also put the tables between the resolvers markers of this README."),
+        typer.Option(
+            help="Also put the tables between the resolvers markers of this Markdown file "
+            "(the project's tables: docs/benchmarks.md)."
+        ),
     ] = None,
 ) -> None:
     """Every resolver and ICLCR ablation on the same sampled gold conflicts of each task."""
     from lakefuse.bench.report import update_readme
     from lakefuse.bench.resolvers import DEFAULT_ROWS, draw, merge
     from lakefuse.bench.resolvers import run as resolvers_run
+    from lakefuse.bench.resolvers_report import RESOLVERS_END, RESOLVERS_START
 
     try:
         if from_json:
@@ -277,7 +320,7 @@ def resolvers(
         if readme is not None:
             commit = report.get("commit", "?")
             how = f"`lakefuse bench resolvers --n {report['n_per_task']}` ({commit})"
-            update_readme(readme, md, how, "<!-- resolvers:start -->", "<!-- resolvers:end -->")
+            update_readme(readme, md, how, RESOLVERS_START, RESOLVERS_END)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -1,0 +1,267 @@
+"""``lakefuse bench scale pipeline``: lakefuse end to end beside a generic Splink, by size.
+
+At each size (rows of FEBRL-style person records in four sources, :mod:`.scale_data`; made
+once and cached as CSV under ``OUT/data``) the same invocation runs ``lakefuse integrate``
+(default Settings, quiet) and :func:`lakefuse.bench.baselines.splink_baseline`, each in a fresh
+process under a wall-clock cap (:mod:`.scale_child`: wall time, peak RSS, temporary disk,
+stages reached), and scores each output's membership against the gold people: pairwise
+precision / recall / F1, the pairs of tuples sharing a set, counted once (as
+:func:`lakefuse.bench.metrics.pairwise`, vectorised for a million tuples). Writes
+``scale_pipeline.json`` (everything; sizes already there from an earlier call with the same
+seed are kept unless rerun), ``scale_pipeline.md`` and ``scale_pipeline.png``
+(:mod:`.scale_report`)::
+
+    lakefuse bench scale pipeline --sizes 10000,50000 --seed 0 --timeout 1200 -o bench-out/scale
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lakefuse.bench.scale_child import run_measured
+from lakefuse.bench.scale_data import ensure
+
+SYSTEMS = ("lakefuse", "splink")
+SIZES = (10_000, 50_000, 200_000, 1_000_000)
+JSON_NAME = "scale_pipeline.json"
+#: predicted pairs enumerated at most (when a tuple sits in several sets); above, the score is
+#: reported as not computed rather than exhausting memory
+MAX_PAIRS = 300_000_000
+
+
+def parse_sizes(text: str | None) -> list[int]:
+    """``"10000,50k,1M"`` -> sizes (k and M suffixes allowed)."""
+    if not text:
+        return list(SIZES)
+    sizes = []
+    for part in text.split(","):
+        p = part.strip().lower().replace("_", "")
+        mult = {"k": 1_000, "m": 1_000_000}.get(p[-1:], 1)
+        try:
+            n = int(float(p[:-1] if mult > 1 else p) * mult)
+        except ValueError as exc:
+            raise ValueError(f"--sizes: {part!r} is not a number") from exc
+        if n < 10:
+            raise ValueError(f"--sizes: {part!r} is below 10 rows")
+        sizes.append(n)
+    return sizes
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _choose2(counts: np.ndarray) -> int:
+    c = counts.astype(np.int64)
+    return int((c * (c - 1) // 2).sum())
+
+
+def group_pair_codes(sets: np.ndarray, members: np.ndarray, n: int) -> np.ndarray:
+    """Codes ``a * n + b`` (a < b) of the distinct pairs of members sharing a set."""
+    order = np.lexsort((members, sets))
+    s, m = sets[order], members[order]
+    keep = np.ones(len(s), dtype=bool)
+    keep[1:] = (s[1:] != s[:-1]) | (m[1:] != m[:-1])
+    s, m = s[keep], m[keep]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(s)])
+    later = np.repeat(starts + sizes, sizes) - np.arange(len(s)) - 1  # partners after each
+    total = int(later.sum())
+    if total > MAX_PAIRS:
+        raise MemoryError(f"{total} predicted pairs to enumerate (more than {MAX_PAIRS})")
+    left = np.repeat(np.arange(len(s)), later)
+    first = np.repeat(np.cumsum(later) - later, later)
+    right = left + 1 + (np.arange(total) - first)
+    return np.unique(m[left].astype(np.int64) * n + m[right])
+
+
+def pair_scores(person: np.ndarray, tuples: np.ndarray, sets: np.ndarray) -> dict[str, Any]:
+    """Pairwise P/R/F1 of a membership (``tuples[i]`` in set ``sets[i]``; a tuple in no set is
+    a singleton) against ``person`` (gold person of each tuple 0..n-1). One set per tuple is
+    counted from the set x person contingency table; otherwise the pairs are enumerated."""
+    n = len(person)
+    gold_pairs = _choose2(np.bincount(person))
+    set_codes = pd.factorize(sets)[0]
+    if len(tuples) == len(np.unique(tuples)):
+        pred_pairs = _choose2(np.bincount(set_codes))
+        cell = set_codes.astype(np.int64) * (int(person.max()) + 1) + person[tuples]
+        true_pairs = _choose2(np.unique(cell, return_counts=True)[1])
+        method = "contingency"
+    else:
+        codes = group_pair_codes(set_codes, tuples.astype(np.int64), n)
+        pred_pairs = len(codes)
+        true_pairs = int((person[codes // n] == person[codes % n]).sum())
+        method = "pairs"
+    p = true_pairs / pred_pairs if pred_pairs else (1.0 if gold_pairs == 0 else 0.0)
+    r = true_pairs / gold_pairs if gold_pairs else (1.0 if pred_pairs == 0 else 0.0)
+    return {
+        "precision": round(p, 5),
+        "recall": round(r, 5),
+        "f1": round(2 * p * r / (p + r), 5) if p + r else 0.0,
+        "pred_pairs": pred_pairs,
+        "gold_pairs": gold_pairs,
+        "true_pairs": true_pairs,
+        "pred_sets": int(len(np.unique(set_codes))),
+        "largest_set": int(np.bincount(set_codes).max()) if len(set_codes) else 0,
+        "pair_count": method,
+    }
+
+
+def read_gold(folder: Path) -> tuple[dict[str, int], np.ndarray]:
+    """Offsets of each table in the tuple numbering, and the gold person of each tuple."""
+    gold = pd.read_csv(folder / "gold.csv", usecols=["table", "row", "person"])
+    gold = gold.sort_values(["table", "row"], ignore_index=True)
+    sizes = gold.groupby("table", sort=True).size()
+    offsets = dict(zip(sizes.index, np.r_[0, np.cumsum(sizes.to_numpy())[:-1]].tolist()))
+    return offsets, gold["person"].to_numpy(np.int64)
+
+
+def score_membership(out: Path, offsets: dict[str, int], person: np.ndarray) -> dict[str, Any]:
+    m = pd.read_csv(out / "membership.csv", dtype={"table": str})
+    off = m["table"].map(offsets)
+    if off.isna().any():
+        raise ValueError(
+            f"membership.csv names unknown tables {sorted(set(m['table'][off.isna()]))}"
+        )
+    tuples = off.to_numpy(np.int64) + m["row"].to_numpy(np.int64)
+    return pair_scores(person, tuples, m["set_id"].to_numpy())
+
+
+# --------------------------------------------------------------------------- runner
+
+
+def splink_installed() -> bool:
+    return importlib.util.find_spec("splink") is not None
+
+
+def _load_prior(path: Path, seed: int) -> dict[int, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    try:
+        old = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    if old.get("seed") != seed:
+        return {}
+    return {int(e["n"]): e for e in old.get("sizes", [])}
+
+
+def run(
+    sizes: Sequence[int] = SIZES,
+    seed: int = 0,
+    timeout: float = 1200.0,
+    out: Path = Path("bench-out/scale"),
+    cache: Path | None = None,
+    systems: Sequence[str] = SYSTEMS,
+    slope_from: int = 50_000,
+    echo: Callable[[str], None] | None = None,
+    lakefuse_overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run every system at every size; write the JSON, the Markdown and the chart under OUT.
+    ``lakefuse_overrides``: Settings changed from the defaults (tests; the benchmark has
+    none)."""
+    from lakefuse.bench.run import _commit
+    from lakefuse.bench.scale_report import draw
+
+    say = echo or (lambda _s: None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(cache) if cache is not None else out / "data"
+    commit = _commit()
+    t_all = time.perf_counter()
+    entries = _load_prior(out / JSON_NAME, seed)
+    for n in sizes:
+        folder, meta = ensure(cache, n, seed)
+        say(f"n={n}: {meta['people']} people, data {'cached' if meta['cached'] else 'made'}")
+        offsets, person = read_gold(folder)
+        entry: dict[str, Any] = {"n": n, "commit": commit, "data": meta, "systems": {}}
+        entry["lakefuse_overrides"] = dict(lakefuse_overrides or {})
+        for system in systems:
+            if system == "splink" and not splink_installed():
+                entry["systems"][system] = {"ok": False, "skipped": "splink is not installed"}
+                continue
+            run_dir = out / "runs" / f"n{n}" / system
+            extra = lakefuse_overrides if system == "lakefuse" else None
+            res = run_measured(system, folder / "input", run_dir, timeout, seed, extra)
+            if res["ok"]:
+                try:
+                    res.update(score_membership(Path(res["out"]), offsets, person))
+                except (MemoryError, ValueError) as exc:
+                    res["score_error"] = str(exc)
+            entry["systems"][system] = res
+            say(_line(n, system, res))
+        lf, sp = (entry["systems"].get(s, {}) for s in ("lakefuse", "splink"))
+        if lf.get("ok") and sp.get("ok"):
+            entry["wall_ratio"] = round(lf["wall_s"] / sp["wall_s"], 3)
+        entries[n] = entry
+        report = _report(entries, seed, timeout, systems, slope_from, commit, t_all)
+        (out / JSON_NAME).write_text(json.dumps(report, indent=1, default=str))
+    report = _report(entries, seed, timeout, systems, slope_from, commit, t_all)
+    (out / JSON_NAME).write_text(json.dumps(report, indent=1, default=str))
+    draw(report, out)
+    return report
+
+
+def _line(n: int, system: str, res: dict[str, Any]) -> str:
+    if not res.get("ok"):
+        return f"  {system:<9} n={n}: {res.get('error') or res.get('skipped')}"
+    return (
+        f"  {system:<9} n={n}: wall {res['wall_s']:.1f}s  peak {res['peak_rss_mb']:.0f} MiB  "
+        f"disk {res['disk_peak_mb']:.0f} MiB  F1 {res.get('f1', float('nan')):.4f}"
+    )
+
+
+def slope(points: Sequence[tuple[int, float]]) -> float | None:
+    """The log-log slope from the first point to the last (None with fewer than two)."""
+    if len(points) < 2 or points[-1][0] == points[0][0]:
+        return None
+    (n0, w0), (n1, w1) = points[0], points[-1]
+    return round(float(np.log(w1 / w0) / np.log(n1 / n0)), 3)
+
+
+def _report(
+    entries: dict[int, dict[str, Any]],
+    seed: int,
+    timeout: float,
+    systems: Sequence[str],
+    slope_from: int,
+    commit: str,
+    t_all: float,
+) -> dict[str, Any]:
+    rows = [entries[n] for n in sorted(entries)]
+    lf = [
+        (e["n"], e["systems"]["lakefuse"]["wall_s"])
+        for e in rows
+        if e["systems"].get("lakefuse", {}).get("ok")
+    ]
+    return {
+        "what": "lakefuse bench scale pipeline",
+        "commit": commit,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+            ),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "seed": seed,
+        "timeout_s": timeout,
+        "systems": list(systems),
+        "wall_s": round(time.perf_counter() - t_all, 1),
+        "slope_from": slope_from,
+        "lakefuse_wall_slope": slope([p for p in lf if p[0] >= slope_from]),
+        "lakefuse_wall_slope_all": slope(lf),
+        "sizes": rows,
+    }

@@ -1,0 +1,158 @@
+"""``scale_pipeline.md`` and ``scale_pipeline.png`` from the report of
+:func:`lakefuse.bench.scale_pipeline.run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+LABEL = {"lakefuse": "lakefuse", "splink": "Splink"}
+
+
+def _f(v: Any, digits: int = 1) -> str:
+    return "–" if v is None else f"{v:,.{digits}f}"
+
+
+def _status(res: dict[str, Any]) -> str:
+    if res.get("skipped"):
+        return f"skipped ({res['skipped']})"
+    if res.get("timed_out"):
+        done = ", ".join(res.get("finished_stages", {})) or "none"
+        return f"TIMEOUT in stage {res.get('stage_at_stop') or '?'} (finished: {done})"
+    if not res.get("ok"):
+        return f"ERR: {res.get('error', '?')}"
+    return res.get("score_error", "")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        "# lakefuse bench scale pipeline",
+        "",
+        f"Commit `{report['commit']}`, {report['date']}, {m['cpus']} CPUs, "
+        f"{m['memory_gib']} GiB memory, seed {report['seed']}, cap {report['timeout_s']:.0f} s "
+        "per run. FEBRL-style person records (FEBRL2 + FEBRL3 templates) in 4 sources with "
+        "partial columns; each system in a fresh process. Wall = process start to exit; peak "
+        "RSS = the kernel's high-water mark of the process; CPU = user + system time; disk = "
+        "peak size of the run folder (output, staging with lakefuse.duckdb, DuckDB spill; the "
+        "machine's load before each run is in the JSON). Pairwise P/R/F1 against the gold "
+        "people.",
+        "",
+        "| n | people | system | wall s | CPU s | peak RSS MiB | disk MiB | precision | recall "
+        "| F1 | lakefuse / Splink wall | note |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    stage_names: list[str] = []
+    for e in report["sizes"]:
+        for i, (system, res) in enumerate(e["systems"].items()):
+            ratio = _f(e.get("wall_ratio"), 2) if i == 0 else ""
+            lines.append(
+                f"| {e['n']:,} | {e['data']['people']:,} | {LABEL.get(system, system)} "
+                f"| {_f(res.get('wall_s'))} | {_f(res.get('cpu_s'))} "
+                f"| {_f(res.get('peak_rss_mb'), 0)} "
+                f"| {_f(res.get('disk_peak_mb'), 1)} | {_f(res.get('precision'), 4)} "
+                f"| {_f(res.get('recall'), 4)} | {_f(res.get('f1'), 4)} | {ratio} "
+                f"| {_status(res)} |"
+            )
+        for st in e["systems"].get("lakefuse", {}).get("stages", {}) or {}:
+            if st not in stage_names:
+                stage_names.append(st)
+    lines += ["", "lakefuse wall per stage (s, from run.json):", ""]
+    lines.append("| n | " + " | ".join(stage_names) + " | in-process total | process wall |")
+    lines.append("|---:|" + "---:|" * (len(stage_names) + 2))
+    for e in report["sizes"]:
+        res = e["systems"].get("lakefuse", {})
+        st = res.get("stages") or res.get("finished_stages") or {}
+        cells = " | ".join(_f(st.get(s), 2) for s in stage_names)
+        lines.append(
+            f"| {e['n']:,} | {cells} | {_f(res.get('system_wall_s'), 1)} | "
+            f"{_f(res.get('wall_s'), 1)} |"
+        )
+    slope = report.get("lakefuse_wall_slope")
+    lines += [
+        "",
+        f"Log-log slope of lakefuse's wall time from {report['slope_from']:,} rows to the "
+        f"largest size run: {_f(slope, 2) if slope is not None else 'n/a (needs two sizes)'}"
+        f"; over all sizes run: {_f(report.get('lakefuse_wall_slope_all'), 2)}.",
+    ]
+    notes = []
+    for e in report["sizes"]:
+        sp = e["systems"].get("splink", {}).get("splink")
+        if sp:
+            notes.append(
+                f"- n={e['n']:,}: Splink blocked on "
+                f"{', '.join(sp['blocking_columns']) or 'nothing'}"
+                f"; EM on {', '.join(sp['em_columns'])}"
+                + (f"; warnings: {'; '.join(sp['warnings'])}" if sp.get("warnings") else "")
+            )
+    if notes:
+        lines += ["", "Splink's generic settings per size:", "", *notes]
+    gen = [
+        f"{e['n']:,}: {'cached' if e['data'].get('cached') else 'made'} "
+        f"(generate {e['data'].get('generate_s')} s, write {e['data'].get('write_s')} s)"
+        for e in report["sizes"]
+    ]
+    lines += ["", "Input data: " + "; ".join(gen) + "."]
+    changed = [
+        f"{e['n']:,}: {e['lakefuse_overrides']}"
+        for e in report["sizes"]
+        if e.get("lakefuse_overrides")
+    ]
+    if changed:
+        lines += ["", "lakefuse Settings changed from the defaults: " + "; ".join(changed) + "."]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def chart(report: dict[str, Any], path: Path) -> Path:
+    """Wall time and peak memory against n, log-log, one line per system (a run stopped at the
+    cap is drawn as an × at the cap)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, title in (
+        (axes[0], "wall_s", "wall time (s)"),
+        (axes[1], "peak_rss_mb", "peak RSS (MiB)"),
+    ):
+        for system in report["systems"]:
+            ok = [
+                (e["n"], e["systems"][system][key])
+                for e in report["sizes"]
+                if e["systems"].get(system, {}).get("ok")
+            ]
+            capped = [
+                (e["n"], e["systems"][system][key])
+                for e in report["sizes"]
+                if e["systems"].get(system, {}).get("timed_out")
+            ]
+            line = None
+            if ok:
+                (line,) = ax.plot(*zip(*ok), marker="o", label=LABEL.get(system, system))
+            if capped:
+                color = line.get_color() if line is not None else None
+                ax.scatter(
+                    *zip(*capped),
+                    marker="x",
+                    s=60,
+                    color=color,
+                    label=f"{LABEL.get(system, system)} (cap)",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rows (n)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"lakefuse bench scale pipeline ({report['commit']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def draw(report: dict[str, Any], out: Path) -> None:
+    (out / "scale_pipeline.md").write_text(markdown(report))
+    chart(report, out / "scale_pipeline.png")

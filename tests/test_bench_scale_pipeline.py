@@ -1,0 +1,211 @@
+"""`lakefuse bench scale pipeline`: the FEBRL-style generator, the pair scoring, the runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+pytest.importorskip("recordlinkage")
+
+from lakefuse.bench import scale_data as sd  # noqa: E402
+from lakefuse.bench.metrics import pairwise  # noqa: E402
+from lakefuse.bench.scale_pipeline import (  # noqa: E402
+    pair_scores,
+    parse_sizes,
+    run,
+    splink_installed,
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> sd.ScaleData:
+    return sd.generate(2000, seed=3)
+
+
+def test_same_seed_same_data_other_seed_other_data(data: sd.ScaleData) -> None:
+    again = sd.generate(2000, seed=3)
+    pd.testing.assert_frame_equal(data.rows, again.rows)
+    other = sd.generate(2000, seed=4)
+    assert not data.rows[sd.COLUMNS].equals(other.rows[sd.COLUMNS])
+
+
+def test_four_sources_with_partial_columns(data: sd.ScaleData) -> None:
+    sources = data.sources()
+    assert list(sources) == ["src1", "src2", "src3", "src4"]
+    assert sum(len(f) for f in sources.values()) == 2000
+    covered: set[str] = set()
+    for name, frame in sources.items():
+        assert list(frame.columns) == sd.SOURCES[name]
+        assert 0 < len(frame.columns) < len(sd.COLUMNS)
+        assert len(frame) > 300  # rows dealt over the four sources
+        covered |= set(frame.columns)
+    assert covered == set(sd.COLUMNS)
+    # each row's position in its source is a permutation of 0..len-1
+    for name, frame in sources.items():
+        rows = data.rows.loc[data.rows["source"] == name, "row"]
+        assert sorted(rows) == list(range(len(frame)))
+
+
+def test_gold_people_span_sources_and_get_new_unique_ssids(data: sd.ScaleData) -> None:
+    spread = data.rows.groupby("person")["source"].nunique()
+    assert (spread >= 2).sum() > 100
+    assert data.rows["person"].nunique() == len(data.people)
+    ssid = data.people["soc_sec_id"]
+    assert ssid.notna().all() and ssid.is_unique
+    tpl = sd.templates()
+    febrl = set(tpl.pools["soc_sec_id"])
+    assert len(febrl & set(ssid)) < 10  # new numbers, not FEBRL's
+    # the copy of each template original carries its person's number unchanged
+    orgs = data.rows[data.rows["template"].str.endswith("-org")]
+    clean = data.people.set_index("person")["soc_sec_id"]
+    assert (orgs["soc_sec_id"].to_numpy() == clean[orgs["person"]].to_numpy()).all()
+
+
+def test_damage_rule_on_febrl_examples() -> None:
+    assert sd.damage("sarah", None) == (sd.MISSING, 0)
+    assert sd.damage(None, None) == (sd.COPY, 0)
+    assert sd.damage("sarah", "sarah") == (sd.COPY, 0)
+    assert sd.damage("madeline", "madelne") == (sd.EDITED, 1)
+    assert sd.damage("trey", "trye") == (sd.EDITED, 2)
+    assert sd.damage("dawes street", "chauvel street")[0] == sd.REPLACED
+    assert sd.damage("19240608", "19690808") == (sd.EDITED, 3)
+    assert sd.damage("66", "73")[0] == sd.REPLACED
+    assert sd.damage(None, "wellwood")[0] == sd.REPLACED
+
+
+def test_damage_is_carried_cell_by_cell(data: sd.ScaleData) -> None:
+    tpl = sd.templates()
+    where = {r: i for i, r in enumerate(tpl.rec_ids)}
+    trow = data.rows["template"].map(where).to_numpy()
+    clean = data.people.set_index("person").loc[data.rows["person"], sd.COLUMNS].to_numpy()
+    got = data.rows[sd.COLUMNS].to_numpy()
+    kind = tpl.kind[trow]
+    edits = tpl.edits[trow]
+    copy = (kind == sd.COPY) & pd.notna(clean)
+    assert (got[copy] == clean[copy]).all()
+    missing = kind == sd.MISSING
+    assert missing.sum() > 50 and all(v is None for v in got[missing])
+    assert (pd.isna(clean) <= (pd.isna(got) | (kind == sd.REPLACED))).all()
+    ed = np.argwhere(kind == sd.EDITED)
+    assert len(ed) > 300
+    dist = np.array([Levenshtein.distance(got[i, j], clean[i, j]) for i, j in ed])
+    k = edits[ed[:, 0], ed[:, 1]]
+    assert (dist >= 1).all() and (dist <= k).all()
+    assert (dist[k == 1] == 1).all()
+    assert (dist == k).mean() > 0.8  # two random edits can undo part of each other
+    rep = np.argwhere(kind == sd.REPLACED)
+    for i, j in rep[:200]:
+        assert got[i, j] in set(tpl.pools[sd.COLUMNS[j]])
+
+
+def test_random_edits_make_exactly_one_change_per_single_edit() -> None:
+    tpl = sd.templates()
+    rng = np.random.default_rng(0)
+    values = tpl.pools["surname"][:500]
+    out = sd.random_edits(
+        values, np.ones(len(values), dtype=np.int8), tpl.alphabets["surname"], rng
+    )
+    assert all(Levenshtein.distance(a, b) == 1 for a, b in zip(values, out))
+    short = sd.random_edits(
+        np.array(["a"] * 50, dtype=object), np.full(50, 3), tpl.alphabets["state"], rng
+    )
+    assert all(len(v) >= 1 for v in short)
+
+
+def test_pair_scores_match_the_metrics_module() -> None:
+    rng = np.random.default_rng(1)
+    person = rng.integers(0, 60, size=200)
+    for multi in (False, True):
+        tuples = np.arange(200)
+        sets = rng.integers(0, 70, size=200)
+        if multi:  # some tuples in a second set
+            extra = rng.choice(200, size=40, replace=False)
+            tuples = np.r_[tuples, extra]
+            sets = np.r_[sets, rng.integers(0, 70, size=40)]
+        got = pair_scores(person, tuples, sets)
+        pred: dict[int, list[tuple[str, int]]] = {}
+        for t, s in zip(tuples, sets):
+            pred.setdefault(int(s), []).append(("t", int(t)))
+        gold: dict[int, list[tuple[str, int]]] = {}
+        for t, p in enumerate(person):
+            gold.setdefault(int(p), []).append(("t", t))
+        want = pairwise(list(pred.values()), list(gold.values()))
+        assert got["pair_count"] == ("pairs" if multi else "contingency")
+        for key in ("pred_pairs", "gold_pairs", "true_pairs"):
+            assert got[key] == want[key]
+        assert got["f1"] == pytest.approx(want["f1"], abs=1e-5)
+
+
+def test_parse_sizes() -> None:
+    assert parse_sizes("10000, 50k,1M") == [10_000, 50_000, 1_000_000]
+    with pytest.raises(ValueError, match="abc"):
+        parse_sizes("10000,abc")
+
+
+def test_cli_rejects_bad_sizes_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lakefuse.bench.cli import app
+
+    res = CliRunner().invoke(app, ["scale", "pipeline", "--sizes", "x", "-o", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "--sizes" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "scale_pipeline.json").exists()
+
+
+@pytest.mark.slow  # two fresh processes that import lakefuse and Splink: ~10 s of CPU
+def test_runner_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
+    """Both systems in their own processes; the similarity judge keeps it fast (the benchmark
+    runs lakefuse's default Settings)."""
+    out = tmp_path / "scale"
+    lines: list[str] = []
+    report = run(
+        [600],
+        seed=0,
+        timeout=300,
+        out=out,
+        lakefuse_overrides={"judge": "similarity"},
+        echo=lines.append,
+    )
+    assert {p.name for p in out.iterdir()} >= {
+        "scale_pipeline.json",
+        "scale_pipeline.md",
+        "scale_pipeline.png",
+        "data",
+        "runs",
+    }
+    saved = json.loads((out / "scale_pipeline.json").read_text())
+    (entry,) = saved["sizes"]
+    assert entry["n"] == 600 and not entry["data"]["cached"]
+    lf = entry["systems"]["lakefuse"]
+    assert lf["ok"] and 0.5 < lf["f1"] <= 1.0
+    assert lf["peak_rss_mb"] > 50 and lf["disk_peak_mb"] > 0
+    assert {"read", "block", "judge", "sets"} <= set(lf["stages"])
+    assert set(lf["finished_stages"]) == set(lf["stages"])
+    md = (out / "scale_pipeline.md").read_text()
+    assert "| 600 |" in md and "lakefuse wall per stage" in md
+    if splink_installed():
+        sp = entry["systems"]["splink"]
+        assert sp["ok"] and 0.5 < sp["f1"] <= 1.0
+        assert entry["wall_ratio"] == pytest.approx(lf["wall_s"] / sp["wall_s"], rel=1e-2)
+        assert "Splink" in md
+    assert report["lakefuse_wall_slope"] is None  # one size: no slope
+    assert (out / "scale_pipeline.png").stat().st_size > 1000
+
+
+def test_a_run_at_the_cap_is_killed_and_says_how_far_it_got(tmp_path: Path) -> None:
+    from lakefuse.bench.scale_child import run_measured
+
+    folder, _ = sd.ensure(tmp_path / "data", 300, 0)
+    again, meta = sd.ensure(tmp_path / "data", 300, 0)
+    assert again == folder and meta["cached"]
+    res = run_measured("lakefuse", folder / "input", tmp_path / "run", timeout=1.0)
+    assert res["timed_out"] and not res["ok"]
+    assert res["error"].startswith("timeout after")
+    assert res["wall_s"] < 30
+    assert "finished_stages" in res and "stage_at_stop" in res
