@@ -97,7 +97,7 @@ def test_registry_has_every_stage_variant() -> None:
 
     default = Settings()
     labels = [s.label for s in all_systems()]
-    assert labels[:3] == ["exact_fd", "splink", DEFAULT]
+    assert labels[:4] == ["exact_fd", "splink", "tfidf_mutual", DEFAULT]
     for stage, registry in (("sets", SET_FINDERS), ("judge", JUDGES), ("resolver", RESOLVERS)):
         for name in registry.names():
             if name == getattr(default, stage):
@@ -145,6 +145,30 @@ def test_update_readme_replaces_between_markers(tmp_path: Path) -> None:
     assert text.count(README_START) == readme.read_text().count(README_START) == 1
     with pytest.raises(ValueError, match="markers"):
         update_readme(_no_markers(tmp_path), "x", "y")
+
+
+def test_benchmark_page_holds_the_generated_tables(tmp_path: Path) -> None:
+    # `make bench-readme` writes into docs/benchmarks.md (report.BENCH_DOC): each marker pair
+    # once, and an update of a copy replaces only what lies between them
+    from lakefuse.bench.report import BENCH_DOC, README_END, README_START, update_readme
+    from lakefuse.bench.resolvers_report import RESOLVERS_END, RESOLVERS_START
+
+    page = Path(__file__).resolve().parents[1] / BENCH_DOC
+    text = page.read_text(encoding="utf-8")
+    for start, end in ((README_START, README_END), (RESOLVERS_START, RESOLVERS_END)):
+        assert text.count(start) == text.count(end) == 1
+        assert text.index(start) < text.index(end)
+    copy = tmp_path / "benchmarks.md"
+    copy.write_text(text, encoding="utf-8")
+    update_readme(copy, "| new | table |\n", "cmd")
+    update_readme(copy, "| resolvers |\n", "cmd", RESOLVERS_START, RESOLVERS_END)
+    new = copy.read_text(encoding="utf-8")
+    assert new.split(README_START)[0] == text.split(README_START)[0]
+    assert new.split(RESOLVERS_END)[1] == text.split(RESOLVERS_END)[1]
+    assert "| new | table |" in new and "| resolvers |" in new
+    assert "### Pairwise F1" not in new  # the old generated table is gone
+    readme = (page.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert README_START not in readme and "docs/benchmarks.md" in readme
 
 
 def _no_markers(tmp_path: Path) -> Path:

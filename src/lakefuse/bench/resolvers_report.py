@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS = ("balanced", "te_heavy", "se_heavy")
+#: The markers in docs/benchmarks.md (``report.BENCH_DOC``) that the tables go between.
+RESOLVERS_START = "<!-- resolvers:start -->"
+RESOLVERS_END = "<!-- resolvers:end -->"
 
 
 def _f(x: float | None, digits: int = 3) -> str:
