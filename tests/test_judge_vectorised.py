@@ -7,7 +7,11 @@ a function of these features, so equal features give equal pairs.parquet."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import math
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -44,8 +48,17 @@ from lakefuse.text.numbers import parse_number
 from lakefuse.types import TABLE, UnionTable
 from tests.conftest import SHARED, need
 
-ROOT = Path(__file__).resolve().parents[1]
-TASKS = ROOT / "bench-out" / "tasks"
+
+@functools.cache
+def _task_input(name: str) -> Path:
+    """A bench task's input folder, made from ../shared (and FEBRL) into a temporary folder."""
+    from lakefuse.bench.catalog import make_tasks
+
+    need(SHARED)
+    base, setting = name.rsplit("-", 1)
+    root = Path(tempfile.mkdtemp(prefix="lakefuse-vec-tasks-"))
+    atexit.register(shutil.rmtree, root, True)
+    return make_tasks(root, [(base, setting)], seed=0)[0] / "input"
 
 
 # -- the reference: the pair-by-pair implementation the vectorised one replaced -----------
@@ -189,9 +202,9 @@ LAKES = {
     "abt_buy": lambda: read_inputs(
         [need(SHARED / "magellan" / "abt_buy" / f"table{s}.csv") for s in "AB"]
     ),
-    "febrl_entity-te_heavy": lambda: read_inputs([need(TASKS / "febrl_entity-te_heavy/input")]),
-    "dblp_entity-se_heavy": lambda: read_inputs([need(TASKS / "dblp_entity-se_heavy/input")]),
-    "stadium_join-se_heavy": lambda: read_inputs([need(TASKS / "stadium_join-se_heavy/input")]),
+    "febrl_entity-te_heavy": lambda: read_inputs([_task_input("febrl_entity-te_heavy")]),
+    "dblp_entity-se_heavy": lambda: read_inputs([_task_input("dblp_entity-se_heavy")]),
+    "stadium_join-se_heavy": lambda: read_inputs([_task_input("stadium_join-se_heavy")]),
 }
 
 
