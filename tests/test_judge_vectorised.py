@@ -29,7 +29,7 @@ from lakefuse.encode.tuples import judged_values
 from lakefuse.engines import get_engine
 from lakefuse.io import align
 from lakefuse.judge.pair_features import SIM_COLUMNS, value_features
-from lakefuse.judge.similarity import scored_table
+from lakefuse.judge.similarity import pairs_table, scored_table
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
     N_STATIC,
@@ -38,7 +38,7 @@ from lakefuse.judge.ssacl_features import (
     pair_static,
     static_features,
 )
-from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers, pairs_table, two_decimals
+from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers, two_decimals
 from lakefuse.pipeline import build_union, read_inputs
 from lakefuse.text.abbreviations import acronym
 from lakefuse.text.dates import as_date

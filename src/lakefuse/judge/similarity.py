@@ -24,7 +24,6 @@ def scored_table(
     weights: np.ndarray,
 ) -> pa.Table:
     """Assemble the ScoredPairs table; ``drivers`` names the attributes that weighed most."""
-    shared = (~np.isnan(evidence)).sum(axis=1)
     drivers = []
     for i in range(len(left)):
         ev = evidence[i]
@@ -32,6 +31,31 @@ def scored_table(
         if conflict[i]:
             idx = [j for j in idx if ev[j] < 0.6] or idx
         drivers.append(",".join(f"{attributes[j]}={ev[j]:.2f}" for j in idx[:3]))
+    return pairs_table(
+        left,
+        right,
+        evidence,
+        score,
+        decision,
+        conflict,
+        attributes,
+        pa.array(drivers, type=pa.string()),
+    )
+
+
+def pairs_table(
+    left: np.ndarray,
+    right: np.ndarray,
+    ev: np.ndarray,
+    score: np.ndarray,
+    decision: np.ndarray,
+    conflict: np.ndarray,
+    attributes: list[str],
+    drivers: pa.Array,
+) -> pa.Table:
+    """The ScoredPairs table every judge returns: ids, score (NaN where nothing is shared),
+    decision, conflict, shared attributes, ``drivers`` and per-attribute evidence ``ev:<a>``."""
+    shared = (~np.isnan(ev)).sum(axis=1)
     cols: dict[str, pa.Array] = {
         "l": pa.array(left, type=pa.int64()),
         "r": pa.array(right, type=pa.int64()),
@@ -39,10 +63,10 @@ def scored_table(
         "decision": pa.array(decision, type=pa.bool_()),
         "conflict": pa.array(conflict, type=pa.bool_()),
         "shared": pa.array(shared, type=pa.int32()),
-        "drivers": pa.array(drivers, type=pa.string()),
+        "drivers": drivers,
     }
     for j, a in enumerate(attributes):
-        cols[f"ev:{a}"] = pa.array(evidence[:, j], type=pa.float64(), from_pandas=True)
+        cols[f"ev:{a}"] = pa.array(ev[:, j], type=pa.float64(), from_pandas=True)
     return pa.table(cols)
 
 

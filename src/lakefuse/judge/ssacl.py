@@ -37,7 +37,7 @@ from lakefuse.config import Settings
 from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.options import SSACLOptions
 from lakefuse.judge.pair_features import encode
-from lakefuse.judge.similarity import SimilarityJudge
+from lakefuse.judge.similarity import SimilarityJudge, pairs_table
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
     STATIC_NAMES,
@@ -46,7 +46,7 @@ from lakefuse.judge.ssacl_features import (
     pair_static,
     static_features,
 )
-from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers, pairs_table
+from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold, train
 from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable

@@ -74,33 +74,6 @@ def drivers(
     return pa.array(out.tolist(), type=pa.string())
 
 
-def pairs_table(
-    left: np.ndarray,
-    right: np.ndarray,
-    ev: np.ndarray,
-    score: np.ndarray,
-    decision: np.ndarray,
-    conflict: np.ndarray,
-    attributes: list[str],
-    drivers: pa.Array,
-) -> pa.Table:
-    """The ScoredPairs table (the columns of :func:`lakefuse.judge.similarity.scored_table`)
-    with the given ``drivers``."""
-    shared = (~np.isnan(ev)).sum(axis=1)
-    cols: dict[str, pa.Array] = {
-        "l": pa.array(left, type=pa.int64()),
-        "r": pa.array(right, type=pa.int64()),
-        "score": pa.array(np.where(shared > 0, score, np.nan), type=pa.float64(), from_pandas=True),
-        "decision": pa.array(decision, type=pa.bool_()),
-        "conflict": pa.array(conflict, type=pa.bool_()),
-        "shared": pa.array(shared, type=pa.int32()),
-        "drivers": drivers,
-    }
-    for j, a in enumerate(attributes):
-        cols[f"ev:{a}"] = pa.array(ev[:, j], type=pa.float64(), from_pandas=True)
-    return pa.table(cols)
-
-
 class Vectors:
     """Embeddings of ``strings`` (a union's distinct values) by position, as the embedder
     gives them: each value is asked of the embedder once, when first needed, and later
