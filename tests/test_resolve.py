@@ -211,19 +211,13 @@ def test_truth_discovery_learns_source_accuracy() -> None:
     ok.loc[0, "v"] = "okwrong0"
     bad = pd.DataFrame({"k": good["k"], "v": [f"bad{i}" for i in range(n)]})
     bad.loc[1, "v"] = "true1"
-    tie_bad = pd.DataFrame({"k": ["x"], "v": ["wrong x"]})
-    tie_good = pd.DataFrame({"k": ["x"], "v": ["right x"]})
-    ctx = context({"bad": bad, "tie_bad": tie_bad, "ok": ok, "good": good, "tie_good": tie_good})
+    # a 1-1 tie between the same two sources, on a row that ``ok`` lacks
+    bad = pd.concat([bad, pd.DataFrame({"k": ["x"], "v": ["wrong x"]})], ignore_index=True)
+    good = pd.concat([good, pd.DataFrame({"k": ["x"], "v": ["right x"]})], ignore_index=True)
+    ctx = context({"bad": bad, "ok": ok, "good": good})
     problems = [problem(ctx, "v", [("bad", i), ("ok", i), ("good", i)], set_id=i) for i in range(n)]
-    tie = problem(ctx, "v", [("tie_bad", 0), ("tie_good", 0)], set_id=n)
+    tie = problem(ctx, "v", [("bad", n), ("good", n)], set_id=n)
     problems.append(tie)
-    v = ctx.union.values()
-    # tie rows stand for the same two sources: rename so the source is the table name
-    for t, name in enumerate(v[TABLE]):
-        if name == "tie_bad":
-            v[TABLE][t] = "bad"
-        elif name == "tie_good":
-            v[TABLE][t] = "good"
     truth = get_resolver("truth")
     decisions = truth.resolve(problems, ctx)
     assert [d.value for d in decisions[:n]] == [f"true{i}" for i in range(n)]

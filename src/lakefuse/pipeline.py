@@ -138,7 +138,7 @@ def key_attributes(union: UnionTable, min_rows: int = 5) -> KeyAttributes:
         n = int(row["non_null"] or 0)
         if n >= min_rows and row["table"] in pos:
             ident[pos[row["table"]], col[row["attribute"]]] = row["distinct"] >= IDENTIFYING * n
-    table_of = np.array([pos[t] for t in union.values()[TABLE]], dtype=np.int32)
+    table_of = union.table_index().astype(np.int32)
     return KeyAttributes(attrs, table_of, ident)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from lakefuse.engines.base import Engine
@@ -63,8 +64,43 @@ class UnionTable:
     def to_arrow(self) -> pa.Table:
         return self.engine.fetch(self.name)
 
+    def by_tid(self) -> pa.Table:
+        """The union as one Arrow table whose row ``i`` is tid ``i`` (cached)."""
+        cached = getattr(self, "_by_tid", None)
+        if cached is None:
+            t = self.to_arrow()
+            tid = t.column(TID).to_numpy()
+            if not np.array_equal(tid, np.arange(len(tid))):
+                t = t.take(pa.array(np.argsort(tid, kind="stable")))
+            cached = t.combine_chunks()
+            self._by_tid = cached
+        return cached
+
+    def column(self, name: str) -> pa.Array:
+        """One column (an attribute, ``TABLE`` or ``ROW``) indexed by tid."""
+        return self.by_tid().column(name).chunk(0) if self.n_tuples else pa.array([], pa.string())
+
+    def codes(self, name: str) -> tuple[np.ndarray, pa.Array]:
+        """A column dictionary-encoded: int64 codes indexed by tid (-1 = null) and the distinct
+        values, in the order of their first tid (cached)."""
+        cache: dict[str, tuple[np.ndarray, pa.Array]] = self.__dict__.setdefault("_codes", {})
+        if name not in cache:
+            enc = pc.dictionary_encode(self.column(name))
+            idx = enc.indices
+            codes = idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            cache[name] = (codes, enc.dictionary)
+        return cache[name]
+
+    def table_index(self) -> np.ndarray:
+        """Per tid, the index of its source table in :attr:`sources`."""
+        codes, names = self.codes(TABLE)
+        pos = {s.name: i for i, s in enumerate(self.sources)}
+        lookup = np.array([pos.get(x, -1) for x in names.to_pylist()], dtype=np.int64)
+        return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
     def values(self) -> dict[str, list[str | None]]:
-        """Attribute -> list of values indexed by tid (cached)."""
+        """Attribute -> list of values indexed by tid (cached). Python lists of every value:
+        for small tables and tests; the stages use :meth:`codes` and :meth:`column`."""
         cache = getattr(self, "_values_cache", None)
         if cache is None:
             t = self.to_arrow().sort_by(TID)

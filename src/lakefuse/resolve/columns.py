@@ -7,10 +7,14 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
 
 from lakefuse.text.words import known_words
 from lakefuse.types import ConflictProblem, ResolveContext
 
+T = TypeVar("T")
 _WORD = re.compile(r"\w+")
 _SHAPE = re.compile(r"[A-Z]+[a-z]+|[A-Z]+|[a-z]+|[0-9]+|\s+|.")
 
@@ -55,7 +59,7 @@ class ColumnCounts:
     word occurs in each attribute of the union; computed lazily per attribute."""
 
     def __init__(self, context: ResolveContext | None) -> None:
-        self._values = context.union.values() if context is not None else {}
+        self._union = context.union if context is not None else None
         self._counts: dict[str, Counter[str]] = {}
         self._words: dict[str, Counter[str]] = {}
         self._shapes: dict[str, Counter[str]] = {}
@@ -63,9 +67,14 @@ class ColumnCounts:
         self._wshapes: dict[str, Counter[str]] = {}
 
     def __call__(self, attribute: str) -> Counter[str]:
+        """Distinct value -> occurrences in the column (counted by Arrow, once)."""
         if attribute not in self._counts:
-            col = self._values.get(attribute, [])
-            self._counts[attribute] = Counter(v for v in col if v is not None)
+            counts: Counter[str] = Counter()
+            if self._union is not None and attribute in self._union.attributes:
+                codes, dictionary = self._union.codes(attribute)
+                n = np.bincount(codes[codes >= 0], minlength=len(dictionary))
+                counts = Counter(dict(zip(dictionary.to_pylist(), n.tolist())))
+            self._counts[attribute] = counts
         return self._counts[attribute]
 
     def _build(self, attribute: str) -> None:
@@ -153,19 +162,34 @@ class ColumnCounts:
         usual words, then the most usual word formats, then the most words the encoder's
         vocabulary knows, then the most usual letter trigrams, then most supported in the
         problem, then earliest tuple."""
+        if len(indexes) == 1:
+            return indexes[0]
         counts = self(problem.attribute)
         cands = problem.candidates
         a = problem.attribute
-        return max(
+        return lazy_max(
             indexes,
-            key=lambda i: (
-                counts[cands[i].value] - len(cands[i].tids),
-                round(self.format_share(a, cands[i].value), 2),
-                round(self.spelling(a, cands[i].value), 6),
-                round(self.word_format(a, cands[i].value), 6),
-                known_words(cands[i].value),
-                round(self.letters(a, cands[i].value), 6),
-                len(cands[i].tids),
-                -min(cands[i].tids),
-            ),
+            [
+                lambda i: counts[cands[i].value] - len(cands[i].tids),
+                lambda i: round(self.format_share(a, cands[i].value), 2),
+                lambda i: round(self.spelling(a, cands[i].value), 6),
+                lambda i: round(self.word_format(a, cands[i].value), 6),
+                lambda i: known_words(cands[i].value),
+                lambda i: round(self.letters(a, cands[i].value), 6),
+                lambda i: len(cands[i].tids),
+                lambda i: -min(cands[i].tids),
+            ],
         )
+
+
+def lazy_max(items: Sequence[T], keys: Sequence[Callable[[T], Any]]) -> T:
+    """``max(items, key=lambda x: tuple(k(x) for k in keys))``, computing each key only for
+    the items still tied on the keys before it (the later keys are the costly ones)."""
+    left = list(items)
+    for k in keys:
+        if len(left) == 1:
+            break
+        scored = [k(x) for x in left]
+        top = max(scored)
+        left = [x for x, v in zip(left, scored) if v == top]
+    return left[0]

@@ -21,12 +21,62 @@ support with it, ``truth`` adds it to its scores (``context_weight``).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
 
 from lakefuse.resolve.demos import attribute_weights
 from lakefuse.text.normalize import key
-from lakefuse.types import ConflictProblem, ResolveContext
+from lakefuse.types import ConflictProblem, ResolveContext, UnionTable
+
+#: :func:`key` remembered: the same known values and candidates recur across conflicts
+_key = lru_cache(maxsize=1 << 18)(key)
+
+
+class KeyCodes:
+    """Per attribute, the :func:`key` of each tuple's value as an int code (-1 = null):
+    :func:`key` runs once per distinct value, the rest is numpy."""
+
+    def __init__(self, union: UnionTable) -> None:
+        self.union = union
+        self._cache: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+
+    def __call__(self, attribute: str) -> tuple[np.ndarray, dict[str, int]]:
+        """(code per tid, key -> code)."""
+        if attribute not in self._cache:
+            codes, dictionary = self.union.codes(attribute)
+            index: dict[str, int] = {}
+            kmap = np.fromiter(
+                (index.setdefault(key(v), len(index)) for v in dictionary.to_pylist()),
+                dtype=np.int64,
+                count=len(dictionary),
+            )
+            per_tid = np.where(codes >= 0, kmap[np.maximum(codes, 0)] if len(kmap) else -1, -1)
+            self._cache[attribute] = (per_tid, index)
+        return self._cache[attribute]
+
+
+class _PairTable:
+    """The counts of :meth:`ContextEvidence._tables` for one (a, b), as arrays: rows outside
+    the conflicts on ``a`` carrying both (``pair``: sorted ``ka * width + kb`` and counts;
+    ``with_b``: per key of ``a``), and the column ``b`` (``col_b``, ``n_b``)."""
+
+    def __init__(
+        self, ka: np.ndarray, kb: np.ndarray, excluded: np.ndarray, n_ka: int, n_kb: int
+    ) -> None:
+        has_b = kb >= 0
+        self.col_b = np.bincount(kb[has_b], minlength=n_kb)
+        self.n_b = int(np.count_nonzero(has_b))
+        m = has_b & (ka >= 0) & ~excluded
+        self.width = max(n_kb, 1)
+        self.pair, self.pair_n = np.unique(ka[m] * self.width + kb[m], return_counts=True)
+        self.with_b = np.bincount(ka[m], minlength=n_ka)
+
+    def pair_count(self, ka: int, kb: int) -> int:
+        k = ka * self.width + kb
+        i = int(np.searchsorted(self.pair, k))
+        return int(self.pair_n[i]) if i < len(self.pair) and self.pair[i] == k else 0
 
 
 class ContextEvidence:
@@ -38,23 +88,27 @@ class ContextEvidence:
         alpha: float = 1.0,
         key_share: float | None = None,
     ) -> None:
-        self.values = context.union.values()
+        self.union = context.union
         self.attributes = list(context.union.attributes)
         self.seed = context.seed
         self.min_weight = min_weight
         self.alpha = alpha
         self.key_share = key_share
-        self._excluded: dict[str, set[int]] = {}
+        self.keys = KeyCodes(context.union)
+        n = context.union.n_tuples
+        self._excluded: dict[str, np.ndarray] = {}
         for p in problems:
-            ex = self._excluded.setdefault(p.attribute, set())
+            ex = self._excluded.get(p.attribute)
+            if ex is None:
+                ex = self._excluded[p.attribute] = np.zeros(n, dtype=bool)
             for c in p.candidates:
-                ex.update(c.tids)
+                ex[list(c.tids)] = True
         self._weights: dict[str, dict[str, float]] = {}
-        self._pairs: dict[tuple[str, str], tuple[Counter, Counter, Counter, int]] = {}
+        self._pairs: dict[tuple[str, str], _PairTable] = {}
 
     def weights(self, a: str) -> dict[str, float]:
         if a not in self._weights:
-            w = attribute_weights(self.values, a, self.attributes, self.seed)
+            w = attribute_weights(self.union, a, self.attributes, self.seed)
             kept = {b: x for b, x in w.items() if x >= self.min_weight}
             if self.key_share is not None:
                 for b in w:
@@ -68,45 +122,36 @@ class ContextEvidence:
         """Distinct values of ``a`` per row, over the rows outside the conflicts on ``a``
         that carry ``a`` and ``b`` (0 below ``min_rows`` such rows): read off the counts of
         :meth:`_tables`, which the evidence uses anyway."""
-        with_b = self._tables(a, b)[1]
-        n = sum(with_b.values())
-        return len(with_b) / n if n >= min_rows else 0.0
+        with_b = self._tables(a, b).with_b
+        n = int(with_b.sum())
+        return int(np.count_nonzero(with_b)) / n if n >= min_rows else 0.0
 
-    def _tables(self, a: str, b: str) -> tuple[Counter, Counter, Counter, int]:
+    def _tables(self, a: str, b: str) -> _PairTable:
         if (a, b) not in self._pairs:
-            excluded = self._excluded.get(a, set())
-            pair: Counter = Counter()
-            with_b: Counter = Counter()
-            col_b: Counter = Counter()
-            n_b = 0
-            for t, (va, vb) in enumerate(zip(self.values[a], self.values[b])):
-                if vb is None:
-                    continue
-                kb = key(vb)
-                col_b[kb] += 1
-                n_b += 1
-                if va is None or t in excluded:
-                    continue
-                ka = key(va)
-                pair[(ka, kb)] += 1
-                with_b[ka] += 1
-            self._pairs[(a, b)] = (pair, with_b, col_b, n_b)
+            ka, index_a = self.keys(a)
+            kb, index_b = self.keys(b)
+            excluded = self._excluded.get(a)
+            if excluded is None:
+                excluded = np.zeros(len(ka), dtype=bool)
+            self._pairs[(a, b)] = _PairTable(ka, kb, excluded, len(index_a), len(index_b))
         return self._pairs[(a, b)]
 
     def score(self, problem: ConflictProblem, indexes: Sequence[int]) -> float:
         """Summed weighted log-ratio for a group of candidate values (pooled variants)."""
         a = problem.attribute
-        keys = {key(problem.candidates[i].value) for i in indexes}
+        index_a = self.keys(a)[1]
+        keys = {_key(problem.candidates[i].value) for i in indexes}
+        codes_a = [index_a[k] for k in keys if k in index_a]
         total = 0.0
         for b, w in self.weights(a).items():
             known = problem.known.get(b)
             if known is None:
                 continue
-            pair, with_b, col_b, n_b = self._tables(a, b)
-            kb = key(known)
-            base = (col_b[kb] + 1) / (n_b + 1)
-            agree = sum(pair[(ka, kb)] for ka in keys)
-            n = sum(with_b[ka] for ka in keys)
+            t = self._tables(a, b)
+            kb = self.keys(b)[1].get(_key(known), -1)
+            base = ((int(t.col_b[kb]) if kb >= 0 else 0) + 1) / (t.n_b + 1)
+            agree = sum(t.pair_count(ka, kb) for ka in codes_a) if kb >= 0 else 0
+            n = sum(int(t.with_b[ka]) for ka in codes_a)
             if n == 0:
                 continue
             p = (agree + self.alpha * base) / (n + self.alpha)

@@ -10,15 +10,19 @@ counts fully, shared words partly); or ``k`` random such rows (ablation).
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from lakefuse.resolve.values import fold
+from lakefuse.types import UnionTable
 
 _WORD = re.compile(r"\w+")
 MI_SAMPLE = 5000
@@ -27,31 +31,129 @@ COMMON_WORD = 0.2
 
 
 def attribute_weights(
-    values: dict[str, list[str | None]],
+    values: Mapping[str, list[str | None]] | UnionTable,
     target: str,
     attributes: Sequence[str],
     seed: int = 0,
 ) -> dict[str, float]:
-    """Adjusted mutual information between ``target`` and each other attribute."""
-    from sklearn.metrics import adjusted_mutual_info_score
-
-    tcol = values[target]
+    """Adjusted mutual information between ``target`` and each other attribute, on at most
+    ``MI_SAMPLE`` rows that carry both (the same rows whether ``values`` is the union or its
+    values as lists)."""
+    column = _column_reader(values)
+    tcodes, tdict = column(target)
     out: dict[str, float] = {}
     rng = random.Random(seed)
     for b in attributes:
         if b == target:
             continue
-        bcol = values[b]
-        rows = [i for i in range(len(tcol)) if tcol[i] is not None and bcol[i] is not None]
+        bcodes, bdict = column(b)
+        rows = np.flatnonzero((tcodes >= 0) & (bcodes >= 0))
         if len(rows) < 3:
             out[b] = 0.0
             continue
         if len(rows) > MI_SAMPLE:
-            rows = rng.sample(rows, MI_SAMPLE)
-        x = [fold(bcol[i]) for i in rows]  # type: ignore[arg-type]
-        y = [fold(tcol[i]) for i in rows]  # type: ignore[arg-type]
-        out[b] = max(0.0, float(adjusted_mutual_info_score(y, x)))
+            # random.sample picks positions by the population's length only: the same rows
+            # as sampling the list of row numbers
+            rows = rows[rng.sample(range(len(rows)), MI_SAMPLE)]
+        x = _folded(bcodes[rows], bdict)
+        y = _folded(tcodes[rows], tdict)
+        out[b] = max(0.0, adjusted_mutual_info(y, x))
     return out
+
+
+def adjusted_mutual_info(labels_true: Sequence[str], labels_pred: Sequence[str]) -> float:
+    """scikit-learn's ``adjusted_mutual_info_score`` (arithmetic mean), with the expected
+    mutual information summed once per distinct pair of cluster sizes instead of once per pair
+    of clusters: the same value up to floating-point rounding (about 1e-15), hundreds of times
+    faster when the labels have thousands of distinct values."""
+    from sklearn.metrics import mutual_info_score
+    from sklearn.metrics.cluster import contingency_matrix
+
+    y, x = np.asarray(labels_true), np.asarray(labels_pred)
+    n_classes, n_clusters = len(np.unique(y)), len(np.unique(x))
+    if n_classes == n_clusters == 1 or n_classes == n_clusters == 0:
+        return 1.0
+    if n_classes == 1 or n_clusters == 1:
+        return 0.0
+    contingency = contingency_matrix(y, x, sparse=True)
+    mi = mutual_info_score(y, x, contingency=contingency)
+    emi = _expected_mutual_information(contingency, len(y))
+    normalizer = float(np.mean([_entropy(y), _entropy(x)]))
+    eps = np.finfo("float64").eps
+    denominator = normalizer - emi
+    denominator = min(denominator, -eps) if denominator < 0 else max(denominator, eps)
+    numerator = mi - emi
+    numerator = min(numerator, -eps) if numerator < 0 else max(numerator, eps)
+    return float(numerator / denominator)
+
+
+def _entropy(labels: np.ndarray) -> float:
+    if len(labels) == 0:
+        return 1.0
+    pi = np.unique(labels, return_counts=True)[1].astype(np.float64)
+    if pi.size == 1:
+        return 0.0
+    pi_sum = np.sum(pi)
+    return float(-np.sum((pi / pi_sum) * (np.log(pi) - math.log(pi_sum))))
+
+
+def _expected_mutual_information(contingency: Any, n: int) -> float:
+    """The expected mutual information of two labelings with the contingency's row and
+    column sums (Vinh et al. 2010), as scikit-learn sums it, grouped by equal sums."""
+    from scipy.special import gammaln
+
+    a = np.ravel(contingency.sum(axis=1)).astype(np.int64)
+    b = np.ravel(contingency.sum(axis=0)).astype(np.int64)
+    if a.size == 1 or b.size == 1:
+        return 0.0
+    ua, ca = np.unique(a, return_counts=True)
+    ub, cb = np.unique(b, return_counts=True)
+    u = np.repeat(ua, len(ub))
+    v = np.tile(ub, len(ua))
+    mult = np.repeat(ca, len(ub)).astype(np.float64) * np.tile(cb, len(ua))
+    start = np.maximum(1, u - n + v)
+    length = np.maximum(np.minimum(u, v) + 1 - start, 0)
+    pair = np.repeat(np.arange(len(u)), length)
+    offset = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    nij = (start[pair] + offset).astype(np.float64)
+    uu, vv = u[pair].astype(np.float64), v[pair].astype(np.float64)
+    term1 = nij / n
+    term2 = (math.log(n) + np.log(nij)) - np.log(uu) - np.log(vv)
+    gln = (
+        gammaln(uu + 1)
+        + gammaln(vv + 1)
+        + gammaln(n - uu + 1)
+        + gammaln(n - vv + 1)
+        - (gammaln(nij + 1) + gammaln(n + 1))
+        - gammaln(uu - nij + 1)
+        - gammaln(vv - nij + 1)
+        - gammaln(n - uu - vv + nij + 1)
+    )
+    terms = term1 * term2 * np.exp(gln)
+    return float(np.sum(np.bincount(pair, weights=terms, minlength=len(u)) * mult))
+
+
+def _folded(codes: np.ndarray, dictionary: pa.Array) -> list[str]:
+    """:func:`fold` of the values with these codes, each distinct value folded once."""
+    uniq, inv = np.unique(codes, return_inverse=True)
+    folded = [fold(v) for v in dictionary.take(pa.array(uniq)).to_pylist()]
+    return [folded[i] for i in inv.tolist()]
+
+
+def _column_reader(
+    values: Mapping[str, list[str | None]] | UnionTable,
+) -> Callable[[str], tuple[np.ndarray, pa.Array]]:
+    """Dictionary codes (-1 = null) and distinct values of a column, from the union or from
+    lists of values."""
+    if isinstance(values, UnionTable):
+        return values.codes
+
+    def read(name: str) -> tuple[np.ndarray, pa.Array]:
+        enc = pa.array(values[name], type=pa.string()).dictionary_encode()
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, enc.dictionary
+
+    return read
 
 
 def compress(

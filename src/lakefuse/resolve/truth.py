@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from lakefuse.resolve.columns import ColumnCounts
 from lakefuse.resolve.context import ContextEvidence
 from lakefuse.resolve.values import pool
-from lakefuse.types import TABLE, ConflictProblem, Decision, ResolveContext
+from lakefuse.types import TABLE, ConflictProblem, Decision, ResolveContext, UnionTable
+
+
+class _TableOf:
+    """The source table name of a tid (dictionary codes, no list of every tuple's)."""
+
+    def __init__(self, union: UnionTable) -> None:
+        self.codes, names = union.codes(TABLE)
+        self.names = names.to_pylist()
+
+    def __getitem__(self, tid: int) -> str:
+        return self.names[self.codes[tid]]
 
 
 class SourceTruth:
@@ -85,7 +96,7 @@ class SourceTruth:
     ) -> list[tuple[list[list[int]], list[float]]]:
         """Per problem: the candidate groups (pooled variants) and each group's probability,
         after the source accuracies have settled."""
-        tables = context.union.values()[TABLE] if context is not None else None
+        tables = _TableOf(context.union) if context is not None else None
         counts = ColumnCounts(context)
         evidence = (
             ContextEvidence(context, problems)
@@ -153,7 +164,7 @@ class SourceTruth:
         self.accuracy = dict(acc)
         return [([g for g, _ in groups], ps) for groups, ps in zip(claims, probs)]
 
-    def _source(self, tables: list | None, tid: int, attribute: str) -> object:
+    def _source(self, tables: _TableOf | None, tid: int, attribute: str) -> object:
         table = tables[tid] if tables is not None else tid
         return (table, attribute) if self.by_attribute else table
 

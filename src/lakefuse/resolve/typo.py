@@ -13,9 +13,10 @@ elsewhere, usual format and words) and the earliest tuple."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from lakefuse.resolve.columns import ColumnCounts
+from lakefuse.resolve.columns import ColumnCounts, lazy_max
 from lakefuse.resolve.context import ContextEvidence
 from lakefuse.resolve.values import pool
 from lakefuse.types import ConflictProblem, Decision, ResolveContext
@@ -50,17 +51,27 @@ class TypoVote:
             groups = pool(cands)
             total = sum(len(c.tids) for c in cands)
 
-            def group_key(g: list[int], p: ConflictProblem = p) -> tuple[float, ...]:
-                support = sum(len(p.candidates[i].tids) for i in g)
-                agree = (round(ctx.score(p, g), 3),) if ctx is not None else ()
-                return (
-                    support,
-                    *agree,
-                    *counts.evidence(p, g),
-                    -min(min(p.candidates[i].tids) for i in g),
+            # support decides first; the context and column evidence (the costly keys) are
+            # computed only for the pools still tied
+            keys: list[Callable[[list[int]], Any]] = [
+                lambda g, p=p: sum(len(p.candidates[i].tids) for i in g)
+            ]
+            if ctx is not None:
+                keys.append(lambda g, p=p, c=ctx: round(c.score(p, g), 3))
+            # counts.evidence, one part at a time
+            keys.append(lambda g, p=p: max(counts.outside(p, i) for i in g))
+            keys.append(
+                lambda g, p=p: max(
+                    round(counts.format_share(p.attribute, p.candidates[i].value), 2) for i in g
                 )
-
-            best = groups[0] if len(groups) == 1 else max(groups, key=group_key)
+            )
+            keys.append(
+                lambda g, p=p: max(
+                    round(counts.spelling(p.attribute, p.candidates[i].value), 6) for i in g
+                )
+            )
+            keys.append(lambda g, p=p: -min(min(p.candidates[i].tids) for i in g))
+            best = groups[0] if len(groups) == 1 else lazy_max(groups, keys)
             i = counts.usual(p, best)
             support = sum(len(cands[j].tids) for j in best)
             out.append(Decision(cands[i].value, self.name, support / total))

@@ -11,6 +11,7 @@ merge only affects that problem.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -122,6 +123,11 @@ def variants(a: str, b: str) -> bool:
     return False
 
 
+#: :func:`variants` remembered per pair of values: conflicts of a column repeat the same
+#: pairs (two states, two suburbs), and the rules are pure functions of the two strings
+_variants = lru_cache(maxsize=1 << 18)(variants)
+
+
 def pool(candidates: Sequence[Candidate]) -> list[list[int]]:
     """Group candidate indexes into variant clusters (union-find, first index is the root)."""
     parent = list(range(len(candidates)))
@@ -134,7 +140,7 @@ def pool(candidates: Sequence[Candidate]) -> list[list[int]]:
 
     for i in range(len(candidates)):
         for j in range(i + 1, len(candidates)):
-            if variants(candidates[i].value, candidates[j].value):
+            if _variants(candidates[i].value, candidates[j].value):
                 ri, rj = find(i), find(j)
                 if ri != rj:
                     parent[max(ri, rj)] = min(ri, rj)

@@ -122,15 +122,35 @@ class Component:
         return out
 
 
+@dataclass
+class Partition:
+    """Disjoint sets as arrays: ``tids[i]`` belongs to the set labelled ``labels[i]`` (any
+    int labels). No tid of a partition is in any other set."""
+
+    tids: np.ndarray
+    labels: np.ndarray
+
+    def groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tids grouped by set (each group sorted) and each group's size."""
+        if len(self.tids) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        order = np.lexsort((self.tids, self.labels))
+        lab = self.labels[order]
+        cuts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        sizes = np.diff(np.r_[cuts, len(lab)])
+        return self.tids[order].astype(np.int64), sizes
+
+
 def _slices(key: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(key, kind="stable")
     starts = np.searchsorted(key[order], np.arange(n_groups + 1))
     return order, starts
 
 
-def iter_components(graph: IntegrabilityGraph, trivial: list[list[int]]) -> Iterator[Component]:
+def iter_components(graph: IntegrabilityGraph, trivial: list) -> Iterator[Component]:
     """Yield every component that needs a method. Components of size <= 2 and cliques with no
-    forbidden pair inside are appended to ``trivial`` (as tid lists) instead."""
+    forbidden pair inside are one set each: they are appended to ``trivial`` as one
+    :class:`Partition` instead."""
     n = graph.n_nodes
     l, r, w = edge_arrays(graph)
     fa, fb = guard_arrays(graph)
@@ -150,11 +170,11 @@ def iter_components(graph: IntegrabilityGraph, trivial: list[list[int]]) -> Iter
     e_order, e_starts = _slices(el, n_comp)
     f_order, f_starts = _slices(fcomp, n_comp)
     local = np.empty(n, dtype=np.int64)
-    for c in np.flatnonzero(sizes > 1):
+    # the trivial components, all at once: one set each (no Python work per component)
+    take = (is_trivial & (sizes > 1))[labels]
+    trivial.append(Partition(np.flatnonzero(take), labels[take]))
+    for c in np.flatnonzero((sizes > 1) & ~is_trivial):
         nodes = node_order[node_starts[c] : node_starts[c + 1]]
-        if is_trivial[c]:
-            trivial.append(nodes.tolist())
-            continue
         nodes = np.sort(nodes)
         local[nodes] = np.arange(len(nodes))
         ei = e_order[e_starts[c] : e_starts[c + 1]]
@@ -242,15 +262,25 @@ def to_global(comp: Component, sets: Iterable[Sequence[int]]) -> list[list[int]]
 
 
 def make_sets(
-    n_nodes: int, sets: Iterable[Iterable[int]], method: str, **info: object
+    n_nodes: int, sets: Iterable[Iterable[int] | Partition], method: str, **info: object
 ) -> IntegrableSets:
     """Dense set ids ordered by smallest member; subsumed sets dropped; uncovered nodes become
-    singletons so every tuple is accounted for."""
-    sets = [s if isinstance(s, list) else list(s) for s in sets]
-    flat = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.int64)
+    singletons so every tuple is accounted for. A :class:`Partition` among ``sets`` stands for
+    many disjoint sets at once."""
+    parts = [s for s in sets if isinstance(s, Partition)]
+    lists = [s if isinstance(s, list) else list(s) for s in sets if not isinstance(s, Partition)]
+    p_flat, p_sizes = _partition_arrays(parts)
+    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64)
     if len(np.unique(flat)) == len(flat):
-        return _disjoint_sets(n_nodes, sets, flat, method, info)
-    uniq = {frozenset(int(x) for x in s) for s in sets}
+        sizes = np.fromiter((len(s) for s in lists), dtype=np.int64, count=len(lists))
+        return _disjoint_sets(
+            n_nodes,
+            np.concatenate([flat, p_flat]),
+            np.concatenate([sizes, p_sizes]),
+            method,
+            info,
+        )
+    uniq = {frozenset(int(x) for x in s) for s in lists}
     uniq.discard(frozenset())
     # drop sets contained in a larger one (subsumption, as in a full disjunction)
     by_size = sorted(uniq, key=len, reverse=True)
@@ -265,24 +295,47 @@ def make_sets(
         kept.append(s)
         for x in s:
             member_of.setdefault(x, []).append(idx)
-    covered = np.zeros(n_nodes, dtype=bool)
-    if member_of:
-        covered[np.fromiter(member_of, dtype=np.int64, count=len(member_of))] = True
-    kept.extend(frozenset([int(i)]) for i in np.flatnonzero(~covered))
     keyed = sorted((min(s), -len(s), sorted(s)) for s in kept)
-    sizes = np.fromiter((len(k[2]) for k in keyed), dtype=np.int64, count=len(keyed))
-    tids = np.fromiter((t for k in keyed for t in k[2]), dtype=np.int64, count=int(sizes.sum()))
-    set_ids = np.repeat(np.arange(len(keyed), dtype=np.int64), sizes)
+    # the listed sets in their order, then the partition's sets and the singletons: a tid of
+    # those is in no listed set, so their smallest members differ from every listed set's
+    l_sizes = np.fromiter((len(k[2]) for k in keyed), dtype=np.int64, count=len(keyed))
+    l_flat = np.fromiter((t for k in keyed for t in k[2]), dtype=np.int64, count=int(l_sizes.sum()))
+    covered = np.zeros(n_nodes, dtype=bool)
+    covered[l_flat] = True
+    covered[p_flat] = True
+    rest = np.flatnonzero(~covered)
+    all_flat = np.concatenate([l_flat, p_flat, rest])
+    all_sizes = np.concatenate([l_sizes, p_sizes, np.ones(len(rest), dtype=np.int64)])
+    owner = np.repeat(np.arange(len(all_sizes)), all_sizes)
+    first_of = np.full(len(all_sizes), np.iinfo(np.int64).max)
+    np.minimum.at(first_of, owner, all_flat)
+    local = np.zeros(len(all_sizes), dtype=np.int64)
+    local[: len(keyed)] = np.arange(len(keyed))
+    rank = np.empty(len(all_sizes), dtype=np.int64)
+    rank[np.lexsort((local, -all_sizes, first_of))] = np.arange(len(all_sizes))
+    set_ids = rank[owner]
+    order = np.lexsort((all_flat, set_ids))
+    tids, set_ids = all_flat[order], set_ids[order]
     membership = pa.table({"set_id": pa.array(set_ids), "tid": pa.array(tids)})
     info.setdefault("overlapping_tuples", int(np.count_nonzero(np.bincount(tids) > 1)))
-    return IntegrableSets(membership, len(keyed), method, dict(info))
+    return IntegrableSets(membership, len(all_sizes), method, dict(info))
+
+
+def _partition_arrays(parts: list[Partition]) -> tuple[np.ndarray, np.ndarray]:
+    """All partitions' tids, grouped by set, and the sets' sizes."""
+    flats, sizes = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for p in parts:
+        f, z = p.groups()
+        flats.append(f)
+        sizes.append(z)
+    return np.concatenate(flats), np.concatenate(sizes)
 
 
 def _disjoint_sets(
-    n_nodes: int, sets: list[list[int]], flat: np.ndarray, method: str, info: dict[str, object]
+    n_nodes: int, flat: np.ndarray, sizes: np.ndarray, method: str, info: dict[str, object]
 ) -> IntegrableSets:
-    """``make_sets`` for a partition (no tuple in two sets), vectorised."""
-    sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    """``make_sets`` for a partition (no tuple in two sets), vectorised: ``flat`` holds the
+    sets' tids one set after the other, ``sizes`` their sizes."""
     keep = sizes > 0
     covered = np.zeros(n_nodes, dtype=bool)
     covered[flat] = True
@@ -313,7 +366,7 @@ class PerComponent:
     def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
         self.graph = graph
         self.stats: dict[str, int] = {"components_split": 0, "largest_component": 0}
-        sets: list[list[int]] = []
+        sets: list[list[int] | Partition] = []
         for comp in iter_components(graph, sets):
             self.stats["components_split"] += 1
             self.stats["largest_component"] = max(self.stats["largest_component"], comp.k)

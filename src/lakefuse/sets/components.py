@@ -3,7 +3,9 @@ entities, and a tuple that completes several others (a team for its players) glu
 
 from __future__ import annotations
 
-from lakefuse.sets.common import graph_components, group_nodes, make_sets
+import numpy as np
+
+from lakefuse.sets.common import Partition, graph_components, make_sets
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
 
 
@@ -12,4 +14,4 @@ class ConnectedComponents:
 
     def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
         labels = graph_components(graph)
-        return make_sets(graph.n_nodes, group_nodes(labels), self.name)
+        return make_sets(graph.n_nodes, [Partition(np.arange(len(labels)), labels)], self.name)

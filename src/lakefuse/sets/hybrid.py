@@ -54,9 +54,11 @@ from lakefuse.sets.common import (
     PerComponent,
     components,
     group_nodes,
+    iter_components,
     make_sets,
 )
 from lakefuse.sets.community import leiden_split
+from lakefuse.sets.prefetch import with_prefetch
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
 
 
@@ -152,7 +154,10 @@ class Hybrid(PerComponent):
         self.one_to_one_max_fan_out = one_to_one_max_fan_out
 
     def find(self, graph: IntegrabilityGraph) -> IntegrableSets:
-        found = super().find(graph)
+        # the small components are completed one after the other: judge their pairs in
+        # batches (lakefuse.sets.prefetch), not one judge call per component
+        queue = [c.nodes for c in iter_components(graph, []) if c.k <= self.clique_limit]
+        found = super().find(with_prefetch(graph, queue))
         if not self.one_to_one:
             return found
         # optional last step (lakefuse.sets.one_to_one): one-to-one sets between clean sources

@@ -1,0 +1,75 @@
+"""Batched on-demand judging (lakefuse.sets.prefetch): the default set finder judges the small
+components many at a time and finds the same sets as with one judge call per component."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lakefuse.block import get_blocker
+from lakefuse.config import Settings
+from lakefuse.engines import get_engine
+from lakefuse.io import align
+from lakefuse.judge import get_judge
+from lakefuse.pipeline import build_graph, build_union, read_inputs, score_pairs
+from lakefuse.progress import Tracker
+from lakefuse.sets.common import PerComponent
+from lakefuse.sets.hybrid import Hybrid
+from lakefuse.sets.prefetch import PrefetchingScorer, all_pairs
+from lakefuse.types import IntegrabilityGraph, ScoredPairs
+
+from .conftest import STADIUMS, need
+
+
+def stadium_graph() -> IntegrabilityGraph:
+    settings = Settings(quiet=True, judge="similarity")
+    raw = read_inputs([need(STADIUMS)])
+    attributes, per_table = align(raw)
+    union = build_union(get_engine("duckdb"), raw, attributes, per_table, settings)
+    cands = get_blocker(settings.blocker).candidates(union, settings)
+    judge = get_judge("similarity")
+    judge.fit(union, settings)
+    scored = score_pairs(judge, union, cands.left, cands.right, Tracker(True))
+    return build_graph(union, scored, judge)
+
+
+def test_hybrid_judges_components_in_batches_with_the_same_sets() -> None:
+    graph = stadium_graph()
+    calls: list[int] = []
+    inner = graph.score_pairs
+    assert inner is not None
+
+    def counted(left: np.ndarray, right: np.ndarray) -> ScoredPairs:
+        calls.append(len(left))
+        return inner(left, right)
+
+    graph.score_pairs = counted
+    one_by_one = PerComponent.find(Hybrid(), graph)  # the loop without prefetching
+    n_single = len(calls)
+    calls.clear()
+    batched = Hybrid().find(graph)
+    assert batched.membership.equals(one_by_one.membership)
+    assert batched.info == one_by_one.info
+    assert 1 <= len(calls) < n_single  # stadiums: 23 components to complete
+
+
+def test_prefetching_scorer_answers_queued_components_and_passes_others_through() -> None:
+    seen: list[tuple[list[int], list[int]]] = []
+
+    def judge(left: np.ndarray, right: np.ndarray) -> ScoredPairs:
+        import pyarrow as pa
+
+        seen.append((left.tolist(), right.tolist()))
+        score = (left + right) / 100.0
+        t = pa.table({"l": left, "r": right, "score": score, "decision": score > 0.1})
+        return ScoredPairs(t, "sum", 0.1)
+
+    queue = [np.array([0, 1, 2]), np.array([3, 4]), np.array([5, 6, 7])]
+    s = PrefetchingScorer(judge, queue, batch_pairs=4)
+    first = s(*all_pairs(queue[0]))
+    assert len(seen) == 1 and len(seen[0][0]) == 3 + 1  # components 0 and 1, one batch
+    assert first.table["r"].to_pylist() == [1, 2, 2] and first.judge == "sum"
+    assert s(*all_pairs(queue[1])).table["score"].to_pylist() == [0.07]
+    assert len(seen) == 1
+    other = s(np.array([0]), np.array([7]))  # not queued: straight to the judge
+    assert other.table["score"].to_pylist() == [0.07] and len(seen) == 2
+    assert s(*all_pairs(queue[2])).table.num_rows == 3 and len(seen) == 3
