@@ -20,7 +20,7 @@ from lakefuse.bench.tasks import shared_dir
 from lakefuse.bench.tfidf import tfidf_mutual_baseline
 from lakefuse.pipeline import Result
 from lakefuse.sets.one_to_one import Evidence, fan_out, matched_sources
-from lakefuse.sets.one_to_one_groups import assign_groups, attach, mutual_best
+from lakefuse.sets.one_to_one_groups import assign_groups, attach, mutual_best, second_partners
 from lakefuse.text.chargram import pair_cosines
 from lakefuse.types import IntegrabilityGraph
 
@@ -96,11 +96,14 @@ def test_clean_sources_found_and_never_two_of_one_clean_source_in_a_set() -> Non
     # the duplicated source keeps the set finder's sets: its pairs are still found
     dup_pairs = [s for s in sets if sum(t == "dupes" for t, _ in s) == 2]
     assert len(dup_pairs) >= 15
-    # the two catalogues are matched, at least as well as without the option (which is off
-    # by default)
+    # the two catalogues are matched, at least as well as without the step (on by default)
     default = lakefuse.integrate(lake, judge="similarity", quiet=True)
-    assert "one_to_one" not in default.run["stages"]["sets"]
-    assert _right(sets) >= 36 and _right(sets) >= _right(_sets(default))
+    assert "one_to_one" in default.run["stages"]["sets"]
+    off = lakefuse.integrate(
+        lake, judge="similarity", sets_options={"one_to_one": False}, quiet=True
+    )
+    assert "one_to_one" not in off.run["stages"]["sets"]
+    assert _right(sets) >= 36 and _right(sets) >= _right(_sets(off))
     # every input tuple is in membership
     assert sum(len(s) for s in sets) >= sum(len(df) for df in lake.values())
 
@@ -138,6 +141,22 @@ def test_mutual_best_is_per_other_source() -> None:
     l, r = np.array([0, 0, 0]), np.array([1, 2, 3])
     keep = mutual_best(l, r, np.array([0.9, 0.5, 0.4]), table_of)
     assert keep.tolist() == [True, False, True]
+
+
+def test_second_partner_is_a_near_duplicate_of_the_matched_tuple() -> None:
+    # tuple 0 (source 0) kept with 1 (source 1); 2 (source 1) is left without a partner and its
+    # best candidate is 0, nearly as strong: it joins 0's group where the judge is uninformative
+    table_of = np.array([0, 1, 1, 0])
+    l, r = np.array([0, 0, 3]), np.array([1, 2, 2])
+    keep = np.array([True, False, False])
+    allowed = np.ones(3, dtype=bool)
+    x, y = second_partners(l, r, np.array([0.9, 0.85, 0.2]), keep, table_of, allowed)
+    assert x.tolist() == [2] and y.tolist() == [0]
+    # a much weaker pair, or a pair where the judge is informative (not allowed), does not
+    x, _ = second_partners(l, r, np.array([0.9, 0.5, 0.2]), keep, table_of, allowed)
+    assert len(x) == 0
+    x, _ = second_partners(l, r, np.array([0.9, 0.85, 0.2]), keep, table_of, ~allowed)
+    assert len(x) == 0
 
 
 def test_one_to_many_relation_is_not_paired() -> None:

@@ -72,8 +72,8 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
             }
         },
     ),
-    # one-to-one sets between sources found clean, without labels (issue 20, experimental)
-    ("lakefuse[sets=hybrid,one_to_one]", {"sets_options": {"one_to_one": True}}),
+    # the default without one-to-one sets between sources found clean (issue 20)
+    ("lakefuse[sets=hybrid,no_one_to_one]", {"sets_options": {"one_to_one": False}}),
     # the default set finder without releasing outvoted disagreements (issue 5)
     ("lakefuse[sets=hybrid,no_outvoted]", {"sets_options": {"outvoted": False}}),
     # the default resolver without its context tie-break (issue 6)

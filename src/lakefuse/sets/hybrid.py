@@ -28,7 +28,7 @@ Per connected component of the integrability graph:
    two communities both took then goes through step 3 once more, across those sets;
 5. finally the chaining guard splits any set that still holds a forbidden pair (minimum cut of
    the weakest integrable edges between them), and every set is held together by edges;
-6. optionally (``one_to_one``, off by default), the sets are re-founded on one-to-one matching
+6. by default (``one_to_one``), the sets are re-founded on one-to-one matching
    between sources without internal duplicates (:mod:`lakefuse.sets.one_to_one`).
 
 Without an on-demand scorer (``score_pairs is None``), only a component whose every pair was
@@ -132,7 +132,7 @@ class Hybrid(PerComponent):
         cross_keys: bool = True,
         outvoted: bool = True,
         seed: int = 0,
-        one_to_one: bool = False,
+        one_to_one: bool = True,
         one_to_one_min_text: float = 0.3,
         one_to_one_max_duplicates: float = 0.25,
         one_to_one_max_fan_out: float = 0.5,

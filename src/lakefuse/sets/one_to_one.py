@@ -16,19 +16,24 @@ tuple of each such source. This step, run after a set finder (``hybrid`` with
    two matched sources are linked but not paired, the one in most such pairs leaves (then the
    one with fewer partners).
 3. **Assignment.** Every judged candidate pair between two paired sources (integrable or not)
-   gets a weight: the IDF-weighted character-gram cosine of the two whole rows
-   (:mod:`lakefuse.text.chargram`, IDF from the lake). A pair is kept when each tuple is the
+   gets a weight from the text of the two whole rows (:func:`lakefuse.text.idf.pair_weights`,
+   IDF from the lake): IDF-weighted word and character-gram cosines, a shared rare model
+   number or code for, two different codes and two different amounts of one unit against,
+   and numbers (a price) that agree for. A pair is kept when each tuple is the
    other's best candidate in the other's source (mutual best) and either the judge accepted
-   it or its cosine exceeds a cut. Where the judge is uninformative on that source pair (it
+   it or its text weight exceeds a cut. Where the judge is uninformative on that source pair (it
    accepted under half of the pairs text alone keeps: product catalogues, where it rejects
-   most true pairs and the mutual-best structure is the evidence), the weight is the cosine
-   and the cut ``min_text``. Where it is informative, its score is added to the weight, and
-   the cut is also the lake's own range for a match: the cosine that all but 2% of the
+   most true pairs and the mutual-best structure is the evidence), the weight is the text
+   weight and the cut ``min_text``. Where it is informative, its score is added to the weight, and
+   the cut is also the lake's own range for a match: the text weight that all but 2% of the
    mutual-best pairs it accepted reach (tuples without a counterpart have mutual-best
    partners too, and there the judge knows better). Kept pairs form groups; where a group
    would hold two tuples of one source, groups are merged by the summed weight of the pairs
    between them (those the judge accepted but the mutual-best rule dropped included), the
    strongest first, never two tuples of one source together (:mod:`.one_to_one_groups`).
+   Where the judge is uninformative, a tuple left without a partner whose best candidate was
+   matched to a tuple of its own source by a pair hardly stronger (``SECOND_PARTNER``) joins
+   that group: a catalogue that lists one product twice (run.json: ``second_partners``).
 4. **Sets.** A tuple of a matched source is in exactly its group. The other tuples keep the set
    finder's sets: a set without matched tuples is kept as it is; in a set with some, each other
    tuple joins the group it is most strongly linked to by integrable edges (then the group
@@ -47,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from lakefuse.sets.one_to_one_groups import accept, assign_groups, attach
+from lakefuse.sets.one_to_one_groups import accept, assign_groups, attach, second_partners
 from lakefuse.types import IntegrabilityGraph, UnionTable
 
 
@@ -105,6 +110,7 @@ class Report:
     kept_pairs: int = 0
     kept_by_text_only: int = 0
     groups_split: int = 0
+    second_partners: int = 0
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,6 +126,7 @@ class Report:
             "kept_pairs": self.kept_pairs,
             "kept_by_text_only": self.kept_by_text_only,
             "groups_split": self.groups_split,
+            "second_partners": self.second_partners,
             **({"note": self.note} if self.note else {}),
         }
 
@@ -211,7 +218,8 @@ def one_to_one(
     """Re-found ``sets`` (tid lists of a set finder) on one-to-one matching between clean
     sources; returns the new sets and the report for run.json."""
     from lakefuse.encode.tuples import judged_values
-    from lakefuse.text.chargram import pair_cosines, row_texts
+    from lakefuse.text.chargram import row_texts
+    from lakefuse.text.idf import pair_weights
 
     union = union_of(graph)
     if graph.keys is None or union is None:
@@ -245,8 +253,8 @@ def one_to_one(
     report.paired = [[names[k // n_tab], names[k % n_tab]] for k in np.unique(key).tolist()]
     l, r, acc = ev.l[pair_ok], ev.r[pair_ok], ev.accepted[pair_ok]
     values = judged_values(union)
-    texts = row_texts([values[a] for a in union.attributes], union.n_tuples)
-    cos = pair_cosines(texts, l, r)
+    columns = [values[a] for a in union.attributes]
+    cos = pair_weights(row_texts(columns, union.n_tuples), columns, l, r)
     keep, weight, trusted, cuts = accept(l, r, table_of, cos, ev.w[pair_ok], acc, key, min_text)
     report.text_cut = {f"{names[k // n_tab]}|{names[k % n_tab]}": v for k, v in cuts.items()}
     report.candidate_pairs = int(len(l))
@@ -259,5 +267,8 @@ def one_to_one(
         table_of,
         (l[extra], r[extra], weight[extra]),
     )
+    dup_x, dup_y = second_partners(l, r, weight, keep, table_of, ~trusted)
+    group[dup_x] = group[dup_y]
+    report.second_partners = int(len(dup_x))
     matched = in_group[table_of]
     return attach(sets, group, matched, ev), report.as_dict()

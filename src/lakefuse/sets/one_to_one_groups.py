@@ -40,6 +40,59 @@ def mutual_best(l: np.ndarray, r: np.ndarray, w: np.ndarray, table_of: np.ndarra
     return wins == 2
 
 
+#: a tuple left without a partner may join the group of its best candidate in another source
+#: when that pair is as strong as this share of the pair its candidate was matched by (a near
+#: duplicate of the matched tuple: a catalogue listing one product twice); tuned on bench tasks
+SECOND_PARTNER = 0.9
+
+
+def second_partners(
+    l: np.ndarray,
+    r: np.ndarray,
+    w: np.ndarray,
+    keep: np.ndarray,
+    table_of: np.ndarray,
+    allowed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tuples ``x`` with no kept pair whose best candidate ``y`` in another source was kept with
+    a tuple of ``x``'s source, by a pair at most ``1 / SECOND_PARTNER`` times as strong as
+    ``x``-``y``, where that best pair is ``allowed`` (the caller allows the source pairs where
+    the judge is uninformative): returns (x, y) arrays (``x`` is to join ``y``'s group)."""
+    n_tab = int(table_of.max()) + 1 if len(table_of) else 1
+    empty = np.zeros(0, dtype=np.int64)
+    if not keep.any():
+        return empty, empty
+    matched = np.zeros(len(table_of), dtype=bool)
+    matched[l[keep]] = matched[r[keep]] = True
+    # each (tuple, other source)'s kept weight
+    kk = np.concatenate([l[keep] * n_tab + table_of[r[keep]], r[keep] * n_tab + table_of[l[keep]]])
+    kw = np.concatenate([w[keep], w[keep]])
+    order = np.argsort(kk)
+    kk, kw = kk[order], kw[order]
+    # each unmatched tuple's best candidate per other source
+    x = np.concatenate([l, r])
+    y = np.concatenate([r, l])
+    ww = np.concatenate([w, w])
+    ok_pair = np.concatenate([allowed, allowed])
+    sel = ~matched[x] & (table_of[x] != table_of[y])
+    x, y, ww, ok_pair = x[sel], y[sel], ww[sel], ok_pair[sel]
+    key = x * n_tab + table_of[y]
+    o = np.lexsort((-ww, key))
+    first = np.ones(len(o), dtype=bool)
+    first[1:] = key[o][1:] != key[o][:-1]
+    x, y, ww, ok_pair = x[o][first], y[o][first], ww[o][first], ok_pair[o][first]
+    ok_pair &= matched[y]
+    # y's kept pair with x's source
+    yk = y * n_tab + table_of[x]
+    pos = np.clip(np.searchsorted(kk, yk), 0, max(len(kk) - 1, 0))
+    has = kk[pos] == yk
+    ok = has & ok_pair & (ww >= SECOND_PARTNER * kw[pos]) & (ww > 0)
+    # one source at a time: a tuple joins one group
+    x, y = x[ok], y[ok]
+    _, one = np.unique(x, return_index=True)
+    return x[one], y[one]
+
+
 def accept(
     l: np.ndarray,
     r: np.ndarray,

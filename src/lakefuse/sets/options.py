@@ -130,10 +130,13 @@ class HybridOptions(Options):
     )
     seed: int = _seed()
     one_to_one: bool = Field(
-        False,
+        True,
         description="Last step: between sources without internal duplicates (clean), a tuple "
         "matches at most one tuple of each; such pairs are matched one-to-one (mutual best "
-        "by row-text character-gram cosine) and run.json lists the clean sources.",
+        "by the row-text weight of lakefuse.text.idf: words, character grams, codes, numbers "
+        "with units, agreeing numeric columns; where the judge is uninformative a tuple left "
+        "alone may join its best candidate's group as a second partner) and run.json lists "
+        "the clean sources and the second partners.",
     )
     one_to_one_min_text: float = Field(
         0.3,
