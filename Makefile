@@ -31,7 +31,7 @@ $(LLAMA_WHEELS)/.built: | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml $(VENV)/.core $(LLAMA_WHEELS)/.built
-	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) -e ".[dev,bench,llm]"
+	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) -e ".[dev,bench,llm,spark]"
 	touch $@
 
 demo: $(VENV)/.core

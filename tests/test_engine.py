@@ -1,10 +1,11 @@
-"""One suite, run against every engine (only DuckDB today): the algorithms depend on these."""
+"""The engine primitives on DuckDB (every engine against DuckDB: test_engine_conformance.py)."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
+from lakefuse.block.token_sql import token_candidates
 from lakefuse.engines import get_engine
 from lakefuse.types import ROW, TABLE, TID
 
@@ -46,14 +47,14 @@ def test_outer_union(engine) -> None:  # type: ignore[no-untyped-def]
 
 def test_token_candidates_rank_and_cap(engine) -> None:  # type: ignore[no-untyped-def]
     engine.outer_union("u", _parts(), ["name", "city", "field"])
-    pairs = engine.token_candidates("u", ["name", "city", "field"], per_tuple=5, max_df=10)
+    pairs = token_candidates(engine, "u", ["name", "city", "field"], per_tuple=5, max_df=10)
     got = set(zip(pairs.column("l").to_pylist(), pairs.column("r").to_pylist(), strict=True))
     assert (1, 3) in got  # Alan Turing ~ Alan M. Turing share rare tokens
     assert (3, 4) in got  # both field CS
     assert all(lft < r for lft, r in got)
-    capped = engine.token_candidates("u", ["name", "city", "field"], per_tuple=1, max_df=10)
+    capped = token_candidates(engine, "u", ["name", "city", "field"], per_tuple=1, max_df=10)
     assert capped.num_rows <= pairs.num_rows
-    none = engine.token_candidates("u", ["name", "city", "field"], per_tuple=5, max_df=1)
+    none = token_candidates(engine, "u", ["name", "city", "field"], per_tuple=5, max_df=1)
     assert none.num_rows == 0  # every shared key is too frequent
 
 
@@ -70,7 +71,7 @@ def test_token_candidates_fill_the_budget_as_a_mean(engine) -> None:  # type: ig
     attrs = ["team", "stadium", "player"]
 
     def pairs(**kw: object) -> set[tuple[int, int]]:
-        t = engine.token_candidates("u", attrs, max_df=10, **kw)
+        t = token_candidates(engine, "u", attrs, max_df=10, **kw)
         return set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True))
 
     plain = pairs(per_tuple=1)
@@ -84,8 +85,8 @@ def test_qgram_candidates_survive_typos(engine) -> None:  # type: ignore[no-unty
     # two edits apart: no shared word or one-edit key, but shared 3-grams
     parts = [("a", pa.table({"name": ["Mercedes"]})), ("b", pa.table({"name": ["Mercedxz"]}))]
     engine.outer_union("u", parts, ["name"])
-    assert engine.token_candidates("u", ["name"], 5, 10).num_rows == 0
-    assert engine.token_candidates("u", ["name"], 5, 10, qgram=3).num_rows == 1
+    assert token_candidates(engine, "u", ["name"], 5, 10).num_rows == 0
+    assert token_candidates(engine, "u", ["name"], 5, 10, qgram=3).num_rows == 1
 
 
 def test_token_candidates_survive_one_edit_and_code_punctuation(engine) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +95,7 @@ def test_token_candidates_survive_one_edit_and_code_punctuation(engine) -> None:
     b = ["Mercedez", "Sainst", "Eages", "kxtca86"]
     parts = [("a", pa.table({"name": a})), ("b", pa.table({"name": b}))]
     engine.outer_union("u", parts, ["name"])
-    got = {(r["l"], r["r"]) for r in engine.token_candidates("u", ["name"], 5, 10).to_pylist()}
+    got = {(r["l"], r["r"]) for r in token_candidates(engine, "u", ["name"], 5, 10).to_pylist()}
     assert got == {(i, i + 4) for i in range(4)}
 
 
@@ -105,7 +106,7 @@ def test_token_candidates_meet_on_units_and_code_parts(engine) -> None:  # type:
     b = ["RAM 64 GB", "GeForce GTX 1050", "disk 1 TB"]
     parts = [("a", pa.table({"name": a})), ("b", pa.table({"name": b}))]
     engine.outer_union("u", parts, ["name"])
-    got = {(r["l"], r["r"]) for r in engine.token_candidates("u", ["name"], 5, 10).to_pylist()}
+    got = {(r["l"], r["r"]) for r in token_candidates(engine, "u", ["name"], 5, 10).to_pylist()}
     assert got == {(0, 3), (1, 4)}
 
 
@@ -124,3 +125,20 @@ def test_connected_components(engine) -> None:  # type: ignore[no-untyped-def]
     assert comp[0] == comp[1] == comp[2]
     assert comp[4] == comp[5] != comp[0]
     assert len({comp[3], comp[6], comp[0], comp[4]}) == 4
+
+
+def test_sql_components_match_scipy(engine) -> None:  # type: ignore[no-untyped-def]
+    # the engine-independent SQL algorithm (large-star / small-star) on a graph with a long
+    # chain, a star, a cycle, a self-loop and isolated nodes gives scipy's labels
+    from lakefuse.engines.base import Engine
+
+    chain = [(i, i + 1) for i in range(20, 59)]
+    star = [(70, k) for k in range(71, 80)]
+    cycle = [(90, 91), (91, 92), (92, 93), (93, 90), (95, 95)]
+    l, r = zip(*[*chain, *star, *cycle, (5, 3), (3, 1)], strict=True)
+    edges = pa.table({"l": list(l), "r": list(r)})
+    sql = Engine.connected_components(engine, edges, 100)
+    assert sql.equals(engine.connected_components(edges, 100))
+    comp = sql.column("component").to_pylist()
+    assert comp[20] == comp[59] and comp[70] == comp[79] and comp[1] == comp[5] != comp[2]
+    assert len(set(comp)) == 100 - 39 - 9 - 3 - 2

@@ -13,6 +13,7 @@ from lakefuse.bench.gold import load_gold
 from lakefuse.bench.metrics import blocking
 from lakefuse.bench.tasks import shared_dir
 from lakefuse.block import get_blocker
+from lakefuse.block.token_sql import token_candidates
 from lakefuse.config import Settings
 from lakefuse.engines import get_engine
 from lakefuse.pipeline import read_inputs
@@ -43,7 +44,7 @@ def test_a_repeated_phrase_counts_once() -> None:
         target = (5, 30)  # shop row 5 and site row 0: both ZX105
 
         def pairs(**kw: object) -> set[tuple[int, int]]:
-            t = engine.token_candidates("u", ["title"], 2, 100, fill=True, **kw)
+            t = token_candidates(engine, "u", ["title"], 2, 100, fill=True, **kw)
             assert t.num_rows <= 2 * 120
             return set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True))
 
@@ -65,7 +66,7 @@ def test_decimal_numbers_and_joined_words_meet() -> None:
     engine = get_engine("duckdb")
     try:
         engine.outer_union("u", [("a", pa.table({"t": a})), ("b", pa.table({"t": b}))], ["t"])
-        t = engine.token_candidates("u", ["t"], 5, 3)  # "hp", "intel", "switch": df 2 < 3
+        t = token_candidates(engine, "u", ["t"], 5, 3)  # "hp", "intel", "switch": df 2 < 3
         got = set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True))
         assert got == {(0, 3), (1, 4), (2, 5)}
     finally:
@@ -108,5 +109,19 @@ def test_wdc_blocking_recall_at_fifty_pairs_per_tuple(tmp_path: Path) -> None:
         assert new["block_gold_pairs"] == sum(len(s) * (len(s) - 1) // 2 for s in gold.sets)
         assert new["pairs_per_tuple"] <= 50
         assert new["block_recall"] >= 0.98  # the floor issue #4 set
+    finally:
+        engine.close()
+
+
+def test_the_budget_cut_takes_pairs_of_zero_score() -> None:
+    # "berlin" is in every tuple (IDF 0): pairs that share only it score 0 and their scaled
+    # score is 0/0; the cut still takes exactly the budget, and the real match stays
+    engine = get_engine("duckdb")
+    try:
+        vals = ["Berlin a", "Berlin b", "Berlin x", "Berlin x", "Berlin c"]
+        engine.outer_union("u", [("t", pa.table({"city": vals}))], ["city"])
+        t = token_candidates(engine, "u", ["city"], 2, 10, fill=True, local_scale=10)
+        assert t.num_rows == 10
+        assert (2, 3) in set(zip(t.column("l").to_pylist(), t.column("r").to_pylist()))
     finally:
         engine.close()

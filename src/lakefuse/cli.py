@@ -143,6 +143,18 @@ def integrate(
     judge_opt: Annotated[list[str] | None, _opt("--judge-opt", "judge")] = None,
     sets_opt: Annotated[list[str] | None, _opt("--sets-opt", "set discovery method")] = None,
     resolver_opt: Annotated[list[str] | None, _opt("--resolver-opt", "resolver")] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="Engine of the tuple-wide work: duckdb (default) or spark (the `spark` "
+            "extra; Java 17+).",
+        ),
+    ] = _D.engine,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Spark master URL (default: local[*], started here)."),
+    ] = None,
     csv_escape: Annotated[
         bool,
         typer.Option(
@@ -159,6 +171,8 @@ def integrate(
     try:
         settings = validate_settings(
             {
+                "engine": engine,
+                "spark_master": spark_master,
                 "blocker": blocker,
                 "judge": judge,
                 "sets": sets,

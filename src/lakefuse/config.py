@@ -19,6 +19,8 @@ from lakefuse.registry import MAX_SEED, OptionError, first_error
 
 #: command-line flag of each setting (error messages and the settings reference)
 FLAGS = {
+    "engine": "--engine",
+    "spark_master": "--spark-master",
     "blocker": "--blocker",
     "judge": "--judge",
     "sets": "--sets",
@@ -55,8 +57,13 @@ class Settings:
     __pydantic_config__ = ConfigDict(allow_inf_nan=False)
 
     engine: Annotated[
-        Literal["duckdb"], Field(description="Engine that runs the tuple-wide work.")
+        Literal["duckdb", "spark"],
+        Field(description="Engine that runs the tuple-wide work (spark: the `spark` extra)."),
     ] = "duckdb"
+    spark_master: Annotated[
+        str | None,
+        Field(description="Spark master URL for engine spark (null: local[*], started here)."),
+    ] = None
     blocker: Annotated[str, Field(description="Candidate generation method.")] = "token"
     #: ssacl: the best measured pairwise F1 in every noise setting (bench)
     judge: Annotated[str, Field(description="Pairwise integrability judge.")] = "ssacl"

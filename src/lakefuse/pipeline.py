@@ -146,11 +146,17 @@ def integrate(
     inputs: Sequence[InputItem] | Mapping[str, Any],
     out_dir: str | Path | None = None,
     settings: Settings | None = None,
+    *,
+    spark_session: Any = None,
     **overrides: Any,
 ) -> Result:
     """Integrate tables into one. ``inputs``: paths (files or folders), DataFrames, or a
     mapping name -> DataFrame. With ``out_dir`` the contract files are written there, all at
-    once at the end (lakefuse.output): a failed run leaves ``out_dir`` as it was."""
+    once at the end (lakefuse.output): a failed run leaves ``out_dir`` as it was.
+    ``spark_session``: an existing SparkSession to run in (implies ``engine='spark'``; it is
+    left running)."""
+    if spark_session is not None:
+        overrides["engine"] = "spark"
     settings = (
         (settings or Settings()).replace(**overrides) if overrides else (settings or Settings())
     )
@@ -168,7 +174,9 @@ def integrate(
                 raw, settings.columns, settings.columns_file or "--columns"
             )
             st.detail["tables"] = len(raw)
-        result = _run(raw, attributes, per_table, settings, tracker, out.tmp if out else None)
+        result = _run(
+            raw, attributes, per_table, settings, tracker, out.tmp if out else None, spark_session
+        )
         run = result.run
         if out is not None:
             with tracker.stage("write"):
@@ -207,6 +215,14 @@ def _protected(
     return found
 
 
+def open_engine(settings: Settings, staging: Path | None = None, session: Any = None) -> Engine:
+    """The run's engine: DuckDB in ``staging/lakefuse.duckdb`` (in memory without a staging
+    folder), or Spark (``settings.spark_master``, or the given SparkSession)."""
+    if settings.engine == "spark":
+        return get_engine("spark", master=settings.spark_master, session=session)
+    return get_engine(settings.engine, staging / "lakefuse.duckdb" if staging else None)
+
+
 def build_union(
     engine: Engine,
     raw: list[RawTable],
@@ -233,8 +249,9 @@ def _run(
     settings: Settings,
     tracker: Tracker,
     staging: Path | None,
+    spark_session: Any = None,
 ) -> Result:
-    engine = get_engine(settings.engine, staging / "lakefuse.duckdb" if staging else None)
+    engine = open_engine(settings, staging, spark_session)
     try:
         with tracker.stage("union") as st:
             union = build_union(engine, raw, attributes, per_table, settings)
@@ -323,11 +340,16 @@ def _run(
             "judge": {"name": scored.judge, "threshold": scored.threshold},
         }
         # keep the results beside the union in the database, for inspection with any client
+        # (DuckDB's file is part of the output; a Spark session's views end with the run)
         for name, table in (
-            ("integrated", resolution.integrated),
-            ("membership", membership),
-            ("pairs", pairs),
-            ("provenance", resolution.provenance),
+            ()
+            if engine.name != "duckdb"
+            else (
+                ("integrated", resolution.integrated),
+                ("membership", membership),
+                ("pairs", pairs),
+                ("provenance", resolution.provenance),
+            )
         ):
             engine.register(name, table)
         return Result(

@@ -14,6 +14,7 @@ from typing import Any
 from lakefuse.block import BLOCKERS
 from lakefuse.config import Settings
 from lakefuse.judge import JUDGES
+from lakefuse.registry import OptionError
 from lakefuse.resolve import resolver_plan
 from lakefuse.sets import SET_FINDERS
 
@@ -28,4 +29,19 @@ def validate_settings(settings: Settings | Mapping[str, Any]) -> Settings:
     JUDGES.validate(checked.judge, checked.judge_options)
     SET_FINDERS.validate(checked.sets, checked.sets_options)
     resolver_plan(checked.resolver, checked.resolver_options)
+    if checked.engine == "spark":
+        _check_spark()
     return checked
+
+
+def _check_spark() -> None:
+    """The Spark engine's needs (pyspark, Java), as one line before anything runs."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise OptionError("engine 'spark' needs pyspark: pip install 'lakefuse[spark]'")
+    from lakefuse.engines.spark_engine import java_missing
+
+    why = java_missing()
+    if why:
+        raise OptionError(f"engine 'spark': {why}")

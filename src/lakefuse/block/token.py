@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from lakefuse.block.token_sql import token_candidates
 from lakefuse.config import Settings
 from lakefuse.types import CandidatePairs, UnionTable
 
@@ -46,7 +47,8 @@ class TokenBlocker:
 
     def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
         per_tuple = max(1, settings.max_candidates_per_tuple)
-        table = union.engine.token_candidates(
+        table = token_candidates(
+            union.engine,
             union.name,
             union.evidence_attributes,
             per_tuple,
