@@ -15,9 +15,12 @@ pytest.importorskip("recordlinkage")
 from lakefuse.bench import scale_data as sd  # noqa: E402
 from lakefuse.bench.metrics import pairwise  # noqa: E402
 from lakefuse.bench.scale_pipeline import (  # noqa: E402
+    expand_systems,
     pair_scores,
+    parse_engines,
     parse_sizes,
     run,
+    spark_missing,
     splink_installed,
 )
 
@@ -155,6 +158,10 @@ def test_cli_rejects_bad_sizes_in_one_line(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["scale", "pipeline", "--sizes", "x", "-o", str(tmp_path)])
     assert res.exit_code == 2
     assert "--sizes" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(
+        app, ["scale", "pipeline", "--sizes", "300", "--engine", "spork", "-o", str(tmp_path)]
+    )
+    assert res.exit_code == 2 and "--engine" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "scale_pipeline.json").exists()
 
 
@@ -209,3 +216,59 @@ def test_a_run_at_the_cap_is_killed_and_says_how_far_it_got(tmp_path: Path) -> N
     assert res["error"].startswith("timeout after")
     assert res["wall_s"] < 30
     assert "finished_stages" in res and "stage_at_stop" in res
+
+
+def test_engine_option_expands_the_lakefuse_row() -> None:
+    assert parse_engines(None) == ["duckdb"]
+    assert parse_engines("duckdb, spark,duckdb") == ["duckdb", "spark"]
+    with pytest.raises(ValueError, match="--engine"):
+        parse_engines("duckdb,polars")
+    assert expand_systems(("lakefuse", "splink"), ["duckdb", "spark"]) == [
+        "lakefuse",
+        "lakefuse-spark",
+        "splink",
+    ]
+    assert expand_systems(("lakefuse", "splink"), ["spark"]) == ["lakefuse-spark", "splink"]
+
+
+def test_largest_stage_counts_the_time_outside_stages() -> None:
+    from lakefuse.bench.scale_report import OUTSIDE, largest_stage
+
+    res = {"wall_s": 10.0, "stages": {"read": 1.0, "judge": 4.0, "sets": 2.0}}
+    assert largest_stage(res) == {"stage": "judge", "wall_s": 4.0, "share": 0.4}
+    res = {"wall_s": 10.0, "stages": {"read": 1.0, "judge": 2.0}}  # 7 s of start-up
+    assert largest_stage(res)["stage"] == OUTSIDE
+    stopped = {"wall_s": 10.0, "finished_stages": {"read": 1.0}, "stage_at_stop": "block"}
+    stopped["stage_at_stop_s"] = 8.5
+    assert largest_stage(stopped)["stage"] == "block"
+
+
+@pytest.mark.slow  # two fresh processes, one of them starting a local Spark JVM: ~1 min
+def test_spark_row_at_a_tiny_size(tmp_path: Path) -> None:
+    """``--engine duckdb,spark``: lakefuse on Spark as its own row beside DuckDB's, measured
+    with its JVM (a child of the driver)."""
+    why = spark_missing()
+    if why:
+        pytest.skip(why)
+    out = tmp_path / "scale"
+    run(
+        [300],
+        seed=0,
+        timeout=400,
+        out=out,
+        systems=("lakefuse",),
+        engines=("duckdb", "spark"),
+        lakefuse_overrides={"judge": "similarity"},
+    )
+    saved = json.loads((out / "scale_pipeline.json").read_text())
+    assert saved["systems"] == ["lakefuse", "lakefuse-spark"]
+    (entry,) = saved["sizes"]
+    lf, sp = entry["systems"]["lakefuse"], entry["systems"]["lakefuse-spark"]
+    assert lf["ok"] and sp["ok"], sp.get("error")
+    assert sp["f1"] > 0.3 and sp["f1"] == pytest.approx(lf["f1"], abs=0.02)  # same sets
+    assert sp["tree_procs_max"] >= 2  # the driver and its JVM were both measured
+    assert sp["peak_rss_mb"] >= sp["peak_rss_tree_mb"] > sp["peak_rss_self_mb"]
+    assert sp["largest_stage"]["stage"] and 0 < sp["largest_stage"]["share"] <= 1
+    md = (out / "scale_pipeline.md").read_text()
+    assert "| lakefuse-spark |" in md and "largest stage (share)" in md
+    assert set(entry["spark_vs_duckdb"]) == {"wall_s", "peak_rss_mb", "disk_peak_mb"}

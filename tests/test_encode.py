@@ -88,3 +88,22 @@ def test_thread_count_defaults_to_the_available_cores_and_can_be_lowered(
     quota.write_text("max 100000\n")
     assert _cgroup_limit(quota) is None
     assert _cgroup_limit(tmp_path / "absent") is None
+
+
+def test_knn_of_sampled_rows_equals_the_full_exact_search() -> None:
+    """Training searches the neighbours of its anchors only: the same ids as the exact
+    search of every row, -1 for the rows not asked for."""
+    from lakefuse.encode.tuples import knn, knn_of
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 16)).astype(np.float32)
+    x[5] = x[6]  # a duplicate vector: itself may not come first
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    rows = np.sort(rng.choice(3000, 400, replace=False))
+    rows = np.union1d(rows, [5, 6])
+    full, _ = knn(x, 7)
+    some = knn_of(x, rows, 7, batch=128)
+    np.testing.assert_array_equal(some[rows], full[rows])
+    others = np.setdiff1d(np.arange(3000), rows)
+    assert (some[others] == -1).all()
+    assert (some[rows] >= 0).all() and not (some[rows] == rows[:, None]).any()

@@ -227,22 +227,38 @@ def scale(
         typer.Option(help="pipeline: rows per size, e.g. 10000,50000 (default 10k,50k,200k,1M)."),
     ] = None,
     timeout: Annotated[float, typer.Option(help="pipeline: seconds per system run.")] = 1200.0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="pipeline: engine(s) lakefuse runs on, side by side, e.g. duckdb,spark "
+            "(rows lakefuse and lakefuse-spark; Spark in local mode).",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Scale and speed figures (the issues' time and memory targets), as JSON (pipeline: JSON,
     Markdown and a log-log chart in the folder OUT)."""
     if what == "pipeline":
-        from lakefuse.bench.scale_pipeline import parse_sizes
+        from lakefuse.bench.scale_pipeline import parse_engines, parse_sizes
         from lakefuse.bench.scale_pipeline import run as pipeline_run
 
         try:
             size_list = [n] if n and not sizes else parse_sizes(sizes)
+            engines = parse_engines(engine)
             if timeout <= 0:
                 raise ValueError(f"--timeout must be positive, not {timeout}")
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
         folder = out or Path("bench-out/scale")
-        pipeline_run(size_list, seed, timeout, folder, echo=None if quiet else typer.echo)
+        pipeline_run(
+            size_list,
+            seed,
+            timeout,
+            folder,
+            echo=None if quiet else typer.echo,
+            engines=engines,
+        )
         typer.echo((folder / "scale_pipeline.md").read_text())
         return
     out = out or Path(f"bench-out/scale/{what}.json")

@@ -5,12 +5,14 @@ OVERRIDES`` in its own session with the run folder as working directory (so Duck
 spill folder ``.tmp`` of an in-memory database lands there too), and measures it from outside:
 
 * wall time, from start to exit (interpreter start and imports included: what a user waits);
-* peak RSS: the kernel's high-water mark of the child (``os.wait4``'s ``ru_maxrss``, which
-  also covers processes it started and reaped), and the largest sampled sum of the RSS of
-  the child's whole process tree (psutil, every ``SAMPLE_S``);
+* peak RSS: the larger of the kernel's high-water mark of the child (``os.wait4``'s
+  ``ru_maxrss``: the largest single process among it and the children it reaped) and the
+  largest sampled sum of the RSS of the child's whole process tree (psutil, every
+  ``SAMPLE_S``). The tree sum is what counts for ``--engine spark``: the Spark JVM is a child
+  of the Python driver, alive beside it, and is never reaped by it; both figures are kept;
 * temporary disk: the largest sampled size of the run folder (OUT, lakefuse's staging folder
-  beside it with ``lakefuse.duckdb`` and its spill folder, and DuckDB's ``.tmp``) and its size
-  at the end;
+  beside it with ``lakefuse.duckdb`` and its spill folder, DuckDB's ``.tmp``, and with Spark
+  its local folders, pointed there by ``SPARK_LOCAL_DIRS``) and its size at the end;
 * how far it got: the child logs each stage's start and end (``PROGRESS``, JSON lines), so a
   run killed at the wall-clock cap still shows the stages it finished and the one it was in.
 
@@ -51,35 +53,45 @@ def folder_size(path: Path) -> int:
     return total
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_rss(pid: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
+    """The summed RSS of ``pid`` and all its descendants, and how many processes that is;
+    ``cpu`` gets each one's CPU seconds so far (user + system) by pid."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
-    total = 0
+        return 0, 0
+    total, count = 0, 0
     for p in procs:
         with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-    return total
+            count += 1
+            if cpu is not None:
+                t = p.cpu_times()
+                cpu[p.pid] = t.user + t.system
+    return total, count
 
 
 def read_progress(path: Path) -> dict[str, Any]:
-    """The stages a run finished (name -> wall_s) and the one it was in when it stopped."""
+    """The stages a run finished (name -> wall_s), the one it was in when it stopped and the
+    seconds it had spent there (to now)."""
     done: dict[str, float] = {}
-    current = None
+    current, since = None, None
     if path.exists():
         for line in path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, KeyError):
                 ev = json.loads(line)
                 if ev["event"] == "start":
-                    current = ev["stage"]
+                    current, since = ev["stage"], ev.get("t")
                 else:
                     done[ev["stage"]] = ev["wall_s"]
-                    current = None
-    return {"finished_stages": done, "stage_at_stop": current}
+                    current, since = None, None
+    out: dict[str, Any] = {"finished_stages": done, "stage_at_stop": current}
+    if current is not None and since is not None:
+        out["stage_at_stop_s"] = round(max(0.0, time.time() - since), 3)
+    return out
 
 
 def run_measured(
@@ -91,7 +103,8 @@ def run_measured(
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``system`` (lakefuse or splink) on ``inputs`` with output ``run_dir/out``;
-    ``overrides``: lakefuse Settings changed from the defaults (none in the benchmark)."""
+    ``overrides``: lakefuse Settings changed from the defaults (in the benchmark only
+    ``engine='spark'``, the ``lakefuse-spark`` row)."""
     run_dir = Path(run_dir).resolve()
     shutil.rmtree(run_dir, ignore_errors=True)  # an earlier run's files would count as disk
     run_dir.mkdir(parents=True)
@@ -101,13 +114,16 @@ def run_measured(
     cmd = [sys.executable, "-m", "lakefuse.bench.scale_child", system, str(Path(inputs).resolve())]
     cmd += [str(out), str(progress), str(seed), json.dumps(overrides or {})]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if (overrides or {}).get("engine") == "spark":  # Spark's shuffle and checkpoint files
+        env["SPARK_LOCAL_DIRS"] = str(run_dir / "spark-local")
     with log.open("w") as fh:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             cmd, cwd=run_dir, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
-    tree_peak, disk_peak, tick, timed_out = 0, 0, 0, False
+    tree_peak, tree_procs, disk_peak, tick, timed_out = 0, 0, 0, 0, False
     status, usage = None, None
+    tree_cpu: dict[int, float] = {}  # last seen CPU seconds of each process of the tree
     while True:
         pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
         if pid:
@@ -119,7 +135,8 @@ def run_measured(
                 os.killpg(proc.pid, signal.SIGKILL)
             _, status, usage = os.wait4(proc.pid, 0)
             break
-        tree_peak = max(tree_peak, _tree_rss(proc.pid))
+        rss, count = _tree_rss(proc.pid, tree_cpu)
+        tree_peak, tree_procs = max(tree_peak, rss), max(tree_procs, count)
         if tick % DISK_EVERY == 0:
             disk_peak = max(disk_peak, folder_size(run_dir) - disk0)
         tick += 1
@@ -134,9 +151,14 @@ def run_measured(
         "timed_out": timed_out,
         "exit_code": proc.returncode,
         "wall_s": round(wall, 3),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+        "peak_rss_mb": round(max(usage.ru_maxrss * 1024, tree_peak) / 2**20, 1),
+        "peak_rss_self_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
         "peak_rss_tree_mb": round(tree_peak / 2**20, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "tree_procs_max": tree_procs,
+        # the child's own and reaped children's, or the tree's as last sampled (a Spark JVM
+        # is never reaped by the child), whichever is larger
+        "cpu_s": round(max(usage.ru_utime + usage.ru_stime, sum(tree_cpu.values())), 2),
+        "cpu_self_s": round(usage.ru_utime + usage.ru_stime, 2),
         "load_before": round(load, 2),
         "load_after": round(os.getloadavg()[0], 2),
         "disk_peak_mb": round(max(disk_peak, disk_end - disk0) / 2**20, 2),

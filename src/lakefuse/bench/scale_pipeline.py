@@ -2,7 +2,9 @@
 
 At each size (rows of FEBRL-style person records in four sources, :mod:`.scale_data`; made
 once and cached as CSV under ``OUT/data``) the same invocation runs ``lakefuse integrate``
-(default Settings, quiet) and :func:`lakefuse.bench.baselines.splink_baseline`, each in a fresh
+(default Settings, quiet; with ``--engine duckdb,spark`` once per engine, the rows
+``lakefuse`` and ``lakefuse-spark``, Spark in local mode) and
+:func:`lakefuse.bench.baselines.splink_baseline`, each in a fresh
 process under a wall-clock cap (:mod:`.scale_child`: wall time, peak RSS, temporary disk,
 stages reached), and scores each output's membership against the gold people: pairwise
 precision / recall / F1, the pairs of tuples sharing a set, counted once (as
@@ -12,6 +14,7 @@ seed are kept unless rerun), ``scale_pipeline.md`` and ``scale_pipeline.png``
 (:mod:`.scale_report`)::
 
     lakefuse bench scale pipeline --sizes 10000,50000 --seed 0 --timeout 1200 -o bench-out/scale
+    lakefuse bench scale pipeline --sizes 10k,1M --engine duckdb,spark -o bench-out/scale
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from lakefuse.bench.scale_child import run_measured
 from lakefuse.bench.scale_data import ensure
 
 SYSTEMS = ("lakefuse", "splink")
+ENGINES = ("duckdb", "spark")
+#: the row (series) of lakefuse on each engine
+ENGINE_SYSTEM = {"duckdb": "lakefuse", "spark": "lakefuse-spark"}
 SIZES = (10_000, 50_000, 200_000, 1_000_000)
 JSON_NAME = "scale_pipeline.json"
 #: predicted pairs enumerated at most (when a tuple sits in several sets); above, the score is
@@ -56,6 +62,23 @@ def parse_sizes(text: str | None) -> list[int]:
             raise ValueError(f"--sizes: {part!r} is below 10 rows")
         sizes.append(n)
     return sizes
+
+
+def parse_engines(text: str | None) -> list[str]:
+    """``"duckdb,spark"`` -> the engines lakefuse runs on (default DuckDB only)."""
+    engines = [e.strip().lower() for e in (text or "duckdb").split(",") if e.strip()]
+    bad = [e for e in engines if e not in ENGINES]
+    if bad or not engines:
+        raise ValueError(f"--engine: {text!r}: choose from {', '.join(ENGINES)}")
+    return list(dict.fromkeys(engines))
+
+
+def expand_systems(systems: Sequence[str], engines: Sequence[str]) -> list[str]:
+    """``lakefuse`` becomes one row per engine (``lakefuse``, ``lakefuse-spark``)."""
+    out: list[str] = []
+    for system in systems:
+        out += [ENGINE_SYSTEM[e] for e in engines] if system == "lakefuse" else [system]
+    return list(dict.fromkeys(out))
 
 
 # --------------------------------------------------------------------------- scoring
@@ -144,6 +167,29 @@ def splink_installed() -> bool:
     return importlib.util.find_spec("splink") is not None
 
 
+def spark_missing() -> str | None:
+    """Why the Spark engine cannot run here (no pyspark, no Java), or None."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (the spark extra)"
+    from lakefuse.engines.spark_engine import java_missing
+
+    return java_missing()
+
+
+def _skip_reason(system: str) -> str | None:
+    if system == "splink" and not splink_installed():
+        return "splink is not installed"
+    if system == "lakefuse-spark":
+        return spark_missing()
+    return None
+
+
+def _ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
+    if a.get("ok") and b.get("ok") and b.get(key):
+        return round(a[key] / b[key], 3)
+    return None
+
+
 def _load_prior(path: Path, seed: int) -> dict[int, dict[str, Any]]:
     if not path.exists():
         return {}
@@ -166,12 +212,14 @@ def run(
     slope_from: int = 50_000,
     echo: Callable[[str], None] | None = None,
     lakefuse_overrides: dict[str, Any] | None = None,
+    engines: Sequence[str] = ("duckdb",),
 ) -> dict[str, Any]:
     """Run every system at every size; write the JSON, the Markdown and the chart under OUT.
+    ``engines``: lakefuse runs once per engine (rows ``lakefuse``, ``lakefuse-spark``).
     ``lakefuse_overrides``: Settings changed from the defaults (tests; the benchmark has
     none)."""
     from lakefuse.bench.run import _commit
-    from lakefuse.bench.scale_report import draw
+    from lakefuse.bench.scale_report import draw, largest_stage
 
     say = echo or (lambda _s: None)
     out = Path(out)
@@ -180,6 +228,7 @@ def run(
     commit = _commit()
     t_all = time.perf_counter()
     entries = _load_prior(out / JSON_NAME, seed)
+    systems = expand_systems(systems, engines)
     for n in sizes:
         folder, meta = ensure(cache, n, seed)
         say(f"n={n}: {meta['people']} people, data {'cached' if meta['cached'] else 'made'}")
@@ -187,22 +236,36 @@ def run(
         entry: dict[str, Any] = {"n": n, "commit": commit, "data": meta, "systems": {}}
         entry["lakefuse_overrides"] = dict(lakefuse_overrides or {})
         for system in systems:
-            if system == "splink" and not splink_installed():
-                entry["systems"][system] = {"ok": False, "skipped": "splink is not installed"}
+            why = _skip_reason(system)
+            if why:
+                entry["systems"][system] = {"ok": False, "skipped": why}
+                say(_line(n, system, entry["systems"][system]))
                 continue
             run_dir = out / "runs" / f"n{n}" / system
-            extra = lakefuse_overrides if system == "lakefuse" else None
-            res = run_measured(system, folder / "input", run_dir, timeout, seed, extra)
+            kind, extra = system, None
+            if system in ENGINE_SYSTEM.values():
+                kind, extra = "lakefuse", dict(lakefuse_overrides or {})
+                if system == ENGINE_SYSTEM["spark"]:
+                    extra["engine"] = "spark"
+            res = run_measured(kind, folder / "input", run_dir, timeout, seed, extra)
             if res["ok"]:
                 try:
                     res.update(score_membership(Path(res["out"]), offsets, person))
                 except (MemoryError, ValueError) as exc:
                     res["score_error"] = str(exc)
+            if kind == "lakefuse":
+                res["largest_stage"] = largest_stage(res)
             entry["systems"][system] = res
             say(_line(n, system, res))
-        lf, sp = (entry["systems"].get(s, {}) for s in ("lakefuse", "splink"))
-        if lf.get("ok") and sp.get("ok"):
-            entry["wall_ratio"] = round(lf["wall_s"] / sp["wall_s"], 3)
+        lf, lfs, sp = (
+            entry["systems"].get(s, {}) for s in ("lakefuse", "lakefuse-spark", "splink")
+        )
+        if _ratio(lf, sp, "wall_s") is not None:
+            entry["wall_ratio"] = _ratio(lf, sp, "wall_s")
+        if lf.get("ok") and lfs.get("ok"):  # Spark against DuckDB
+            entry["spark_vs_duckdb"] = {
+                k: _ratio(lfs, lf, k) for k in ("wall_s", "peak_rss_mb", "disk_peak_mb")
+            }
         entries[n] = entry
         report = _report(entries, seed, timeout, systems, slope_from, commit, t_all)
         (out / JSON_NAME).write_text(json.dumps(report, indent=1, default=str))
@@ -214,9 +277,9 @@ def run(
 
 def _line(n: int, system: str, res: dict[str, Any]) -> str:
     if not res.get("ok"):
-        return f"  {system:<9} n={n}: {res.get('error') or res.get('skipped')}"
+        return f"  {system:<14} n={n}: {res.get('error') or res.get('skipped')}"
     return (
-        f"  {system:<9} n={n}: wall {res['wall_s']:.1f}s  peak {res['peak_rss_mb']:.0f} MiB  "
+        f"  {system:<14} n={n}: wall {res['wall_s']:.1f}s  peak {res['peak_rss_mb']:.0f} MiB  "
         f"disk {res['disk_peak_mb']:.0f} MiB  F1 {res.get('f1', float('nan')):.4f}"
     )
 
@@ -239,11 +302,19 @@ def _report(
     t_all: float,
 ) -> dict[str, Any]:
     rows = [entries[n] for n in sorted(entries)]
-    lf = [
-        (e["n"], e["systems"]["lakefuse"]["wall_s"])
-        for e in rows
-        if e["systems"].get("lakefuse", {}).get("ok")
-    ]
+    # every system in this call or kept from an earlier one, in a fixed order
+    seen = [*systems, *(s for e in rows for s in e["systems"])]
+    order = [*ENGINE_SYSTEM.values(), *SYSTEMS]
+    all_systems = sorted(dict.fromkeys(seen), key=lambda s: (order + [s]).index(s))
+
+    def walls(system: str) -> list[tuple[int, float]]:
+        return [
+            (e["n"], e["systems"][system]["wall_s"])
+            for e in rows
+            if e["systems"].get(system, {}).get("ok")
+        ]
+
+    lf, lfs = walls("lakefuse"), walls("lakefuse-spark")
     return {
         "what": "lakefuse bench scale pipeline",
         "commit": commit,
@@ -258,10 +329,12 @@ def _report(
         },
         "seed": seed,
         "timeout_s": timeout,
-        "systems": list(systems),
+        "systems": all_systems,
         "wall_s": round(time.perf_counter() - t_all, 1),
         "slope_from": slope_from,
         "lakefuse_wall_slope": slope([p for p in lf if p[0] >= slope_from]),
         "lakefuse_wall_slope_all": slope(lf),
+        "lakefuse_spark_wall_slope": slope([p for p in lfs if p[0] >= slope_from]),
+        "lakefuse_spark_wall_slope_all": slope(lfs),
         "sizes": rows,
     }

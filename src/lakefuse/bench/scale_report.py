@@ -6,11 +6,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-LABEL = {"lakefuse": "lakefuse", "splink": "Splink"}
+LABEL = {"lakefuse": "lakefuse", "lakefuse-spark": "lakefuse-spark", "splink": "Splink"}
+#: the rows of lakefuse itself (one per engine)
+LAKEFUSE = ("lakefuse", "lakefuse-spark")
+#: the wall outside every stage: interpreter start, imports, opening and closing the engine
+#: (Spark: starting and stopping its JVM)
+OUTSIDE = "outside stages"
 
 
 def _f(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{v:,.{digits}f}"
+
+
+def largest_stage(res: dict[str, Any]) -> dict[str, Any] | None:
+    """The stage with the most wall time in a lakefuse run (the time outside every stage
+    counted as one more, :data:`OUTSIDE`), its seconds and share of the process wall; a run
+    stopped at the cap counts the stage it was in up to then."""
+    wall = res.get("wall_s")
+    stages = dict(res.get("stages") or res.get("finished_stages") or {})
+    if res.get("stage_at_stop") and res.get("stage_at_stop_s") is not None:
+        stages[res["stage_at_stop"]] = res["stage_at_stop_s"]
+    stages = {k: float(v) for k, v in stages.items() if v is not None}
+    if not wall or not stages:
+        return None
+    stages[OUTSIDE] = max(0.0, wall - sum(stages.values()))
+    name = max(stages, key=lambda k: stages[k])
+    return {"stage": name, "wall_s": round(stages[name], 3), "share": round(stages[name] / wall, 3)}
+
+
+def _largest(res: dict[str, Any]) -> str:
+    big = res.get("largest_stage") or largest_stage(res)
+    return "" if big is None else f"{big['stage']} ({big['share']:.0%})"
 
 
 def _status(res: dict[str, Any]) -> str:
@@ -32,49 +58,75 @@ def markdown(report: dict[str, Any]) -> str:
         f"Commit `{report['commit']}`, {report['date']}, {m['cpus']} CPUs, "
         f"{m['memory_gib']} GiB memory, seed {report['seed']}, cap {report['timeout_s']:.0f} s "
         "per run. FEBRL-style person records (FEBRL2 + FEBRL3 templates) in 4 sources with "
-        "partial columns; each system in a fresh process. Wall = process start to exit; peak "
-        "RSS = the kernel's high-water mark of the process; CPU = user + system time; disk = "
-        "peak size of the run folder (output, staging with lakefuse.duckdb, DuckDB spill; the "
-        "machine's load before each run is in the JSON). Pairwise P/R/F1 against the gold "
-        "people.",
+        "partial columns; each system in a fresh process (lakefuse-spark: lakefuse with "
+        "`--engine spark`, Spark in local mode). Wall = process start to exit; peak RSS = the "
+        "larger of the kernel's high-water mark of the process and the sampled sum over its "
+        "process tree (a Spark JVM included); CPU = user + system time, the tree's likewise; "
+        "disk = peak size of the run folder (output, staging with lakefuse.duckdb, DuckDB "
+        "spill, Spark's local folders; the machine's load before each run is in the JSON). "
+        "Pairwise P/R/F1 against the gold people. Largest stage = the lakefuse stage with the "
+        f"most wall time and its share of the process wall ('{OUTSIDE}': interpreter start, "
+        "imports, engine start and stop).",
         "",
         "| n | people | system | wall s | CPU s | peak RSS MiB | disk MiB | precision | recall "
-        "| F1 | lakefuse / Splink wall | note |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| F1 | wall / Splink's | largest stage (share) | note |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     stage_names: list[str] = []
     for e in report["sizes"]:
-        for i, (system, res) in enumerate(e["systems"].items()):
-            ratio = _f(e.get("wall_ratio"), 2) if i == 0 else ""
+        sp = e["systems"].get("splink", {})
+        for system, res in e["systems"].items():
+            ratio = ""
+            if system != "splink" and res.get("ok") and sp.get("ok") and sp.get("wall_s"):
+                ratio = _f(res["wall_s"] / sp["wall_s"], 2)
             lines.append(
                 f"| {e['n']:,} | {e['data']['people']:,} | {LABEL.get(system, system)} "
                 f"| {_f(res.get('wall_s'))} | {_f(res.get('cpu_s'))} "
                 f"| {_f(res.get('peak_rss_mb'), 0)} "
                 f"| {_f(res.get('disk_peak_mb'), 1)} | {_f(res.get('precision'), 4)} "
                 f"| {_f(res.get('recall'), 4)} | {_f(res.get('f1'), 4)} | {ratio} "
-                f"| {_status(res)} |"
+                f"| {_largest(res) if system in LAKEFUSE else ''} | {_status(res)} |"
             )
-        for st in e["systems"].get("lakefuse", {}).get("stages", {}) or {}:
-            if st not in stage_names:
-                stage_names.append(st)
+            if system in LAKEFUSE:
+                for st in res.get("stages") or res.get("finished_stages") or {}:
+                    if st not in stage_names:
+                        stage_names.append(st)
     lines += ["", "lakefuse wall per stage (s, from run.json):", ""]
-    lines.append("| n | " + " | ".join(stage_names) + " | in-process total | process wall |")
-    lines.append("|---:|" + "---:|" * (len(stage_names) + 2))
+    lines.append(
+        "| n | system | " + " | ".join(stage_names) + " | in-process total | process wall |"
+    )
+    lines.append("|---:|---|" + "---:|" * (len(stage_names) + 2))
     for e in report["sizes"]:
-        res = e["systems"].get("lakefuse", {})
-        st = res.get("stages") or res.get("finished_stages") or {}
-        cells = " | ".join(_f(st.get(s), 2) for s in stage_names)
-        lines.append(
-            f"| {e['n']:,} | {cells} | {_f(res.get('system_wall_s'), 1)} | "
-            f"{_f(res.get('wall_s'), 1)} |"
-        )
-    slope = report.get("lakefuse_wall_slope")
-    lines += [
-        "",
-        f"Log-log slope of lakefuse's wall time from {report['slope_from']:,} rows to the "
-        f"largest size run: {_f(slope, 2) if slope is not None else 'n/a (needs two sizes)'}"
-        f"; over all sizes run: {_f(report.get('lakefuse_wall_slope_all'), 2)}.",
+        for system in LAKEFUSE:
+            if system not in e["systems"] or e["systems"][system].get("skipped"):
+                continue
+            res = e["systems"][system]
+            st = res.get("stages") or res.get("finished_stages") or {}
+            cells = " | ".join(_f(st.get(s), 2) for s in stage_names)
+            lines.append(
+                f"| {e['n']:,} | {LABEL[system]} | {cells} | "
+                f"{_f(res.get('system_wall_s'), 1)} | {_f(res.get('wall_s'), 1)} |"
+            )
+    for system, key in (
+        ("lakefuse", "lakefuse_wall_slope"),
+        ("lakefuse-spark", "lakefuse_spark_wall_slope"),
+    ):
+        if system not in report["systems"]:
+            continue
+        slope = report.get(key)
+        lines += [
+            "",
+            f"Log-log slope of {system}'s wall time from {report['slope_from']:,} rows to the "
+            f"largest size run: {_f(slope, 2) if slope is not None else 'n/a (needs two sizes)'}"
+            f"; over all sizes run: {_f(report.get(key + '_all'), 2)}.",
+        ]
+    both = [
+        f"{e['n']:,}: wall x{_f(r.get('wall_s'), 2)}, peak RSS x{_f(r.get('peak_rss_mb'), 2)}"
+        for e in report["sizes"]
+        if (r := e.get("spark_vs_duckdb"))
     ]
+    if both:
+        lines += ["", "lakefuse-spark against lakefuse on DuckDB: " + "; ".join(both) + "."]
     notes = []
     for e in report["sizes"]:
         sp = e["systems"].get("splink", {}).get("splink")

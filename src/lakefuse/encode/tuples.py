@@ -11,10 +11,63 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from lakefuse.text.normalize import normalize
 from lakefuse.threads import thread_count
-from lakefuse.types import UnionTable
+from lakefuse.types import TID, UnionTable
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the union by tid, dictionary-encoded: ``codes[t]`` is the position of
+    tuple ``t``'s value in ``dictionary`` (-1 = null); distinct values in order of first
+    appearance."""
+
+    codes: np.ndarray  # (n_tuples,) int64
+    dictionary: list[str]
+
+    def decoded(self) -> list[str | None]:
+        """The values as a Python list (for tests and small tables only)."""
+        return [self.dictionary[c] if c >= 0 else None for c in self.codes.tolist()]
+
+
+def dictionary_encode(column: pa.ChunkedArray | pa.Array) -> Column:
+    """:class:`Column` of an Arrow string column (Arrow's dictionary encoding; no Python
+    list of the values)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    enc = arr.dictionary_encode()
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return Column(codes, enc.dictionary.to_pylist())
+
+
+def _encoded(union: UnionTable, name: str) -> Column:
+    """Column ``name`` of the union dictionary-encoded: ``UnionTable.codes`` where the union
+    offers it (shared with the other stages), else Arrow's encoding of the column sorted by
+    tid."""
+    if hasattr(union, "codes"):
+        codes, dictionary = union.codes(name)
+        return Column(np.asarray(codes, dtype=np.int64), dictionary.to_pylist())
+    t = union.to_arrow().sort_by(TID)
+    return dictionary_encode(t.column(name))
+
+
+def union_columns(union: UnionTable, names: list[str] | None = None) -> dict[str, Column]:
+    """The union's columns ``names`` (default: its attributes) dictionary-encoded, by tid;
+    attributes that are no evidence (per-table surrogate ids) come back all null. Cached on
+    the union."""
+    names = list(union.attributes) if names is None else names
+    cache: dict[str, Column] = union.__dict__.setdefault("_lakefuse_columns", {})
+    evidence = set(getattr(union, "evidence_attributes", union.attributes))
+    for a in names:
+        if a not in cache:
+            if a in union.attributes and a not in evidence:
+                cache[a] = Column(np.full(union.n_tuples, -1, dtype=np.int64), [])
+            else:
+                cache[a] = _raw_columns(union, [a])[a]
+    return {a: cache[a] for a in names}
 
 
 def judged_values(union: UnionTable) -> dict[str, list[str | None]]:
@@ -36,13 +89,27 @@ class AttributeStats:
 
     @classmethod
     def of(cls, union: UnionTable) -> AttributeStats:
-        values = union.values()
+        """Over the raw values (surrogate ids included), each distinct value normalised
+        once."""
         dist, cov = [], []
+        raw = _raw_columns(union)
         for a in union.attributes:
-            col = [normalize(v) for v in values[a] if v is not None]
-            cov.append(len(col) / max(1, union.n_tuples))
-            dist.append(len(set(col)) / len(col) if col else 0.0)
+            col = raw[a]
+            nonnull = int((col.codes >= 0).sum())
+            forms = {normalize(v) for v in col.dictionary}
+            cov.append(nonnull / max(1, union.n_tuples))
+            dist.append(len(forms) / nonnull if nonnull else 0.0)
         return cls(list(union.attributes), np.array(dist), np.array(cov))
+
+
+def _raw_columns(union: UnionTable, names: list[str] | None = None) -> dict[str, Column]:
+    """Columns dictionary-encoded, surrogate ids included (cached on the union)."""
+    names = list(union.attributes) if names is None else names
+    cache: dict[str, Column] = union.__dict__.setdefault("_lakefuse_raw_columns", {})
+    for a in names:
+        if a not in cache:
+            cache[a] = _encoded(union, a)
+    return {a: cache[a] for a in names}
 
 
 def attribute_weights(union: UnionTable) -> np.ndarray:
@@ -58,19 +125,19 @@ def tuple_embeddings(
     """(n_tuples, dim) float32, rows L2-normalised (zero for an all-null tuple)."""
     from lakefuse.encode import Embedder
 
-    values = judged_values(union)
+    columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
     emb = Embedder(encoder, threads=threads)
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
-        col = values[a]
-        idx = [i for i, v in enumerate(col) if v is not None]
-        if not idx:
+        col = columns[a]
+        idx = np.flatnonzero(col.codes >= 0)
+        if not len(idx):
             continue
-        vecs = emb.embed([col[i] for i in idx])
+        vecs = emb.embed(col.dictionary)  # each distinct value once
         if out is None:
             out = np.zeros((union.n_tuples, vecs.shape[1]), dtype=np.float32)
-        out[idx] += w[j] * vecs
+        out[idx] += w[j] * vecs[col.codes[idx]]
     if out is None:
         out = np.zeros((union.n_tuples, emb.dim), dtype=np.float32)
     n = np.linalg.norm(out, axis=1, keepdims=True)
@@ -114,3 +181,33 @@ def knn(
         out_ids[i, : len(row)] = row
         out_sims[i, : len(row)] = srow
     return out_ids, out_sims
+
+
+def knn_of(
+    x: np.ndarray, rows: np.ndarray, k: int, threads: int | None = None, batch: int = 4096
+) -> np.ndarray:
+    """(len(x), k) ids of the k nearest neighbours (inner product, exact) of the rows
+    ``rows`` of ``x`` among all rows (itself excluded); -1 for every other row and where
+    there are fewer. Cost grows with ``len(rows) * len(x)``: for a bounded sample of rows
+    (training anchors), linear in the table."""
+    import faiss
+
+    n, d = x.shape
+    k = max(0, min(k, n - 1))
+    out = np.full((n, k), -1, dtype=np.int64)
+    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    if k == 0 or len(rows) == 0:
+        return out
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    index = faiss.IndexFlatIP(d)
+    index.add(x)
+    faiss.omp_set_num_threads(thread_count(threads))
+    for s in range(0, len(rows), batch):
+        q = rows[s : s + batch]
+        _, ids = index.search(x[q], k + 1)
+        keep = ids != q[:, None]
+        # drop the row itself (or the last one when it is not among its k + 1 nearest)
+        drop_last = keep.all(axis=1)
+        keep[drop_last, -1] = False
+        out[q] = ids[keep].reshape(len(q), k)
+    return out

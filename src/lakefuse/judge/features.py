@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 from rapidfuzz import fuzz
 
+from lakefuse.encode.tuples import dictionary_encode
 from lakefuse.text.dates import as_date
 from lakefuse.text.normalize import normalize
 from lakefuse.text.numbers import as_number
@@ -40,7 +41,8 @@ def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.
     """Matrix (pairs x attributes) of value similarities; NaN where a side is null.
 
     The value look-up is the engine's join (``Engine.pair_values``); the similarity is a
-    per-row function, as a UDF would be on a distributed engine."""
+    per-row function, as a UDF would be on a distributed engine, here computed once per
+    distinct pair of values (the two columns dictionary-encoded together)."""
     out = np.full((len(left), len(union.attributes)), np.nan, dtype=np.float64)
     attrs = union.evidence_attributes
     if len(left) == 0 or not attrs:
@@ -50,11 +52,21 @@ def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.
         pa.table({"l": pa.array(left, type=pa.int64()), "r": pa.array(right, type=pa.int64())}),
         attrs,
     )
+    P = len(left)
     for a in attrs:
         j = union.attributes.index(a)
-        lv = pairs.column(a + "__l").to_pylist()
-        rv = pairs.column(a + "__r").to_pylist()
-        for i, (va, vb) in enumerate(zip(lv, rv)):
-            if va is not None and vb is not None:
-                out[i, j] = value_similarity(va, vb)
+        chunks = pairs.column(a + "__l").chunks + pairs.column(a + "__r").chunks
+        both = pa.chunked_array([c.cast(pa.string()) for c in chunks], type=pa.string())
+        col = dictionary_encode(both)
+        lc, rc = col.codes[:P], col.codes[P:]
+        rows = np.flatnonzero((lc >= 0) & (rc >= 0))
+        if not len(rows):
+            continue
+        d = max(1, len(col.dictionary))
+        key, back = np.unique(lc[rows] * d + rc[rows], return_inverse=True)
+        v = col.dictionary
+        sims = np.array(
+            [value_similarity(v[k // d], v[k % d]) for k in key.tolist()], dtype=np.float64
+        )
+        out[rows, j] = sims[back]
     return out

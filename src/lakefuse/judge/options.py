@@ -103,6 +103,14 @@ class SSACLOptions(Options):
         (0.4, 0.7),
         description="[low, high] bounds of a prior-em or otsu threshold, in [0, 1].",
     )
+    max_chance_matches: float | None = Field(
+        0.25,
+        ge=0,
+        description="A pair that shares several attributes is not integrable when this "
+        "many other tuples of a side's table, or more, are expected to agree with it on "
+        "every value the pair agrees on (common values only: a given name, a state and a "
+        "house number); null: off.",
+    )
     single_key: Literal["similarity", "learned"] = Field(
         "similarity",
         description="A pair sharing one attribute only is judged by the plain similarity "

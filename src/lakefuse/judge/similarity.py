@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakefuse.config import Settings
 from lakefuse.encode.tuples import AttributeStats
 from lakefuse.judge.features import pair_evidence
+from lakefuse.judge.ssacl_scoring import _two_decimals_arrow
 from lakefuse.types import ScoredPairs, UnionTable
 
 
@@ -23,14 +25,32 @@ def scored_table(
     attributes: list[str],
     weights: np.ndarray,
 ) -> pa.Table:
-    """Assemble the ScoredPairs table; ``drivers`` names the attributes that weighed most."""
-    drivers = []
-    for i in range(len(left)):
-        ev = evidence[i]
-        idx = [j for j in np.argsort(-weights) if not np.isnan(ev[j])]
-        if conflict[i]:
-            idx = [j for j in idx if ev[j] < 0.6] or idx
-        drivers.append(",".join(f"{attributes[j]}={ev[j]:.2f}" for j in idx[:3]))
+    """Assemble the ScoredPairs table; ``drivers`` names the (at most three) present
+    attributes of highest weight (``name=evidence``), those that disagree (< 0.6) first where
+    the pair is a conflict. Built for all pairs at once (Arrow string kernels)."""
+    order = np.argsort(-weights)
+    present = ~np.isnan(evidence[:, order])
+    low = present & (np.nan_to_num(evidence[:, order], nan=1.0) < 0.6)
+    use = np.where((conflict & low.any(axis=1))[:, None], low, present)
+    rank = np.cumsum(use, axis=1)
+    rows = np.arange(len(left))
+    names = pa.array(list(attributes), type=pa.string())
+    text: pa.Array = pa.array([""] * len(left), type=pa.string())
+    for k in range(1, 4):
+        hit = use & (rank == k)
+        has = hit.any(axis=1)
+        if not has.any():
+            break
+        j = order[np.argmax(hit, axis=1)] if len(order) else np.zeros(len(left), np.int64)
+        item = pc.binary_join_element_wise(
+            names.take(pa.array(j, type=pa.int64())),
+            "=",
+            _two_decimals_arrow(np.where(has, evidence[rows, j], 0.0)),
+            "",
+        )
+        joined = item if k == 1 else pc.binary_join_element_wise(text, item, ",")
+        text = pc.if_else(pa.array(has), joined, text)
+    drivers = text
     return pairs_table(
         left,
         right,
@@ -39,7 +59,7 @@ def scored_table(
         decision,
         conflict,
         attributes,
-        pa.array(drivers, type=pa.string()),
+        drivers,
     )
 
 

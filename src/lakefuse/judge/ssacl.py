@@ -20,7 +20,11 @@ arXiv 2412.00324), trained on the very tables being integrated, with no labels.
   for the much lower match share among real candidates ("prior-em", Saerens et al.) assumes
   their negatives look like the training ones; they are far easier, so that correction
   over-shoots (it sat at its upper bound on every bench task). "otsu" splits the candidates'
-  score histogram. A given threshold overrides all."""
+  score histogram. A given threshold overrides all.
+* A pair whose agreeing values are common (other tuples of a side's table are expected to
+  share them all: a given name, a state and a house number) is not integrable, whatever
+  its score (:func:`~lakefuse.judge.ssacl_features.chance_matches`, ``max_chance_matches``):
+  such pairs meet more often by chance the larger the lake."""
 
 from __future__ import annotations
 
@@ -38,11 +42,12 @@ from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.options import SSACLOptions
 from lakefuse.judge.pair_features import encode
 from lakefuse.judge.similarity import SimilarityJudge, pairs_table
-from lakefuse.judge.ssacl_data import make_groups
+from lakefuse.judge.ssacl_data import Rows, make_groups
 from lakefuse.judge.ssacl_features import (
     STATIC_NAMES,
     UnionStats,
     View,
+    chance_matches,
     pair_static,
     static_features,
 )
@@ -146,7 +151,7 @@ class SSACLJudge:
 
     # -- training ----------------------------------------------------------------------
     def fit(self, union: UnionTable, settings: Settings) -> None:
-        from lakefuse.encode.tuples import knn, tuple_embeddings
+        from lakefuse.encode.tuples import knn_of, tuple_embeddings
 
         o = self.options
         t0 = time.perf_counter()
@@ -154,14 +159,15 @@ class SSACLJudge:
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
-        values = stats.values
-        rows = [[values[a][t] for a in union.attributes] for t in range(union.n_tuples)]
+        rows = Rows(stats)
         A = len(union.attributes)
         x = tuple_embeddings(union, o["encoder"], threads=o["threads"])
-        near, _ = knn(x, o["neighbours"], seed=settings.seed, threads=o["threads"])
-        t_embed = time.perf_counter() - t0
         n_anchor = min(union.n_tuples, o["max_anchors"])
         anchors = np.sort(rng.choice(union.n_tuples, n_anchor, replace=False))
+        # near neighbours (hard negatives) of the anchors only: a bounded number of exact
+        # searches, linear in the table
+        near = knn_of(x, anchors, o["neighbours"], threads=o["threads"])
+        t_embed = time.perf_counter() - t0
         repeat = int(np.clip(np.ceil(o["target_groups"] / max(1, n_anchor)), 1, 8))
         anchors = np.repeat(anchors, repeat)
         aug = Augmenter(se=o["se_aug"], te=o["te_aug"], drop=o["drop_aug"])
@@ -181,12 +187,18 @@ class SSACLJudge:
         t_data = time.perf_counter() - t0 - t_embed
 
         members, curves = [], []
-        for i in range(max(1, int(o["ensemble"]))):
-            seed = settings.seed + 1009 * i
-            members.append(Matcher(o["hidden"], seed=seed))
-            curves.append(
-                train(members[-1], o, cos, st, mask, labels, groups.size, seed, self.progress)
-            )
+        # the matcher is tiny and its batches small: one thread trains it fastest (more
+        # only wait on each other, badly so on a busy machine); scoring uses every core
+        torch.set_num_threads(1)
+        try:
+            for i in range(max(1, int(o["ensemble"]))):
+                seed = settings.seed + 1009 * i
+                members.append(Matcher(o["hidden"], seed=seed))
+                curves.append(
+                    train(members[-1], o, cos, st, mask, labels, groups.size, seed, self.progress)
+                )
+        finally:
+            torch.set_num_threads(thread_count(o["threads"]))
         curve = curves[0]
         self.matcher = members[0] if len(members) == 1 else Ensemble(members).eval()
         t_train = time.perf_counter() - t0 - t_embed - t_data
@@ -322,6 +334,14 @@ class SSACLJudge:
             for j, a in enumerate(union.attributes):
                 col = t.column(f"ev:{a}").to_numpy(zero_copy_only=False)
                 ev[single, j] = np.asarray(col, dtype=float)
+        limit = self.options.get("max_chance_matches")
+        if limit is not None:
+            # agreement on common values only identifies nothing (more so in a larger lake);
+            # a pair that shares one attribute only is a key look-up (a player's team in a
+            # table of teams, a conflicting copy of that team there): it is no look-up
+            # when more than one other tuple holds the value on both sides
+            chance = chance_matches(self.stats_of(union), left, right, static)
+            decision &= ~(chance >= np.where(shared > 1, limit, max(limit, 2.0)))
         why = drivers(union.attributes, ev, att, static[:, :, 0], present)
         table = pairs_table(left, right, ev, scores, decision, conflict, union.attributes, why)
         return ScoredPairs(table, self.name, self.threshold)

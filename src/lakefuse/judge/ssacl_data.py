@@ -20,7 +20,9 @@ player)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -77,8 +79,62 @@ def _other(pool: list[str], v: str, rng: np.random.Generator, tries: int = 8) ->
     return None
 
 
+class Rows(Sequence[list[str | None]]):
+    """The union's tuples as value lists, decoded from the dictionary codes of
+    :class:`UnionStats` when asked for (training reads a bounded number of them)."""
+
+    def __init__(self, stats: UnionStats) -> None:
+        self.stats = stats
+
+    def __len__(self) -> int:
+        return self.stats.n
+
+    @overload
+    def __getitem__(self, t: int) -> list[str | None]: ...
+    @overload
+    def __getitem__(self, t: slice) -> list[list[str | None]]: ...
+    def __getitem__(self, t: int | slice) -> Any:
+        if isinstance(t, slice):
+            return [self.stats.row(i) for i in range(*t.indices(self.stats.n))]
+        return self.stats.row(int(t))
+
+
+class _SameValue:
+    """Tuples of one source table with one value (case-insensitive) of an attribute, by
+    sorting the union once per attribute asked for (instead of a dict of every cell)."""
+
+    def __init__(self, stats: UnionStats) -> None:
+        self.stats = stats
+        lower: dict[str, int] = {}
+        self.lower = np.array(
+            [lower.setdefault(v.lower(), len(lower)) for v in stats.strings] or [0],
+            dtype=np.int64,
+        )
+        self.width = max(1, len(lower))
+        self.index: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _key(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        if j not in self.index:
+            c = self.stats.codes[:, j]
+            key = np.where(c >= 0, self.stats.tables * self.width + self.lower[c], -1)
+            order = np.argsort(key, kind="stable")
+            self.index[j] = (key, order)
+        return self.index[j]
+
+    def tuples(self, t: int, j: int) -> list[int]:
+        """The tids (increasing) of ``t``'s table whose value of ``j`` is ``t``'s, lower
+        case."""
+        key, order = self._key(j)
+        k = key[t]
+        if k < 0:
+            return []
+        s = key[order]
+        lo, hi = np.searchsorted(s, k, "left"), np.searchsorted(s, k, "right")
+        return order[lo:hi].tolist()
+
+
 def make_groups(
-    rows: list[list[str | None]],
+    rows: Sequence[list[str | None]],
     stats: UnionStats,
     neighbours: np.ndarray,
     anchors: np.ndarray,
@@ -99,12 +155,14 @@ def make_groups(
         base = real(t)
         return View(values, base.dist, base.uniq, base.rarity)
 
-    distinct = [sorted({r[j] for r in rows if r[j] is not None}) for j in range(A)]
-    by_value: dict[tuple[int, int, str], list[int]] = {}
-    for t in range(n):
-        for j, v in enumerate(rows[t]):
-            if v is not None:
-                by_value.setdefault((int(stats.tables[t]), j, v.lower()), []).append(t)
+    # each attribute's distinct values, and tuples by value, from the dictionary codes
+    # (``rows`` are the union's tuples as ``stats`` holds them)
+    strings = stats.strings
+    distinct = [
+        sorted({strings[c] for c in np.unique(stats.codes[:, j]).tolist() if c >= 0})
+        for j in range(A)
+    ]
+    same_value = _SameValue(stats)
 
     for a in anchors.tolist():
         row = rows[a]
@@ -187,7 +245,7 @@ def make_groups(
             one = np.full(A, rng.uniform(0.6, 1.0))
             uq = np.full(A, 1.0 / int(rng.integers(1, 3)))
             pos = View(key_vals, one, uq, anchor.rarity)
-            same = [t for t in by_value.get((int(stats.tables[a]), j, v.lower()), []) if t != a]
+            same = [t for t in same_value.tuples(a, j) if t != a]
             knegs: list[View] = []
             vals: list[str | None]
             kk: list[str] = []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lakefuse.encode.tuples import judged_values
+from lakefuse.encode.tuples import union_columns
 from lakefuse.judge.pair_features import SIM_COLUMNS, encode, similarities
 from lakefuse.text.normalize import normalize
 from lakefuse.types import TABLE, UnionTable
@@ -61,18 +61,21 @@ class UnionStats:
     ``j`` there (-1 = null)."""
 
     def __init__(self, union: UnionTable) -> None:
-        tables = union.values()[TABLE]
-        values = judged_values(union)
-        self.values = values
+        columns = union_columns(union, [*union.attributes, TABLE])
+        self._columns = columns
+        self._values: dict[str, list[str | None]] | None = None
         self.attributes = list(union.attributes)
         self.n = union.n_tuples
-        table_codes, table_names = encode(tables)
+        table_codes, table_names = columns[TABLE].codes, columns[TABLE].dictionary
         names = sorted(table_names)
         rank = np.array([names.index(t) for t in table_names], dtype=np.int64)
         self.tables = rank[table_codes] if self.n else np.zeros(0, dtype=np.int64)
         A = len(self.attributes)
         T = len(names)
         self.dist = np.zeros((T, A))
+        self.entropy = np.zeros((T, A))
+        self.nonnull = np.zeros((T, A))  # cells with a value, per table and attribute
+        self.table_rows = np.bincount(self.tables, minlength=T).astype(np.float64)
         self.uniq = np.zeros((self.n, A))
         self.rarity = np.zeros((self.n, A))
         self.distinctiveness = np.zeros(A)  # whole union
@@ -80,7 +83,7 @@ class UnionStats:
         ids: dict[str, int] = {}
         log_n = math.log(self.n + 1.0)
         for j, a in enumerate(self.attributes):
-            codes, dictionary = encode(values[a])
+            codes, dictionary = columns[a].codes, columns[a].dictionary
             self.codes[:, j] = np.array(
                 [ids.setdefault(v, len(ids)) for v in dictionary] or [-1], dtype=np.int64
             )[codes]
@@ -104,17 +107,50 @@ class UnionStats:
             key, inverse, count = np.unique(
                 self.tables[rows] * max(1, len(forms)) + f, return_inverse=True, return_counts=True
             )
-            distinct = np.bincount(key // max(1, len(forms)), minlength=T)
-            self.dist[:, j] = distinct / np.maximum(1, np.bincount(self.tables[rows], minlength=T))
+            table_of = key // max(1, len(forms))
+            distinct = np.bincount(table_of, minlength=T)
+            rows_in = np.bincount(self.tables[rows], minlength=T)
+            self.dist[:, j] = distinct / np.maximum(1, rows_in)
+            self.nonnull[:, j] = rows_in
+            # entropy of the values in each table over log(rows): 1 when all differ
+            p_in = count / np.maximum(1, rows_in[table_of])
+            ent = np.bincount(table_of, weights=-p_in * np.log(p_in), minlength=T)
+            self.entropy[:, j] = np.where(rows_in > 1, ent / np.log(np.maximum(2, rows_in)), 0.0)
             self.uniq[rows, j] = 1.0 / count[inverse]
             seen, which = np.unique(total[f], return_inverse=True)
             logs = np.array([math.log(int(c)) for c in seen.tolist()], dtype=np.float64)
             self.rarity[rows, j] = 1.0 - logs[which] / log_n
         self.strings = list(ids)
+        # identifying in a table: distinct on at least half as many rows as its most
+        # distinct attribute, or about as spread (entropy) as it. Distinct/rows falls as a
+        # table grows when values come from a bounded vocabulary (dates of birth,
+        # surnames): beside a unique key, nothing else would identify in a large table,
+        # and a duplicate whose key was mistyped would be trained on as a negative. The
+        # entropy over log(rows) falls only logarithmically.
+        dist_max = np.maximum(self.dist.max(axis=1, initial=0.0), 1e-9)
+        ent_max = np.maximum(self.entropy.max(axis=1, initial=0.0), 1e-9)
         self.identifying = [
-            [j for j in range(A) if self.dist[t, j] >= 0.5 * max(self.dist[t].max(), 1e-9)]
+            [
+                j
+                for j in range(A)
+                if self.dist[t, j] >= 0.5 * dist_max[t]
+                or (self.entropy[t, j] > 0 and self.entropy[t, j] >= 0.8 * ent_max[t])
+            ]
             for t in range(len(names))
         ]
+
+    @property
+    def values(self) -> dict[str, list[str | None]]:
+        """Attribute -> values by tid as Python lists (made on first use; the judge itself
+        reads :attr:`codes` and :meth:`row`)."""
+        if self._values is None:
+            self._values = {a: self._columns[a].decoded() for a in self.attributes}
+        return self._values
+
+    def row(self, tid: int) -> list[str | None]:
+        """Tuple ``tid``'s values (None = null), decoded from :attr:`codes`."""
+        s = self.strings
+        return [s[c] if c >= 0 else None for c in self.codes[tid].tolist()]
 
     def view(self, tid: int, values: list[str | None]) -> View:
         return View(values, self.dist[self.tables[tid]], self.uniq[tid], self.rarity[tid])
@@ -170,3 +206,45 @@ def pair_static(
     sides = [(stats.dist[stats.tables[t]], stats.uniq[t], stats.rarity[t]) for t in (left, right)]
     _context(out, (lc >= 0) & (rc >= 0), sides[0], sides[1])
     return out
+
+
+def chance_matches(
+    stats: UnionStats, left: np.ndarray, right: np.ndarray, static: np.ndarray
+) -> np.ndarray:
+    """For each pair, how many *other* tuples of a side's table are expected to agree with
+    that side on every value the pair agrees on (the values taken as independent, each with
+    its frequency in the table). 0 when an agreeing value is unique there (a social
+    security number, a join key in its table of keys); well under 1 when the agreeing
+    values together are rare (a date of birth and a surname); 1 or more when they are
+    common values that many tuples share (a common given name, a state and a house
+    number): such agreement does not identify the entity, and the more tuples a lake holds,
+    the more such pairs meet by chance. A pair that shares several attributes takes the
+    larger of its two sides (each must be picked out); a pair that shares one attribute
+    only is a key look-up (a player's team in a table of teams, mistyped there) and takes
+    the smaller, each side counting its own value. An
+    attribute agrees when its values are equal after normalisation (counted without the
+    pair's own tuples), canonically the same or typo-close (character similarity >= 0.8;
+    counted with the more common of the two values, less the pair's tuple that has it)."""
+    f = np.nan_to_num(static[:, :, :SIM_COLUMNS], nan=0.0)
+    exact = f[:, :, 3] > 0
+    agree = exact | (f[:, :, 4] > 0) | (f[:, :, 0] >= 0.8)
+    counts = [
+        np.where(stats.uniq[s] > 0, 1.0 / np.maximum(stats.uniq[s], 1e-12), 1.0)
+        for s in (left, right)
+    ]
+    # typo-close or canonically the same: the more common of the two values, less the one
+    # of the pair's own tuples it counts
+    common = np.maximum(np.rint(np.maximum(counts[0], counts[1])) - 1.0, 0.0)
+    # the pair's own tuples in the table: the side itself, and the other one too when both
+    # come from one table
+    own = 1.0 + (stats.tables[left] == stats.tables[right])[:, None]
+    shared = (~np.isnan(static[:, :, 0])).sum(axis=1)
+    key = (shared == 1)[:, None]  # a key look-up: each side's own value, as it is written
+    expected = []
+    for side, count in zip((left, right), counts):
+        t = stats.tables[side]
+        mine = np.maximum(np.rint(count) - np.where(exact, own, 1.0), 0.0)
+        others = np.where(exact | key, mine, common)
+        share = np.where(agree, others / np.maximum(stats.nonnull[t], 1.0), 1.0)
+        expected.append(stats.table_rows[t] * np.prod(share, axis=1))
+    return np.where(shared > 1, np.maximum(*expected), np.minimum(*expected))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: "0.00" .. "1.00"
 _CENTS = np.array([f"{k / 100:.2f}" for k in range(101)], dtype=object)
@@ -25,53 +26,79 @@ _UP_AT = np.array(
 )
 
 
+def _cents(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cent codes (index into ``_CENTS``) of the elements of ``x`` in [0, 1], correctly
+    rounded as ``format`` rounds, and the mask of those elements."""
+    x = np.asarray(x, dtype=np.float64)
+    table = (x >= 0.0) & (x <= 1.0) & ~np.signbit(x)
+    v = np.where(table, x, 0.0)
+    below = np.searchsorted(_BOUNDS, v, side="left")  # boundaries strictly below v
+    at = np.minimum(below, len(_BOUNDS) - 1)
+    return below + ((_BOUNDS[at] == v) & _UP_AT[at]), table
+
+
 def two_decimals(x: np.ndarray) -> np.ndarray:
     """``f"{v:.2f}"`` of every element (an object array of str): correctly rounded, by
     table for values in [0, 1] (scores, weights, similarities), by ``format`` otherwise."""
     x = np.asarray(x, dtype=np.float64)
-    out = np.empty(x.shape, dtype=object)
-    table = (x >= 0.0) & (x <= 1.0) & ~np.signbit(x)
-    v = x[table]
-    below = np.searchsorted(_BOUNDS, v, side="left")  # boundaries strictly below v
-    at = np.minimum(below, len(_BOUNDS) - 1)
-    cents = below + ((_BOUNDS[at] == v) & _UP_AT[at])
-    out[table] = _CENTS[cents]
+    cents, table = _cents(x)
+    out = np.where(table, _CENTS[cents], None)
     for i in np.flatnonzero(~table).tolist():
         out.flat[i] = f"{float(x.flat[i]):.2f}"
     return out
+
+
+_CENTS_ARROW = pa.array(_CENTS.tolist(), type=pa.string())
+
+
+def _two_decimals_arrow(x: np.ndarray) -> pa.Array:
+    """:func:`two_decimals` as an Arrow string array (taken from a table of the 101 cent
+    strings; elements outside [0, 1] formatted one by one)."""
+    cents, table = _cents(x)
+    if table.all():
+        return _CENTS_ARROW.take(pa.array(cents, type=pa.int64()))
+    return pa.array(two_decimals(x).tolist(), type=pa.string())
 
 
 def drivers(
     attributes: list[str], ev: np.ndarray, att: np.ndarray, char: np.ndarray, present: np.ndarray
 ) -> pa.Array:
     """Per pair, the (at most) three present attributes of highest attention, in that
-    order (ties: attribute order): ``name=evidence(w=attention,chr=char similarity)``."""
+    order (ties: attribute order): ``name=evidence(w=attention,chr=char similarity)``.
+    Built with Arrow's string kernels for all pairs at once."""
     P, A = att.shape
-    out = np.full(P, "", dtype=object)
     if A == 0 or P == 0:
-        return pa.array(out.tolist(), type=pa.string())
+        return pa.array([""] * P, type=pa.string())
     order = np.argsort(-att, axis=1, kind="stable")
     here = np.take_along_axis(present, order, axis=1)
     rank = np.cumsum(here, axis=1)
     rows = np.arange(P)
-    names = np.array(attributes, dtype=object)
+    names = pa.array(list(attributes), type=pa.string())
+    out: pa.Array = pa.array([""] * P, type=pa.string())
     for k in range(1, 4):
         hit = here & (rank == k)
         has = hit.any(axis=1)
+        if not has.any():
+            break
         j = order[rows, np.argmax(hit, axis=1)]
-        item = (
-            names[j]
-            + "="
-            + two_decimals(ev[rows, j])
-            + "(w="
-            + two_decimals(att[rows, j])
-            + ",chr="
-            + two_decimals(char[rows, j])
-            + ")"
+
+        def text(x: np.ndarray, j: np.ndarray = j, has: np.ndarray = has) -> pa.Array:
+            return _two_decimals_arrow(np.where(has, x[rows, j], 0.0))  # 0: not written
+
+        item = pc.binary_join_element_wise(
+            names.take(pa.array(j, type=pa.int64())),
+            "=",
+            text(ev),
+            "(w=",
+            text(att),
+            ",chr=",
+            text(char),
+            ")",
+            "",
         )
-        sep = "" if k == 1 else ","
-        out = np.where(has, out + sep + item, out)
-    return pa.array(out.tolist(), type=pa.string())
+        joined = item if k == 1 else pc.binary_join_element_wise(out, item, ",")
+        out = pc.if_else(pa.array(has), joined, out)
+    return out
 
 
 class Vectors:
