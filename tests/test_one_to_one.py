@@ -233,3 +233,41 @@ def test_fodors_zagat_keeps_every_tuple_and_labelled_f1(tmp_path: Path) -> None:
     assert got["labelled_f1"] >= ten_lines["labelled_f1"] - 0.05
     run = (opt / "run.json").read_text()
     assert '"clean_sources": [' in run and "fodors" in run
+
+
+def _people(n: int, seed: int) -> list[dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    syll = ["ka", "lo", "mi", "ren", "tas", "vo", "dri", "sel", "mor", "pa", "ul", "zen"]
+
+    def word(k: int) -> str:
+        return "".join(syll[j] for j in rng.integers(0, len(syll), k))
+
+    return [
+        {
+            "given": word(2),
+            "surname": word(3),
+            "born": f"19{rng.integers(40, 99)}-{rng.integers(1, 12):02d}-{rng.integers(1, 28):02d}",
+            "phone": f"0{rng.integers(100000000, 999999999)}",
+        }
+        for _ in range(n)
+    ]
+
+
+def test_a_source_a_trusted_judge_links_inside_holds_duplicates_and_is_not_matched() -> None:
+    # two registers of the same 60 people; the first also lists 6 of them a second time with
+    # a changed phone (12 of its 66 tuples, 0.18: under max_duplicates, so clean by that
+    # cut alone). The judge is trusted there (it accepts the pairs text is surest of), so
+    # its links inside the first register are duplicates, not errors: the register is not
+    # clean, and its duplicates stay together
+    people = _people(60, 3)
+    again = [{**p, "phone": p["phone"][:-3] + "000"} for p in people[:6]]
+    lake = {"reg_a": pd.DataFrame(people + again), "reg_b": pd.DataFrame(people[::-1])}
+    res = lakefuse.integrate(lake, judge="similarity", quiet=True)
+    report = res.run["stages"]["sets"]["one_to_one"]
+    assert 0.1 < report["duplicate_share"]["reg_a"] <= 0.25
+    assert "reg_a" not in report["matched_sources"]
+    sets = _sets(res)
+    together = sum(
+        any(("reg_a", i) in s and ("reg_a", 60 + i) in s for s in sets) for i in range(6)
+    )
+    assert together == 6

@@ -52,7 +52,14 @@ from typing import Any
 
 import numpy as np
 
-from lakefuse.sets.one_to_one_groups import accept, assign_groups, attach, second_partners
+from lakefuse.sets.one_to_one_groups import (
+    TRUSTED,
+    TRUSTED_DUPLICATES,
+    accept,
+    assign_groups,
+    attach,
+    second_partners,
+)
 from lakefuse.types import IntegrabilityGraph, UnionTable
 
 
@@ -217,10 +224,6 @@ def one_to_one(
 ) -> tuple[list[list[int]], dict[str, Any]]:
     """Re-found ``sets`` (tid lists of a set finder) on one-to-one matching between clean
     sources; returns the new sets and the report for run.json."""
-    from lakefuse.encode.tuples import judged_values
-    from lakefuse.text.chargram import row_texts
-    from lakefuse.text.idf import pair_weights
-
     union = union_of(graph)
     if graph.keys is None or union is None:
         note = "no source per tuple" if graph.keys is None else "no union to read text from"
@@ -230,7 +233,42 @@ def one_to_one(
     sizes = np.bincount(table_of, minlength=len(names))
     ev = Evidence.of(graph, table_of, len(names))
     dup = duplicate_share(ev, sizes)
-    clean = dup <= max_duplicates
+    dropped = np.zeros(len(names), dtype=bool)
+    while True:
+        out = _assign(
+            graph,
+            sets,
+            union,
+            ev,
+            table_of,
+            names,
+            dup,
+            (dup <= max_duplicates) & ~dropped,
+            min_text,
+            max_fan_out,
+        )
+        strict = [s for s in out[2] if not dropped[s]]
+        if not strict:
+            return out[0], out[1]
+        # a source paired where the judge is trusted: its links inside the source are
+        # duplicates, not errors, so it is not clean after all; assign again without it
+        dropped[strict] = True
+
+
+def _assign(
+    graph: IntegrabilityGraph,
+    sets: list[list[int]],
+    union: UnionTable,
+    ev: Evidence,
+    table_of: np.ndarray,
+    names: list[str],
+    dup: np.ndarray,
+    clean: np.ndarray,
+    min_text: float,
+    max_fan_out: float,
+) -> tuple[list[list[int]], dict[str, Any], list[int]]:
+    """One assignment over the ``clean`` sources: the new sets, the report, and the sources
+    that a trusted judge links inside too often to be clean (:data:`TRUSTED_DUPLICATES`)."""
     fan = fan_out(ev)
     ta, tb = table_of[ev.l], table_of[ev.r]
     lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
@@ -243,7 +281,7 @@ def one_to_one(
     report.matched_sources = [names[i] for i in sorted(group_src)]
     if not group_src:
         report.note = "no two clean sources to pair"
-        return sets, report.as_dict()
+        return sets, report.as_dict(), []
     in_group = np.zeros(len(names), dtype=bool)
     in_group[list(group_src)] = True
     pair_ok = in_group[ta] & in_group[tb] & (ta != tb)
@@ -252,6 +290,10 @@ def one_to_one(
     key = lo[pair_ok] * n_tab + hi[pair_ok]
     report.paired = [[names[k // n_tab], names[k % n_tab]] for k in np.unique(key).tolist()]
     l, r, acc = ev.l[pair_ok], ev.r[pair_ok], ev.accepted[pair_ok]
+    from lakefuse.encode.tuples import judged_values
+    from lakefuse.text.chargram import row_texts
+    from lakefuse.text.idf import pair_weights
+
     values = judged_values(union)
     columns = [values[a] for a in union.attributes]
     cos = pair_weights(row_texts(columns, union.n_tuples), columns, l, r)
@@ -271,4 +313,15 @@ def one_to_one(
     group[dup_x] = group[dup_y]
     report.second_partners = int(len(dup_x))
     matched = in_group[table_of]
-    return attach(sets, group, matched, ev), report.as_dict()
+    matched = in_group[table_of]
+    # sources paired where the judge is trusted, holding more links inside than it allows
+    strict = sorted(
+        {
+            int(src)
+            for k, c in cuts.items()
+            if c["judge_coverage"] >= TRUSTED
+            for src in divmod(int(k), n_tab)
+            if dup[src] > TRUSTED_DUPLICATES
+        }
+    )
+    return attach(sets, group, matched, ev), report.as_dict(), strict
