@@ -14,6 +14,17 @@ DBLP_ACM = SHARED / "magellan" / "dblp_acm"
 EXAMPLE = ROOT / "examples" / "lake"
 
 
+def input_tuples(folder: Path) -> set[tuple[str, int]]:
+    """Every (table, row) of the CSV files in ``folder``: what membership must account for."""
+    import pandas as pd
+
+    out = set()
+    for f in sorted(folder.glob("*.csv")):
+        n = len(pd.read_csv(f, dtype=str, keep_default_na=False))
+        out |= {(f.stem, i) for i in range(n)}
+    return out
+
+
 def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"real data not found: {path}")

@@ -12,15 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakefuse.cli import app
-from tests.conftest import EXAMPLE, ROOT
-
-
-def _input_tuples(folder: Path) -> set[tuple[str, int]]:
-    out = set()
-    for f in sorted(folder.glob("*.csv")):
-        n = len(pd.read_csv(f, dtype=str, keep_default_na=False))
-        out |= {(f.stem, i) for i in range(n)}
-    return out
+from tests.conftest import EXAMPLE, ROOT, input_tuples
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +49,7 @@ def test_membership_covers_every_input_tuple(stadium_run: Path) -> None:
     mem = pd.read_csv(stadium_run / "membership.csv")
     assert list(mem.columns) == ["table", "row", "set_id"]
     got = set(zip(mem["table"], mem["row"], strict=True))
-    assert got == _input_tuples(STADIUMS)
+    assert got == input_tuples(STADIUMS)
     integrated = pd.read_csv(stadium_run / "integrated.csv")
     assert set(mem["set_id"]) == set(integrated["set_id"])
 
@@ -123,7 +115,7 @@ def test_run_json_counts_and_stages(stadium_run: Path) -> None:
         assert isinstance(run["counts"][key], int)
     from tests.conftest import STADIUMS
 
-    assert run["counts"]["tuples"] == len(_input_tuples(STADIUMS))
+    assert run["counts"]["tuples"] == len(input_tuples(STADIUMS))
     for stage in ("read", "union", "block", "judge", "sets", "resolve"):
         assert run["stages"][stage]["wall_s"] >= 0
         assert run["stages"][stage]["peak_rss_mb"] > 0
@@ -136,7 +128,7 @@ def test_duckdb_file_inspectable(stadium_run: Path) -> None:
     con.close()
     from tests.conftest import STADIUMS
 
-    assert n == len(_input_tuples(STADIUMS))
+    assert n == len(input_tuples(STADIUMS))
     assert {"membership", "pairs", "integrated", "provenance"} <= tables
 
 

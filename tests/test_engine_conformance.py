@@ -21,7 +21,7 @@ from lakefuse.block.token_sql import token_candidates
 from lakefuse.engines import get_engine
 from lakefuse.engines.base import Engine
 from lakefuse.types import ROW, TABLE, TID
-from tests.conftest import EXAMPLE, STADIUMS, need
+from tests.conftest import EXAMPLE, STADIUMS, input_tuples, need
 
 ENGINES = ["duckdb", "spark"]
 
@@ -205,16 +205,6 @@ def _sets(result: lakefuse.pipeline.Result) -> set[frozenset[tuple[str, int]]]:
     return {frozenset(g) for g in groups.values()}
 
 
-def _input_tuples(folder: Path) -> set[tuple[str, int]]:
-    import pandas as pd
-
-    out = set()
-    for f in sorted(folder.glob("*.csv")):
-        n = len(pd.read_csv(f, dtype=str, keep_default_na=False))
-        out |= {(f.stem, i) for i in range(n)}
-    return out
-
-
 @pytest.mark.parametrize("lake", ["example", "stadiums"])
 def test_integrate_on_spark_gives_duckdbs_sets(lake: str, spark: Any, tmp_path: Path) -> None:
     folder = EXAMPLE if lake == "example" else need(STADIUMS)
@@ -234,7 +224,7 @@ def test_integrate_on_spark_gives_duckdbs_sets(lake: str, spark: Any, tmp_path: 
             strict=True,
         )
     )
-    assert members == _input_tuples(folder)
+    assert members == input_tuples(folder)
     ids = set(sp.membership.column("set_id").to_pylist())
     assert ids == set(range(sp.integrated.num_rows))
     assert sp.integrated.equals(duck.integrated)

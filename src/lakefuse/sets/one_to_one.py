@@ -47,6 +47,7 @@ that mix matched and other tuples).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,12 +234,29 @@ def one_to_one(
     sizes = np.bincount(table_of, minlength=len(names))
     ev = Evidence.of(graph, table_of, len(names))
     dup = duplicate_share(ev, sizes)
+
+    @functools.cache
+    def text_weights() -> np.ndarray:
+        """The text weight of every judged pair across sources (0 inside one), computed once
+        and only when two sources are paired: IDF comes from the whole lake, so a pair's
+        weight does not depend on which other pairs are weighed."""
+        from lakefuse.encode.tuples import judged_values
+        from lakefuse.text.chargram import row_texts
+        from lakefuse.text.idf import pair_weights
+
+        values = judged_values(union)
+        columns = [values[a] for a in union.attributes]
+        cross = table_of[ev.l] != table_of[ev.r]
+        out = np.zeros(len(ev.l), dtype=np.float64)
+        texts = row_texts(columns, union.n_tuples)
+        out[cross] = pair_weights(texts, columns, ev.l[cross], ev.r[cross])
+        return out
+
     dropped = np.zeros(len(names), dtype=bool)
     while True:
         out = _assign(
-            graph,
             sets,
-            union,
+            text_weights,
             ev,
             table_of,
             names,
@@ -256,9 +274,8 @@ def one_to_one(
 
 
 def _assign(
-    graph: IntegrabilityGraph,
     sets: list[list[int]],
-    union: UnionTable,
+    text_weights: Callable[[], np.ndarray],
     ev: Evidence,
     table_of: np.ndarray,
     names: list[str],
@@ -267,8 +284,9 @@ def _assign(
     min_text: float,
     max_fan_out: float,
 ) -> tuple[list[list[int]], dict[str, Any], list[int]]:
-    """One assignment over the ``clean`` sources: the new sets, the report, and the sources
-    that a trusted judge links inside too often to be clean (:data:`TRUSTED_DUPLICATES`)."""
+    """One assignment over the ``clean`` sources (``text_weights``: the text weight of every
+    pair of ``ev``): the new sets, the report, and the sources that a trusted judge links
+    inside too often to be clean (:data:`TRUSTED_DUPLICATES`)."""
     fan = fan_out(ev)
     ta, tb = table_of[ev.l], table_of[ev.r]
     lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
@@ -290,13 +308,7 @@ def _assign(
     key = lo[pair_ok] * n_tab + hi[pair_ok]
     report.paired = [[names[k // n_tab], names[k % n_tab]] for k in np.unique(key).tolist()]
     l, r, acc = ev.l[pair_ok], ev.r[pair_ok], ev.accepted[pair_ok]
-    from lakefuse.encode.tuples import judged_values
-    from lakefuse.text.chargram import row_texts
-    from lakefuse.text.idf import pair_weights
-
-    values = judged_values(union)
-    columns = [values[a] for a in union.attributes]
-    cos = pair_weights(row_texts(columns, union.n_tuples), columns, l, r)
+    cos = text_weights()[pair_ok]
     keep, weight, trusted, cuts = accept(l, r, table_of, cos, ev.w[pair_ok], acc, key, min_text)
     report.text_cut = {f"{names[k // n_tab]}|{names[k % n_tab]}": v for k, v in cuts.items()}
     report.candidate_pairs = int(len(l))
@@ -304,7 +316,7 @@ def _assign(
     report.kept_by_text_only = int((keep & ~acc).sum())
     extra = acc & trusted & ~keep
     group, report.groups_split = assign_groups(
-        union.n_tuples,
+        len(table_of),
         (l[keep], r[keep], weight[keep]),
         table_of,
         (l[extra], r[extra], weight[extra]),
@@ -312,7 +324,6 @@ def _assign(
     dup_x, dup_y = second_partners(l, r, weight, keep, table_of, ~trusted)
     group[dup_x] = group[dup_y]
     report.second_partners = int(len(dup_x))
-    matched = in_group[table_of]
     matched = in_group[table_of]
     # sources paired where the judge is trusted, holding more links inside than it allows
     strict = sorted(
