@@ -168,7 +168,7 @@ def test_blocking_on_the_stadium_lake_agrees(engine: Engine, duck: Engine) -> No
     parts, attrs = _stadium_parts()
     for e in (engine, duck):
         e.outer_union("s", parts, attrs)
-    kw: dict[str, Any] = {"fill": True, "local_scale": 10, "phrase_jaccard": 0.8}
+    kw: dict[str, Any] = {"fill": True, "local_scale": 10, "phrase_jaccard": 0.8, "compound": True}
     n = engine.count("s")
     # a budget of 5 per tuple binds (the stadium tuples share more pairs): the cut by score bins
     got = token_candidates(engine, "s", attrs, 5, 60, **kw)

@@ -125,3 +125,32 @@ def test_the_budget_cut_takes_pairs_of_zero_score() -> None:
         assert (2, 3) in set(zip(t.column("l").to_pylist(), t.column("r").to_pylist()))
     finally:
         engine.close()
+
+
+def test_common_values_meet_through_their_combination() -> None:
+    # every name and every town is too common to be a key (in 10 and 8 of 40 tuples, the
+    # cap is 5); a name and a town together are rare: with compound keys, the tuples that
+    # share both (and only those) become candidates
+    names = ["john", "mary", "ahmed", "li"]
+    towns = ["york", "leeds", "hull", "bath", "ripon"]
+    rows = [(names[i % 4], towns[(i // 4) % 5]) for i in range(40)]
+    parts = [
+        (s, pa.table({"name": [r[0] for r in rows[k::2]], "town": [r[1] for r in rows[k::2]]}))
+        for k, s in enumerate(("a", "b"))
+    ]
+    engine = get_engine("duckdb")
+    try:
+        engine.outer_union("u", parts, ["name", "town"])
+        tid = engine.query(f"SELECT {TID}, name, town FROM u").to_pylist()
+        combo = {r[TID]: (r["name"], r["town"]) for r in tid}
+        want = {(i, j) for i in combo for j in combo if i < j and combo[i] == combo[j]}
+        assert want and len(want) < 40 * 39 / 2 / 4
+
+        def pairs(compound: bool) -> set[tuple[int, int]]:
+            t = token_candidates(engine, "u", ["name", "town"], 50, 5, compound=compound)
+            return set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True))
+
+        assert pairs(False) == set()
+        assert pairs(True) == want
+    finally:
+        engine.close()

@@ -113,7 +113,9 @@ def run_measured(
     load = os.getloadavg()[0]  # the machine's 1-minute load: others' work slows a run down
     cmd = [sys.executable, "-m", "lakefuse.bench.scale_child", system, str(Path(inputs).resolve())]
     cmd += [str(out), str(progress), str(seed), json.dumps(overrides or {})]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # no embedding cache: each run embeds its values as a user's first run does (a warm
+    # cache from an earlier size or run would hide the encoder's cost)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "LAKEFUSE_NO_CACHE": "1"}
     if (overrides or {}).get("engine") == "spark":  # Spark's shuffle and checkpoint files
         env["SPARK_LOCAL_DIRS"] = str(run_dir / "spark-local")
     with log.open("w") as fh:

@@ -60,6 +60,18 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[blocker=token,no_scale_no_phrase]",
         {"blocker_options": {"local_scale": 0, "phrase_jaccard": 0.0}},
     ),
+    # token blocking before #18: a frequency cap growing as 4 sqrt(n) to 2000, no compound keys
+    (
+        "lakefuse[blocker=token,no_compound]",
+        {"blocker_options": {"compound": False, "max_df_cap": 2000}},
+    ),
+    # the judge's values embedded by the static model distilled from MiniLM (#18 item 2)
+    (
+        "lakefuse[judge=ssacl,encoder=static]",
+        {"judge": "ssacl", "judge_options": {"encoder": "static"}},
+    ),
+    # a smaller candidate budget per tuple (the default is 50)
+    ("lakefuse[budget=30]", {"max_candidates_per_tuple": 30}),
     # the hybrid set finder's rules before the cross-table key clash and evidence weighting
     (
         "lakefuse[sets=hybrid,previous]",

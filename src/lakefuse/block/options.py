@@ -25,7 +25,7 @@ class TokenOptions(Options):
         ge=2,
         le=2**31 - 1,
         description="Keys shared by more tuples than this are skipped (null: 4 sqrt(n), "
-        "clipped to 50..2000).",
+        "clipped to 50..max_df_cap).",
     )
     fill: bool = Field(
         True,
@@ -48,6 +48,19 @@ class TokenOptions(Options):
     )
     phrase_min_df: int = Field(
         20, ge=1, le=2**31 - 1, description="Fewest tuples a phrase must occur in to count as one."
+    )
+
+    compound: bool = Field(
+        True,
+        description="Whole values too common to be keys are combined two by two within a "
+        "tuple (a given name with a town): keys again where each alone is not.",
+    )
+    max_df_cap: int = Field(
+        100,
+        ge=2,
+        le=2**31 - 1,
+        description="Upper clip of the default max_df: fixed, so that the pairs one key makes "
+        "do not grow with the lake (common values meet through compound keys instead).",
     )
 
 

@@ -21,7 +21,14 @@ class TokenBlocker:
     side's rank); without, each tuple keeps exactly that many best partners (overlaps leave
     the mean below it). Words that occur together, in at least ``phrase_min_df`` tuples
     with a Jaccard overlap of ``phrase_jaccard`` or more (a site's name, a shop's slogan),
-    count once, as one phrase (0: off)."""
+    count once, as one phrase (0: off).
+
+    Keys in more than ``max_df`` tuples are skipped; by default ``max_df`` grows as 4 sqrt(n)
+    up to ``max_df_cap`` (100), then stays: a key in d tuples makes d^2/2 pairs, so a cap that
+    grew with the lake made blocking superlinear (n^1.5). Whole values over the cap are
+    combined two by two within each tuple (``compound``): "john" and "york" are common, "john"
+    in "york" is not, so the common values of a large lake still meet through their
+    combinations."""
 
     name = "token"
     qgram = 0
@@ -33,7 +40,11 @@ class TokenBlocker:
         local_scale: int = 10,
         phrase_jaccard: float = 0.8,
         phrase_min_df: int = 20,
+        compound: bool = True,
+        max_df_cap: int = 100,
     ) -> None:
+        self.compound = compound
+        self.max_df_cap = max_df_cap
         self.max_df = max_df
         self.fill = fill
         self.local_scale = local_scale
@@ -43,7 +54,7 @@ class TokenBlocker:
     def _max_df(self, n: int) -> int:
         if self.max_df is not None:
             return self.max_df
-        return int(max(50, min(2000, 4 * math.sqrt(n))))
+        return int(max(50, min(self.max_df_cap, 4 * math.sqrt(n))))
 
     def candidates(self, union: UnionTable, settings: Settings) -> CandidatePairs:
         per_tuple = max(1, settings.max_candidates_per_tuple)
@@ -58,6 +69,7 @@ class TokenBlocker:
             self.local_scale,
             self.phrase_jaccard,
             self.phrase_min_df,
+            self.compound,
         )
         return CandidatePairs(table, self.name)
 

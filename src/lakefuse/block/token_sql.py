@@ -122,6 +122,7 @@ def token_candidates(
     local_scale: int = 0,
     phrase_jaccard: float = 0.0,
     phrase_min_df: int = 20,
+    compound: bool = False,
 ) -> pa.Table:
     """Token blocking: pairs (l < r) sharing a word token (or a character q-gram of one,
     when ``qgram`` > 0) whose document frequency is at most ``max_df``; ranked by summed
@@ -142,10 +143,12 @@ def token_candidates(
     if not attributes:
         return empty
     n = engine.count(union)
-    t = {s: _PREFIX + s for s in ("keys0", "keys", "k", "p", "ranked", "cand")}
+    t = {s: _PREFIX + s for s in ("keys0", "keys", "kc", "k", "p", "ranked", "cand")}
     try:
         engine.create(t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
         _phrases(engine, t, phrase_jaccard, phrase_min_df, max_df)
+        if compound:
+            _compounds(engine, t, max_df, n)
         engine.create(
             t["k"],
             f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} GROUP BY key "
@@ -214,6 +217,35 @@ def _phrases(engine: Engine, t: dict[str, str], jaccard: float, min_df: int, max
         f"SELECT k0._tid, k0.key, coalesce(rep.grp, k0.grp) AS grp FROM {t['keys0']} k0 "
         "LEFT JOIN rep ON k0.key = rep.key",
     )
+
+
+def _compounds(engine: Engine, t: dict[str, str], max_df: int, n: int) -> None:
+    """Whole values and words too common to be keys (in more than ``max_df`` tuples: a given
+    name, a town, a brand, "ssd") are combined two by two within a tuple, one group per pair
+    of attributes (words: one group for all): "given name john and surname smith", "samsung"
+    with "ssd", are rare where each alone is not. Only pairs whose
+    frequencies could make a key (``df_a * df_b <= 4 max_df n``: under independence the pair
+    is in ``df_a df_b / n`` tuples) are formed, so a tuple adds a few keys, not every pair of
+    its attributes. Keeps blocking near-linear in n: the frequency cap stays fixed as the lake
+    grows while its common values still meet through their combinations."""
+    engine.create(
+        t["kc"],
+        f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} WHERE left(key, 1) = '=' "
+        "OR (grp = key AND left(key, 1) NOT IN ('~', '#')) "
+        f"GROUP BY key HAVING count(*) > {int(max_df)}), "
+        "f AS (SELECT k0._tid, k0.key, CASE WHEN left(k0.key, 1) = '=' "
+        "THEN split_part(k0.key, ':', 1) ELSE '' END AS a, df.df "
+        f"FROM {t['keys']} k0 JOIN df ON k0.key = df.key) "
+        "SELECT x._tid, x.key || '&' || y.key AS key, '&' || x.a || y.a AS grp FROM f x "
+        "JOIN f y ON x._tid = y._tid AND x.key < y.key "
+        f"WHERE CAST(x.df AS DOUBLE) * y.df <= {4.0 * max_df * n}",
+    )
+    engine.create(
+        t["keys"] + "2", f"SELECT _tid, key, grp FROM {t['keys']} UNION ALL SELECT * FROM {t['kc']}"
+    )
+    engine.drop(t["keys"])
+    engine.create(t["keys"], f"SELECT * FROM {t['keys']}2")
+    engine.drop(t["keys"] + "2")
 
 
 def _cut(engine: Engine, t: dict[str, str], budget: int, fill: bool, local_scale: int) -> pa.Table:

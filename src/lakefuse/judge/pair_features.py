@@ -173,6 +173,9 @@ class _Values:
             [forms.setdefault(p[6], len(forms)) if len(p[6]) == 1 else -1 for p in parsed],
             dtype=np.int64,
         )
+        self._date_known: np.ndarray | None = None
+        self._has_date: np.ndarray | None = None
+        self._date: np.ndarray | None = None
 
     def pairs(self, a: np.ndarray, b: np.ndarray, threads: int) -> np.ndarray:
         """(len(a), SIM_COLUMNS) float64 features of the value pairs (a[i], b[i])."""
@@ -221,14 +224,21 @@ class _Values:
         return out
 
     def _dates(self, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each value spells a date and which (µs), read for the values ``need``."""
-        has = np.zeros(len(self.values), dtype=bool)
-        at = np.zeros(len(self.values), dtype=np.int64)
-        for i in np.unique(need).tolist():
+        """Whether each value spells a date and which (µs), read for the values ``need``
+        (once per value: a whole-lake dictionary serves many batches)."""
+        if self._date_known is None:
+            self._date_known = np.zeros(len(self.values), dtype=bool)
+            self._has_date = np.zeros(len(self.values), dtype=bool)
+            self._date = np.zeros(len(self.values), dtype=np.int64)
+        todo = np.unique(need)
+        todo = todo[~self._date_known[todo]]
+        for i in todo.tolist():
             d = date_of(self.values[i])
             if d is not None:
-                has[i], at[i] = True, d
-        return has, at
+                self._has_date[i], self._date[i] = True, d
+        self._date_known[todo] = True
+        assert self._has_date is not None and self._date is not None
+        return self._has_date, self._date
 
     def _canonical(self, a: np.ndarray, b: np.ndarray, exact: np.ndarray) -> np.ndarray:
         """``exact or same_meaning(a, b)``. Equal single canonical forms settle it; else
@@ -248,11 +258,22 @@ class _Values:
         return out
 
 
+def parsed(dictionary: list[str]) -> _Values:
+    """Every value of ``dictionary`` parsed once, for :func:`similarities` to reuse over many
+    batches of pairs."""
+    return _Values(dictionary)
+
+
 def similarities(
-    dictionary: list[str], left: np.ndarray, right: np.ndarray, threads: int | None = None
+    dictionary: list[str],
+    left: np.ndarray,
+    right: np.ndarray,
+    threads: int | None = None,
+    values: _Values | None = None,
 ) -> np.ndarray:
     """(pairs, SIM_COLUMNS) float32 features of the value pairs ``dictionary[left[i]]``,
-    ``dictionary[right[i]]`` (codes, -1 = null); rows where a side is null stay NaN."""
+    ``dictionary[right[i]]`` (codes, -1 = null); rows where a side is null stay NaN.
+    ``values``: :func:`parsed` of the same dictionary, when the caller keeps one."""
     out = np.full((len(left), SIM_COLUMNS), np.nan, dtype=np.float32)
     rows = np.flatnonzero((left >= 0) & (right >= 0))
     if len(rows) == 0:
@@ -261,6 +282,10 @@ def similarities(
     d = max(1, len(dictionary))
     # every feature is symmetric: one computation per unordered pair of distinct values
     key, back = np.unique(np.minimum(a, b) * d + np.maximum(a, b), return_inverse=True)
+    if values is not None:
+        feats = values.pairs(key // d, key % d, thread_count(threads))
+        out[rows] = feats[back]
+        return out
     used, pos = np.unique(np.concatenate([key // d, key % d]), return_inverse=True)
     values = _Values([dictionary[i] for i in used.tolist()])
     feats = values.pairs(pos[: len(key)], pos[len(key) :], thread_count(threads))

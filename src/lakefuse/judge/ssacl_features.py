@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from lakefuse.encode.tuples import union_columns
-from lakefuse.judge.pair_features import SIM_COLUMNS, encode, similarities
+from lakefuse.judge.pair_features import SIM_COLUMNS, encode, parsed, similarities
 from lakefuse.text.normalize import normalize
 from lakefuse.types import TABLE, UnionTable
 
@@ -121,6 +122,7 @@ class UnionStats:
             logs = np.array([math.log(int(c)) for c in seen.tolist()], dtype=np.float64)
             self.rarity[rows, j] = 1.0 - logs[which] / log_n
         self.strings = list(ids)
+        self.parsed: Any = None  # pair_features.parsed(strings), made on first use
         # identifying in a table: distinct on at least half as many rows as its most
         # distinct attribute, or about as spread (entropy) as it. Distinct/rows falls as a
         # table grows when values come from a bounded vocabulary (dates of birth,
@@ -201,8 +203,12 @@ def pair_static(
     if len(left) == 0 or A == 0:
         return out
     lc, rc = stats.codes[left], stats.codes[right]
+    if stats.parsed is None:  # every distinct value parsed once, for all batches
+        stats.parsed = parsed(stats.strings)
     for j in range(A):
-        out[:, j, :SIM_COLUMNS] = similarities(stats.strings, lc[:, j], rc[:, j], threads)
+        out[:, j, :SIM_COLUMNS] = similarities(
+            stats.strings, lc[:, j], rc[:, j], threads, stats.parsed
+        )
     sides = [(stats.dist[stats.tables[t]], stats.uniq[t], stats.rarity[t]) for t in (left, right)]
     _context(out, (lc >= 0) & (rc >= 0), sides[0], sides[1])
     return out
