@@ -107,3 +107,19 @@ def test_knn_of_sampled_rows_equals_the_full_exact_search() -> None:
     others = np.setdiff1d(np.arange(3000), rows)
     assert (some[others] == -1).all()
     assert (some[rows] >= 0).all() and not (some[rows] == rows[:, None]).any()
+
+
+def test_numeric_only_values_are_embedded_by_their_characters() -> None:
+    from lakefuse.encode import numeric_only
+    from lakefuse.encode.qgram import qgram_vectors
+
+    assert all(numeric_only(v) for v in ("1978-03-12", "2170", "(02) 9876 5432", " 4.5 "))
+    assert not any(numeric_only(v) for v in ("12 Jan 1990", "B12", "", "-", "route 66"))
+    values = ["1978-03-12", "john smith", "2170", "john smith"]
+    routed = Embedder("minilm-onnx", cache=None, numbers_by_chars=True)
+    out = routed.embed(values)
+    np.testing.assert_allclose(out[[0, 2]], qgram_vectors([values[0], values[2]], dim=384))
+    model = Embedder("minilm-onnx", cache=None).embed(["john smith"])[0]
+    np.testing.assert_allclose(out[1], model, atol=1e-6)
+    np.testing.assert_allclose(out[3], model, atol=1e-6)
+    assert routed.stats["computed"] == 1  # the model saw "john smith" once, no number

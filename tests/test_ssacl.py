@@ -183,9 +183,12 @@ def test_report_save_and_load(trained, tmp_path: Path) -> None:  # type: ignore[
     assert rep["loss_curve"][-1]["loss"] < rep["loss_curve"][0]["loss"]
     assert rep["threshold"] == round(judge.threshold, 4) and rep["anchors"] > 0
     assert {"pos", "perturbed", "random"} <= set(rep["pairs_by_kind"])
+    # a small lake: its numbers are embedded by the model, and the choice is saved with it
+    assert rep["numbers_by_chars"] is False
     judge.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "judge.json").read_text())
     assert meta["name"] == "ssacl"
+    assert meta["options"]["numbers_by_chars"] is False
     again = load_judge(str(tmp_path / "m"))
     l, r = all_cross_pairs(union)
     x = judge.score(union, l, r).table

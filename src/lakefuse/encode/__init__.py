@@ -12,6 +12,7 @@ no model at all; typo-robust, meaning-blind)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -24,6 +25,15 @@ from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
 log = logging.getLogger("lakefuse")
 
 ENCODERS = ("minilm", "minilm-onnx", "static", "qgram")
+
+#: a value of digits and separators only: an id, a date, a postcode, a phone number
+_NUMERIC = re.compile(r"[(+]?[0-9][0-9\s.,:;/+#()-]*")
+
+
+def numeric_only(value: str) -> bool:
+    """Digits and separators only ("1978-03-12", "2170", "4567 8910"): a language model reads
+    such a string as word pieces of digits, which says no more than its characters do."""
+    return _NUMERIC.fullmatch(value.strip()) is not None
 
 
 class Encoder(Protocol):
@@ -66,8 +76,13 @@ class Embedder:
         batch_tokens: int = 4096,
         progress: Callable[[int, int], None] | None = None,
         threads: int | None = None,
+        numbers_by_chars: bool = False,
     ) -> None:
         self.name = name
+        #: numeric-only values (:func:`numeric_only`) as hashed character 3-grams (the qgram
+        #: encoder, same dimension) instead of through the model: a lake's ids, dates and
+        #: postcodes are most of its distinct values and the model's slowest work
+        self.numbers_by_chars = numbers_by_chars
         self.encoder = get_encoder(name, threads)
         self.dim = self.encoder.dim
         self.cache = EmbeddingCache(self.encoder_key, self.dim, cache)
@@ -81,6 +96,11 @@ class Embedder:
 
     def embed(self, values: Sequence[str]) -> np.ndarray:
         """One row per value (duplicates share a computation)."""
+        if self.numbers_by_chars and self.name != "qgram":
+            return self._routed(values)
+        return self._embed(values)
+
+    def _embed(self, values: Sequence[str]) -> np.ndarray:
         from lakefuse.text.words import tokenize
 
         t0 = time.perf_counter()
@@ -126,3 +146,19 @@ class Embedder:
         table = np.stack([found[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
         self.stats["seconds"] += time.perf_counter() - t0
         return table[[index[v] for v in values]] if len(values) else table
+
+    def _routed(self, values: Sequence[str]) -> np.ndarray:
+        """:meth:`embed` with numeric-only values as hashed character 3-grams."""
+        from lakefuse.encode.qgram import qgram_vectors
+
+        out = np.zeros((len(values), self.dim), dtype=np.float32)
+        numeric = np.array([numeric_only(v) for v in values], dtype=bool)
+        rest, nums = np.flatnonzero(~numeric), np.flatnonzero(numeric)
+        if len(rest):
+            out[rest] = self._embed([values[i] for i in rest.tolist()])
+        if len(nums):
+            t0 = time.perf_counter()
+            out[nums] = qgram_vectors([values[i] for i in nums.tolist()], dim=self.dim)
+            self.stats["requested"] += len(nums)
+            self.stats["seconds"] += time.perf_counter() - t0
+        return out

@@ -9,6 +9,7 @@ dominate and a null simply drops out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -121,13 +122,17 @@ def tuple_embeddings(
     encoder: str = "minilm-onnx",
     weights: np.ndarray | None = None,
     threads: int | None = None,
+    embedder: Any = None,
 ) -> np.ndarray:
-    """(n_tuples, dim) float32, rows L2-normalised (zero for an all-null tuple)."""
+    """(n_tuples, dim) float32, rows L2-normalised (zero for an all-null tuple).
+    ``embedder``: an :class:`~lakefuse.encode.Embedder` to use (and fill) instead of a new
+    one, so that a caller that embeds the same values later (the judge) finds them in its
+    memory rather than embedding them again."""
     from lakefuse.encode import Embedder
 
     columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
-    emb = Embedder(encoder, threads=threads)
+    emb = embedder if embedder is not None else Embedder(encoder, threads=threads)
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
         col = columns[a]

@@ -44,6 +44,12 @@ class SSACLOptions(Options):
     on the tables being integrated, with no labels."""
 
     encoder: Encoder = Field("minilm-onnx", description="Text encoder of the cell values.")
+    numbers_by_chars: bool | None = Field(
+        None,
+        description="Values of digits and separators only (ids, dates, postcodes) embedded "
+        "as hashed character 3-grams, not by the encoder (null: when the union holds more "
+        "than 100,000 distinct values).",
+    )
     adversarial: bool = Field(True, description="Also train on adversarial examples (FGSM).")
     se_aug: bool = Field(True, description="Positives by semantic equivalents (augmentation).")
     te_aug: bool = Field(True, description="Positives by typos (augmentation).")
