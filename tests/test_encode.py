@@ -113,9 +113,11 @@ def test_numeric_only_values_are_embedded_by_their_characters() -> None:
     from lakefuse.encode import numeric_only
     from lakefuse.encode.qgram import qgram_vectors
 
-    assert all(numeric_only(v) for v in ("1978-03-12", "2170", "(02) 9876 5432", " 4.5 "))
-    assert not any(numeric_only(v) for v in ("12 Jan 1990", "B12", "", "-", "route 66"))
-    values = ["1978-03-12", "john smith", "2170", "john smith"]
+    codes = ("1978-03-12", "19780312", "(02) 9876 5432", " 4567891 ", "+61 2 9876 5432")
+    assert all(numeric_only(v) for v in codes)
+    others = ("12 Jan 1990", "B12345", "", "-", "2170", "29.99", "1,299.00", "12345.5", "7")
+    assert not any(numeric_only(v) for v in others)
+    values = ["1978-03-12", "john smith", "4567891", "john smith"]
     routed = Embedder("minilm-onnx", cache=None, numbers_by_chars=True)
     out = routed.embed(values)
     np.testing.assert_allclose(out[[0, 2]], qgram_vectors([values[0], values[2]], dim=384))

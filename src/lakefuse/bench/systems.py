@@ -70,6 +70,11 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[judge=ssacl,encoder=static]",
         {"judge": "ssacl", "judge_options": {"encoder": "static"}},
     ),
+    # numeric codes (ids, dates, phone numbers) embedded as character 3-grams at every size
+    (
+        "lakefuse[judge=ssacl,numbers_by_chars]",
+        {"judge": "ssacl", "judge_options": {"numbers_by_chars": True}},
+    ),
     # a smaller candidate budget per tuple (the default is 50)
     ("lakefuse[budget=30]", {"max_candidates_per_tuple": 30}),
     # the hybrid set finder's rules before the cross-table key clash and evidence weighting
