@@ -113,10 +113,9 @@ def test_numeric_only_values_are_embedded_by_their_characters() -> None:
     from lakefuse.encode import numeric_only
     from lakefuse.encode.qgram import qgram_vectors
 
-    codes = ("1978-03-12", "19780312", "(02) 9876 5432", " 4567891 ", "+61 2 9876 5432")
-    assert all(numeric_only(v) for v in codes)
-    others = ("12 Jan 1990", "B12345", "", "-", "2170", "29.99", "1,299.00", "12345.5", "7")
-    assert not any(numeric_only(v) for v in others)
+    numbers = ("1978-03-12", "19780312", "(02) 9876 5432", " 2170 ", "+61 2 9876", "29.99")
+    assert all(numeric_only(v) for v in numbers)
+    assert not any(numeric_only(v) for v in ("12 Jan 1990", "B12345", "", "-", "route 66"))
     values = ["1978-03-12", "john smith", "4567891", "john smith"]
     routed = Embedder("minilm-onnx", cache=None, numbers_by_chars=True)
     out = routed.embed(values)

@@ -70,7 +70,7 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[judge=ssacl,encoder=static]",
         {"judge": "ssacl", "judge_options": {"encoder": "static"}},
     ),
-    # numeric codes (ids, dates, phone numbers) embedded as character 3-grams at every size
+    # numeric-only values (ids, dates, prices) embedded as character 3-grams at every size
     (
         "lakefuse[judge=ssacl,numbers_by_chars]",
         {"judge": "ssacl", "judge_options": {"numbers_by_chars": True}},

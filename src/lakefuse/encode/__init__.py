@@ -26,21 +26,15 @@ log = logging.getLogger("lakefuse")
 
 ENCODERS = ("minilm", "minilm-onnx", "static", "qgram")
 
-#: a value of digits and separators only: an id, a date, a phone number, a price
+#: a value of digits and separators only: an id, a date, a postcode, a phone number, a price
 _NUMERIC = re.compile(r"[(+]?[0-9][0-9\s.,:;/+#()-]*")
-#: a quantity: a number with at most two decimals, thousands grouped or not ("1,299.00")
-_QUANTITY = re.compile(r"[0-9]{1,3}(?:[,. ][0-9]{3})*(?:[.,][0-9]{1,2})?|[0-9]+[.,][0-9]{1,2}")
 
 
 def numeric_only(value: str) -> bool:
-    """A code written in digits: digits and separators only, at least five digits, and not a
-    quantity ("1978-03-12", "4567 8910", "19780312"; not "2170", "29.99", "1,299.00"). A
-    language model reads such a string as word pieces of digits, which says no more than its
-    characters do; a quantity's neighbours in meaning (29.99 and 30) the model may know."""
-    v = value.strip()
-    if _NUMERIC.fullmatch(v) is None or sum(c.isdigit() for c in v) < 5:
-        return False
-    return _QUANTITY.fullmatch(v) is None
+    """Digits and separators only ("1978-03-12", "2170", "(02) 9876 5432", "29.99"): a
+    language model reads such a string as word pieces of digits, which says little more than
+    its characters do."""
+    return _NUMERIC.fullmatch(value.strip()) is not None
 
 
 class Encoder(Protocol):

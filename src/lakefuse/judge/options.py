@@ -46,9 +46,9 @@ class SSACLOptions(Options):
     encoder: Encoder = Field("minilm-onnx", description="Text encoder of the cell values.")
     numbers_by_chars: bool | None = Field(
         None,
-        description="Codes written in digits (ids, dates, phone numbers: five digits or more, "
-        "not a quantity) embedded as hashed character 3-grams, not by the encoder (null: when "
-        "the union holds more than 100,000 distinct values).",
+        description="Values of digits and separators only (ids, dates, postcodes, prices) "
+        "embedded as hashed character 3-grams, not by the encoder (null: when the union holds "
+        "more than 100,000 distinct values).",
     )
     adversarial: bool = Field(True, description="Also train on adversarial examples (FGSM).")
     se_aug: bool = Field(True, description="Positives by semantic equivalents (augmentation).")
