@@ -189,6 +189,7 @@ def test_report_save_and_load(trained, tmp_path: Path) -> None:  # type: ignore[
     meta = json.loads((tmp_path / "m" / "judge.json").read_text())
     assert meta["name"] == "ssacl"
     assert meta["options"]["numbers_by_chars"] is False
+    assert load_judge(str(tmp_path / "m")).options["numbers_by_chars"] is False
     again = load_judge(str(tmp_path / "m"))
     l, r = all_cross_pairs(union)
     x = judge.score(union, l, r).table

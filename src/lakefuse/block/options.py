@@ -52,8 +52,8 @@ class TokenOptions(Options):
 
     compound: bool = Field(
         True,
-        description="Whole values too common to be keys are combined two by two within a "
-        "tuple (a given name with a town): keys again where each alone is not.",
+        description="Whole values and words too common to be keys are combined two by two "
+        "within a tuple (a given name with a town): keys again where each alone is not.",
     )
     max_df_cap: int = Field(
         100,

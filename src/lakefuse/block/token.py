@@ -25,9 +25,9 @@ class TokenBlocker:
 
     Keys in more than ``max_df`` tuples are skipped; by default ``max_df`` grows as 4 sqrt(n)
     up to ``max_df_cap`` (100), then stays: a key in d tuples makes d^2/2 pairs, so a cap that
-    grew with the lake made blocking superlinear (n^1.5). Whole values over the cap are
-    combined two by two within each tuple (``compound``): "john" and "york" are common, "john"
-    in "york" is not, so the common values of a large lake still meet through their
+    grew with the lake made blocking superlinear (n^1.5). Whole values and words over the cap
+    are combined two by two within each tuple (``compound``): "john" and "york" are common,
+    "john" in "york" is not, so the common values of a large lake still meet through their
     combinations."""
 
     name = "token"

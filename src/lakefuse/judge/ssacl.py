@@ -82,6 +82,8 @@ class SSACLJudge:
         if unknown:
             raise ValueError(f"unknown ssacl options: {sorted(unknown)}")
         self.options = {**DEFAULTS, **options}
+        #: numbers_by_chars unset: decided by each union fit() meets (and saved so decided)
+        self._numbers_auto = self.options["numbers_by_chars"] is None
         self.matcher: Matcher | Ensemble | None = None
         self.threshold: float = 0.5
         self._report: dict[str, Any] = {}
@@ -170,7 +172,7 @@ class SSACLJudge:
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
-        if o["numbers_by_chars"] is None:  # auto: by the number of distinct values
+        if self._numbers_auto:  # by the number of distinct values of this union
             o["numbers_by_chars"] = len(stats.strings) > NUMBERS_BY_CHARS_ABOVE
             self._embedder = None
         self._report["numbers_by_chars"] = o["numbers_by_chars"]
