@@ -147,14 +147,16 @@ def token_candidates(
     try:
         engine.create(t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
         _phrases(engine, t, phrase_jaccard, phrase_min_df, max_df)
+        keys = f"SELECT _tid, key, grp FROM {t['keys']}"
         if compound:
             _compounds(engine, t, max_df, n)
+            keys += f" UNION ALL SELECT _tid, key, grp FROM {t['kc']}"
         engine.create(
             t["k"],
-            f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} GROUP BY key "
+            f"WITH ks AS ({keys}), df AS (SELECT key, count(*) AS df FROM ks GROUP BY key "
             f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}) "
             f"SELECT k0._tid, k0.key, k0.grp, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
-            f"FROM {t['keys']} k0 JOIN df ON k0.key = df.key",
+            "FROM ks k0 JOIN df ON k0.key = df.key",
         )
         # A pair's score sums its IDFs in fixed point (1e-9), and so does a tuple's mean
         # score with its best partners: a sum of doubles depends on the order a parallel
@@ -220,7 +222,8 @@ def _phrases(engine: Engine, t: dict[str, str], jaccard: float, min_df: int, max
 
 
 def _compounds(engine: Engine, t: dict[str, str], max_df: int, n: int) -> None:
-    """Whole values and words too common to be keys (in more than ``max_df`` tuples: a given
+    """The table ``kc`` of compound keys (read beside ``keys``). Whole values and words
+    too common to be keys (in more than ``max_df`` tuples: a given
     name, a town, a brand, "ssd") are combined two by two within a tuple, one group per pair
     of attributes (words: one group for all): "given name john and surname smith", "samsung"
     with "ssd", are rare where each alone is not. Only pairs whose
@@ -240,12 +243,6 @@ def _compounds(engine: Engine, t: dict[str, str], max_df: int, n: int) -> None:
         "JOIN f y ON x._tid = y._tid AND x.key < y.key "
         f"WHERE CAST(x.df AS DOUBLE) * y.df <= {4.0 * max_df * n}",
     )
-    engine.create(
-        t["keys"] + "2", f"SELECT _tid, key, grp FROM {t['keys']} UNION ALL SELECT * FROM {t['kc']}"
-    )
-    engine.drop(t["keys"])
-    engine.create(t["keys"], f"SELECT * FROM {t['keys']}2")
-    engine.drop(t["keys"] + "2")
 
 
 def _cut(engine: Engine, t: dict[str, str], budget: int, fill: bool, local_scale: int) -> pa.Table:
