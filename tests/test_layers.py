@@ -27,7 +27,7 @@ STAGES: list[set[str]] = [
     {"sets"},
     {"resolve"},
     {"merge"},
-    {"pipeline", "output", "reference", "validate"},
+    {"pipeline", "judged", "output", "reference", "validate"},
     {"cli"},
     {"bench"},
 ]

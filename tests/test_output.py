@@ -284,3 +284,32 @@ def test_csv_cells_with_line_breaks_round_trip(tmp_path: Path) -> None:
     back = pd.read_csv(tmp_path / "integrated.csv", dtype=str, keep_default_na=False)
     assert back["note"].tolist() == ["x\ry", "p\nq", "plain"]
     assert len(pd.read_csv(tmp_path / "membership.csv")) == 3
+
+
+def test_pairs_streamed_to_the_folder_equal_the_pairs_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an output folder the judged pairs go to pairs.parquet batch by batch and are not
+    held: the file (written in many small batches) equals the table a run without a folder
+    keeps, and the database holds the same pairs."""
+    from lakefuse import judged
+    from tests.conftest import STADIUMS, need
+
+    settings = {"quiet": True, "judge": "ssacl", "judge_options": SSACL_FAST}
+    monkeypatch.setattr(judged, "SCORE_BATCH", 7)
+    whole = integrate([need(STADIUMS)], **settings)
+    assert whole.pairs_table is not None and whole.pairs.num_rows > 40
+    out = tmp_path / "out"
+    streamed = integrate([need(STADIUMS)], out, **settings)
+    assert streamed.pairs_table is None  # read from the file when asked
+    on_disk = pq.read_table(out / "pairs.parquet")
+    assert on_disk.equals(whole.pairs)
+    assert streamed.pairs.equals(whole.pairs)
+    assert streamed.membership.equals(whole.membership)
+    assert json.loads((out / "run.json").read_text())["counts"]["candidate_pairs"] == (
+        on_disk.num_rows
+    )
+    con = duckdb.connect(str(out / "lakefuse.duckdb"), read_only=True)
+    n = con.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
+    con.close()
+    assert n == on_disk.num_rows

@@ -282,7 +282,8 @@ def test_engine_labels_the_components_set_finders_use() -> None:
     from lakefuse.engines import get_engine
     from lakefuse.io import align, read_table
     from lakefuse.judge import get_judge
-    from lakefuse.pipeline import build_graph, build_union, score_pairs
+    from lakefuse.judged import judge_pairs
+    from lakefuse.pipeline import build_graph, build_union
     from lakefuse.progress import Tracker
     from lakefuse.sets.common import components, edge_arrays
 
@@ -294,9 +295,7 @@ def test_engine_labels_the_components_set_finders_use() -> None:
     cands = get_blocker(s.blocker).candidates(union, s)
     judge = get_judge(s.judge)
     judge.fit(union, s)
-    graph = build_graph(
-        union, score_pairs(judge, union, cands.left, cands.right, Tracker(True)), judge
-    )
+    graph = build_graph(union, judge_pairs(judge, union, cands, Tracker(True)), judge)
     assert graph.component is not None and len(graph.component) == union.n_tuples
     l, r, _ = edge_arrays(graph)
     mine = components(graph.n_nodes, l, r)

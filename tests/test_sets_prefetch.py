@@ -10,7 +10,8 @@ from lakefuse.config import Settings
 from lakefuse.engines import get_engine
 from lakefuse.io import align
 from lakefuse.judge import get_judge
-from lakefuse.pipeline import build_graph, build_union, read_inputs, score_pairs
+from lakefuse.judged import judge_pairs
+from lakefuse.pipeline import build_graph, build_union, read_inputs
 from lakefuse.progress import Tracker
 from lakefuse.sets.common import PerComponent
 from lakefuse.sets.hybrid import Hybrid
@@ -28,8 +29,7 @@ def stadium_graph() -> IntegrabilityGraph:
     cands = get_blocker(settings.blocker).candidates(union, settings)
     judge = get_judge("similarity")
     judge.fit(union, settings)
-    scored = score_pairs(judge, union, cands.left, cands.right, Tracker(True))
-    return build_graph(union, scored, judge)
+    return build_graph(union, judge_pairs(judge, union, cands, Tracker(True)), judge)
 
 
 def test_hybrid_judges_components_in_batches_with_the_same_sets() -> None:

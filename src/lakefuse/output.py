@@ -90,7 +90,7 @@ def write_tables(
     *,
     integrated: pa.Table,
     membership: pa.Table,
-    pairs: pa.Table,
+    pairs: pa.Table | None,
     provenance: pa.Table,
     csv_escape: bool,
 ) -> dict[str, Any]:
@@ -105,7 +105,8 @@ def write_tables(
         # and the cell would split its row)
         table.to_pandas().to_csv(folder / name, index=False, lineterminator="\r\n")
     pq.write_table(integrated, folder / "integrated.parquet")
-    pq.write_table(pairs, folder / "pairs.parquet")
+    if pairs is not None:  # else written while judging (lakefuse.judged)
+        pq.write_table(pairs, folder / "pairs.parquet")
     pq.write_table(provenance, folder / "provenance.parquet")
     return {"formula_escape": csv_escape, "escaped_cells": escaped}
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakefuse import __version__
@@ -24,21 +23,18 @@ from lakefuse.io import align, expand_inputs, from_dataframe, outer_union, read_
 from lakefuse.io.profile import detect_surrogate_keys
 from lakefuse.io.read import RawTable
 from lakefuse.judge import Judge, get_judge, load_judge
+from lakefuse.judged import PAIRS_FILE, JudgedPairs, cached_scores, judge_pairs, tid_sources
 from lakefuse.merge import merge
 from lakefuse.output import OutputFolder, write_run_json, write_tables
 from lakefuse.progress import Tracker
 from lakefuse.resolve import get_resolver
 from lakefuse.sets import get_set_finder
 from lakefuse.types import (
-    ROW,
-    TABLE,
-    TID,
     CandidatePairs,
     IntegrabilityGraph,
     IntegrableSets,
     KeyAttributes,
     ResolveContext,
-    ScoredPairs,
     UnionTable,
 )
 from lakefuse.validate import validate_settings
@@ -46,22 +42,32 @@ from lakefuse.validate import validate_settings
 log = logging.getLogger("lakefuse")
 
 InputItem = str | Path | Any  # a path, or a pandas DataFrame / Arrow table
-SCORE_BATCH = 20_000
 #: where integrate keeps a judge it trained (reuse: ``--model OUT/model``)
 MODEL_DIR = "model"
 
 
 @dataclass
 class Result:
-    """Everything a run produced; the same tables as the files in the output folder."""
+    """Everything a run produced; the same tables as the files in the output folder. With
+    an output folder the judged pairs are not held in memory: :attr:`pairs` reads them from
+    ``OUT/pairs.parquet`` when asked."""
 
     integrated: pa.Table
     membership: pa.Table  # table, row, set_id
-    pairs: pa.Table
+    pairs_table: pa.Table | None = field(repr=False)
     provenance: pa.Table
     run: dict[str, Any]
     out_dir: Path | None = None
     union: UnionTable | None = field(default=None, repr=False)
+
+    @property
+    def pairs(self) -> pa.Table:
+        """Every judged pair (the ``pairs.parquet`` table)."""
+        if self.pairs_table is not None:
+            return self.pairs_table
+        if self.out_dir is None:
+            raise RuntimeError("the run's pairs were written to a folder that is gone")
+        return pq.read_table(self.out_dir / PAIRS_FILE, memory_map=True)
 
 
 def read_inputs(inputs: Sequence[InputItem] | Mapping[str, Any]) -> list[RawTable]:
@@ -84,39 +90,17 @@ def read_inputs(inputs: Sequence[InputItem] | Mapping[str, Any]) -> list[RawTabl
     return tables
 
 
-def score_pairs(
-    judge: Judge, union: UnionTable, left: np.ndarray, right: np.ndarray, tracker: Tracker
-) -> ScoredPairs:
-    """Judge in batches, with a progress bar."""
-    if len(left) <= SCORE_BATCH:
-        return judge.score(union, left, right)
-    parts: list[ScoredPairs] = []
-    with tracker.progress("judging pairs", len(left)) as bar:
-        task = bar.add_task("judging pairs", total=len(left))
-        for s in range(0, len(left), SCORE_BATCH):
-            parts.append(judge.score(union, left[s : s + SCORE_BATCH], right[s : s + SCORE_BATCH]))
-            bar.advance(task, len(parts[-1]))
-    return ScoredPairs(
-        pa.concat_tables([p.table for p in parts]), parts[0].judge, parts[0].threshold
-    )
-
-
-def build_graph(union: UnionTable, scored: ScoredPairs, judge: Judge) -> IntegrabilityGraph:
+def build_graph(union: UnionTable, judged: JudgedPairs, judge: Judge) -> IntegrabilityGraph:
     """The integrability graph; the engine labels its connected components (the one step of
     set discovery that touches every tuple), set finders split each component locally."""
-    t = scored.table
-    dec = t.column("decision")
-    edges = t.filter(dec).select(["l", "r", "score"]).rename_columns(["l", "r", "weight"])
-    incompatible = t.filter(pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))).select(
-        ["l", "r"]
-    )
+    edges = judged.edges
     cc = union.engine.connected_components(edges.select(["l", "r"]), union.n_tuples)
     component = np.empty(union.n_tuples, dtype=np.int64)
     component[cc.column("tid").to_numpy()] = cc.column("component").to_numpy()
     return IntegrabilityGraph(
         union.n_tuples,
         edges,
-        incompatible,
+        judged.incompatible,
         score_pairs=functools.partial(judge.score, union),
         component=component,
         keys=key_attributes(union),
@@ -175,7 +159,13 @@ def integrate(
             )
             st.detail["tables"] = len(raw)
         result = _run(
-            raw, attributes, per_table, settings, tracker, out.tmp if out else None, spark_session
+            raw,
+            attributes,
+            per_table,
+            settings,
+            tracker,
+            out.tmp if out else None,
+            spark_session,
         )
         run = result.run
         if out is not None:
@@ -184,7 +174,7 @@ def integrate(
                     out.tmp,
                     integrated=result.integrated,
                     membership=result.membership,
-                    pairs=result.pairs,
+                    pairs=result.pairs_table,
                     provenance=result.provenance,
                     csv_escape=settings.csv_escape,
                 )
@@ -273,15 +263,15 @@ def _run(
                     # the judge trained here, for `integrate --model OUT/model`
                     judge.save(staging / MODEL_DIR)
                     st.detail["saved_model"] = MODEL_DIR
-            scored = _cached_scores(settings.pairs_cache, cands, judge)
-            if scored is None:
-                scored = score_pairs(judge, union, cands.left, cands.right, tracker)
-            else:
+            cached = cached_scores(settings.pairs_cache, cands, judge)
+            if cached is not None:
                 st.detail["scores_from"] = settings.pairs_cache
-            st.detail["threshold"] = scored.threshold
+            file = staging / PAIRS_FILE if staging is not None else None
+            judged = judge_pairs(judge, union, cands, tracker, file, cached)
+            st.detail["threshold"] = judged.threshold
             st.detail.update(getattr(judge, "report", lambda: {})())
         with tracker.stage("sets") as st:
-            graph = build_graph(union, scored, judge)
+            graph = build_graph(union, judged, judge)
             finder = get_set_finder(settings.sets, **settings.sets_options)
             sets: IntegrableSets = finder.find(graph)
             st.detail["sets"] = sets.n_sets
@@ -293,20 +283,16 @@ def _run(
             st.detail["conflicts"] = resolution.n_conflicts
             st.detail["methods"] = resolution.methods
             st.detail.update(getattr(resolver, "report", dict)())
-        uni = union.to_arrow()
         mem = sets.membership
-        tid_table = uni.column(TABLE).to_numpy(zero_copy_only=False)
-        tid_row = uni.column(ROW).to_numpy()
-        order = np.argsort(uni.column(TID).to_numpy())
+        tid_table, tid_row = tid_sources(union)
         tids = mem.column("tid").to_numpy()
         membership = pa.table(
             {
-                "table": pa.array(tid_table[order][tids], type=pa.string()),
-                "row": pa.array(tid_row[order][tids], type=pa.int64()),
+                "table": pa.array(tid_table[tids], type=pa.string()),
+                "row": pa.array(tid_row[tids], type=pa.int64()),
                 "set_id": mem.column("set_id"),
             }
         )
-        pairs = _pairs_with_ids(scored.table, tid_table[order], tid_row[order])
         run = {
             "lakefuse_version": __version__,
             "python": platform.python_version(),
@@ -337,57 +323,34 @@ def _run(
                 ),
                 "conflicts": resolution.n_conflicts,
             },
-            "judge": {"name": scored.judge, "threshold": scored.threshold},
+            "judge": {"name": judged.judge, "threshold": judged.threshold},
         }
         # keep the results beside the union in the database, for inspection with any client
         # (DuckDB's file is part of the output; a Spark session's views end with the run)
-        for name, table in (
-            ()
-            if engine.name != "duckdb"
-            else (
+        if engine.name == "duckdb":
+            for name, table in (
                 ("integrated", resolution.integrated),
                 ("membership", membership),
-                ("pairs", pairs),
                 ("provenance", resolution.provenance),
-            )
-        ):
-            engine.register(name, table)
+            ):
+                engine.register(name, table)
+            _pairs_into_database(engine, judged)
         return Result(
-            resolution.integrated, membership, pairs, resolution.provenance, run, union=union
+            resolution.integrated,
+            membership,
+            judged.table,
+            resolution.provenance,
+            run,
+            union=union,
         )
     finally:
         engine.close()
 
 
-def _cached_scores(path: str | None, cands: CandidatePairs, judge: Judge) -> ScoredPairs | None:
-    """The scores of an earlier run's pairs.parquet, if it judged exactly these candidates."""
-    if not path or not Path(path).exists():
-        return None
-    t = pq.read_table(path)
-    l, r = t.column("l_tid").to_numpy(), t.column("r_tid").to_numpy()
-    if not (np.array_equal(l, cands.left) and np.array_equal(r, cands.right)):
-        log.info("pairs cache %s judged other candidates: scoring anew", path)
-        return None
-    t = t.drop_columns(["l_table", "l_row", "r_table", "r_row"])
-    t = t.rename_columns(
-        ["l" if c == "l_tid" else "r" if c == "r_tid" else c for c in t.column_names]
-    )
-    return ScoredPairs(t, getattr(judge, "name", "cached"), float(getattr(judge, "threshold", 0.5)))
-
-
-def _pairs_with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Table:
-    l = t.column("l").to_numpy()
-    r = t.column("r").to_numpy()
-    front = pa.table(
-        {
-            "l_table": pa.array(tables[l], type=pa.string()),
-            "l_row": pa.array(rows[l], type=pa.int64()),
-            "r_table": pa.array(tables[r], type=pa.string()),
-            "r_row": pa.array(rows[r], type=pa.int64()),
-        }
-    )
-    for name in t.column_names:
-        front = front.append_column(name, t.column(name))
-    return front.rename_columns(
-        [("l_tid" if c == "l" else "r_tid" if c == "r" else c) for c in front.column_names]
-    )
+def _pairs_into_database(engine: Engine, judged: JudgedPairs) -> None:
+    """The judged pairs as ``pairs`` in the run's database (read from pairs.parquet by the
+    engine when they were written there)."""
+    if judged.table is not None:
+        engine.register("pairs", judged.table)
+    elif judged.file is not None:
+        engine.load_parquet("pairs", judged.file)

@@ -65,7 +65,8 @@ def run(
     from lakefuse.engines import get_engine
     from lakefuse.io import align
     from lakefuse.judge import get_judge
-    from lakefuse.pipeline import build_union, read_inputs, score_pairs
+    from lakefuse.judged import judge_pairs
+    from lakefuse.pipeline import build_union, read_inputs
     from lakefuse.progress import Tracker
 
     settings = Settings(blocker=blocker, judge="ssacl", seed=seed, quiet=quiet)
@@ -99,16 +100,17 @@ def run(
         st.detail["epochs"] = len(rep.get("loss_curve") or [])
         st.detail["threshold"] = rep.get("threshold")
     with tracker.stage("judge") as st:
-        scored = score_pairs(judge, union, cands.left, cands.right, tracker)
-        st.detail["pairs"] = len(scored)
+        judged = judge_pairs(judge, union, cands, tracker)
+        st.detail["pairs"] = judged.n_pairs
     union.engine.close()
     wall = time.perf_counter() - t_all
 
     # score against the gold pairs: tid = row in a, then 5,000 + row in b
     n_a = len(tables["febrl4_a"])
     gold_t = {(i, n_a + j) for i, j in gold}
-    t = scored.table
-    l, r = t.column("l").to_numpy(), t.column("r").to_numpy()
+    t = judged.table
+    assert t is not None  # judged without a file: kept in memory
+    l, r = t.column("l_tid").to_numpy(), t.column("r_tid").to_numpy()
     dec = t.column("decision").to_numpy(zero_copy_only=False)
     cand = set(zip(l.tolist(), r.tolist()))
     pred = {p for p, d in zip(zip(l.tolist(), r.tolist()), dec.tolist()) if d}

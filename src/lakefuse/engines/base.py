@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +60,11 @@ class Engine(ABC):
     @abstractmethod
     def register(self, name: str, table: pa.Table) -> None:
         """Store the Arrow ``table`` under ``name`` (replacing any table of that name)."""
+
+    @abstractmethod
+    def load_parquet(self, name: str, path: str | Path) -> None:
+        """Store the Parquet file at ``path`` under ``name``, read by the engine itself (no
+        copy through Python); the file may be removed afterwards."""
 
     @abstractmethod
     def sql(self, query: str) -> pa.Table:

@@ -12,7 +12,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from lakefuse.engines.base import Engine, dense_components, q, transpile
+from lakefuse.engines.base import Engine, dense_components, lit, q, transpile
 
 #: share of the machine's memory DuckDB may use before it spills to disk (blocking at 50,000
 #: generated people peaks at 4.8 GiB unbounded; with a 2 GB limit at 2.1 GiB, in 2.3x the time)
@@ -59,6 +59,10 @@ class DuckDBEngine(Engine):
             self.con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT * FROM {view}")
         finally:
             self.con.unregister(view)
+
+    def load_parquet(self, name: str, path: str | Path) -> None:
+        src = f"read_parquet({lit(str(path))})"
+        self.con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT * FROM {src}")
 
     def sql(self, query: str) -> pa.Table:
         return self.con.sql(query).to_arrow_table()

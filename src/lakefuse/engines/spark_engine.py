@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -122,6 +123,10 @@ class SparkEngine(Engine):
         self._frames[name] = frame
         if old is not None:
             old.unpersist()
+
+    def load_parquet(self, name: str, path: str | Path) -> None:
+        # checkpointed: the rows stay when the file goes
+        self._keep(name, self.spark.read.parquet(str(path)))
 
     def sql(self, query: str) -> pa.Table:
         return _plain(self.spark.sql(query).toArrow())

@@ -1,0 +1,202 @@
+"""The judged pairs of a run: scored in batches, each batch written whole to ``pairs.parquet``
+as it comes (with every column the judge gives), while memory keeps only what set discovery
+reads — the accepted pairs (l, r, weight) and the rejected pairs that share an attribute
+(l, r) — as compact arrays. Without an output folder the whole table is kept in memory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lakefuse.engines.base import q
+from lakefuse.progress import Tracker
+from lakefuse.types import ROW, TABLE, TID, CandidatePairs, ScoredPairs, UnionTable
+
+log = logging.getLogger("lakefuse")
+
+SCORE_BATCH = 20_000
+PAIRS_FILE = "pairs.parquet"
+
+
+@dataclass
+class JudgedPairs:
+    """What a run keeps of its judged pairs. ``edges`` (l, r, weight): the accepted pairs;
+    ``incompatible`` (l, r): rejected pairs sharing a non-null attribute. Every judged pair
+    with every column lies in ``file`` (written batch by batch), or, without a file, in
+    ``table``."""
+
+    edges: pa.Table
+    incompatible: pa.Table
+    judge: str
+    threshold: float
+    n_pairs: int
+    file: Path | None = None
+    table: pa.Table | None = None
+
+
+class PairSink:
+    """Takes the judge's batches in order; see the module docstring. ``tables``/``rows``:
+    source table name and 0-based row of each tid (the ids the pairs file carries)."""
+
+    def __init__(self, file: Path | None, tables: np.ndarray, rows: np.ndarray) -> None:
+        self.file = file
+        self.tables = tables
+        self.rows = rows
+        self.tid_type = pa.int32() if len(rows) < 2**31 - 1 else pa.int64()
+        self._writer: pq.ParquetWriter | None = None
+        self._parts: list[pa.Table] = []
+        self._edges: list[pa.Table] = []
+        self._incompatible: list[pa.Table] = []
+        self._judge = "none"
+        self._threshold = 0.5
+        self._n = 0
+
+    def add(self, scored: ScoredPairs) -> None:
+        t = scored.table
+        self._judge, self._threshold = scored.judge, scored.threshold
+        self._n += t.num_rows
+        dec = t.column("decision").combine_chunks()
+        self._edges.append(
+            t.filter(dec)
+            .select(["l", "r", "score"])
+            .rename_columns(["l", "r", "weight"])
+            .cast(pa.schema([("l", self.tid_type), ("r", self.tid_type), ("weight", pa.float64())]))
+        )
+        rejected = pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))
+        self._incompatible.append(
+            t.filter(rejected)
+            .select(["l", "r"])
+            .cast(pa.schema([("l", self.tid_type), ("r", self.tid_type)]))
+        )
+        full = with_ids(t, self.tables, self.rows)
+        if self.file is None:
+            self._parts.append(full)
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.file, full.schema)
+        elif full.schema != self._writer.schema:
+            full = full.cast(self._writer.schema)  # a batch whose column came out null-typed
+        self._writer.write_table(full)
+
+    def close(self) -> JudgedPairs:
+        if self.file is not None and self._writer is None:  # nothing judged: an empty file
+            self._writer = pq.ParquetWriter(self.file, EMPTY.schema)
+        if self._writer is not None:
+            self._writer.close()
+        schema_e = pa.schema([("l", self.tid_type), ("r", self.tid_type), ("weight", pa.float64())])
+        edges = pa.concat_tables(self._edges) if self._edges else schema_e.empty_table()
+        inc = (
+            pa.concat_tables(self._incompatible)
+            if self._incompatible
+            else pa.schema([("l", self.tid_type), ("r", self.tid_type)]).empty_table()
+        )
+        table = None
+        if self.file is None:
+            table = pa.concat_tables(self._parts) if self._parts else EMPTY
+        self._parts, self._edges, self._incompatible = [], [], []
+        return JudgedPairs(
+            edges.combine_chunks(),
+            inc.combine_chunks(),
+            self._judge,
+            self._threshold,
+            self._n,
+            self.file,
+            table,
+        )
+
+
+EMPTY = pa.table(
+    {
+        "l_table": pa.array([], pa.string()),
+        "l_row": pa.array([], pa.int64()),
+        "r_table": pa.array([], pa.string()),
+        "r_row": pa.array([], pa.int64()),
+        "l_tid": pa.array([], pa.int64()),
+        "r_tid": pa.array([], pa.int64()),
+        "score": pa.array([], pa.float64()),
+        "decision": pa.array([], pa.bool_()),
+    }
+)
+
+
+def tid_sources(union: UnionTable) -> tuple[np.ndarray, np.ndarray]:
+    """Source table name and 0-based row of each tid (indexed by tid)."""
+    cols = ", ".join(q(c) for c in (TID, TABLE, ROW))
+    uni = union.engine.query(f"SELECT {cols} FROM {q(union.name)}")
+    order = np.argsort(uni.column(TID).to_numpy())
+    tables = uni.column(TABLE).to_numpy(zero_copy_only=False)[order]
+    return tables, uni.column(ROW).to_numpy()[order]
+
+
+def judge_pairs(
+    judge: Any,
+    union: UnionTable,
+    cands: CandidatePairs,
+    tracker: Tracker,
+    file: Path | None = None,
+    cached: ScoredPairs | None = None,
+) -> JudgedPairs:
+    """Judge the candidates in batches (with a progress bar), or pass an earlier run's
+    scores of the same candidates (``cached``) through; every column goes to ``file``
+    (kept in memory without one)."""
+    sink = PairSink(file, *tid_sources(union))
+    left, right = cands.left, cands.right
+    n = len(left)
+    if cached is not None:
+        for s in range(0, max(n, 1), SCORE_BATCH):
+            sink.add(
+                ScoredPairs(cached.table.slice(s, SCORE_BATCH), cached.judge, cached.threshold)
+            )
+        return sink.close()
+    if n <= SCORE_BATCH:
+        sink.add(judge.score(union, left, right))
+        return sink.close()
+    with tracker.progress("judging pairs", n) as bar:
+        task = bar.add_task("judging pairs", total=n)
+        for s in range(0, n, SCORE_BATCH):
+            sink.add(judge.score(union, left[s : s + SCORE_BATCH], right[s : s + SCORE_BATCH]))
+            bar.advance(task, min(SCORE_BATCH, n - s))
+    return sink.close()
+
+
+def cached_scores(path: str | None, cands: CandidatePairs, judge: Any) -> ScoredPairs | None:
+    """The scores of an earlier run's pairs.parquet, if it judged exactly these candidates."""
+    if not path or not Path(path).exists():
+        return None
+    t = pq.read_table(path)
+    l, r = t.column("l_tid").to_numpy(), t.column("r_tid").to_numpy()
+    if not (np.array_equal(l, cands.left) and np.array_equal(r, cands.right)):
+        log.info("pairs cache %s judged other candidates: scoring anew", path)
+        return None
+    t = t.drop_columns(["l_table", "l_row", "r_table", "r_row"])
+    t = t.rename_columns(
+        ["l" if c == "l_tid" else "r" if c == "r_tid" else c for c in t.column_names]
+    )
+    return ScoredPairs(t, getattr(judge, "name", "cached"), float(getattr(judge, "threshold", 0.5)))
+
+
+def with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Table:
+    """The judge's table with the source table and row of both tuples in front, and the
+    tids named ``l_tid``/``r_tid`` (the ``pairs.parquet`` contract)."""
+    l = t.column("l").to_numpy()
+    r = t.column("r").to_numpy()
+    front = pa.table(
+        {
+            "l_table": pa.array(tables[l], type=pa.string()),
+            "l_row": pa.array(rows[l], type=pa.int64()),
+            "r_table": pa.array(tables[r], type=pa.string()),
+            "r_row": pa.array(rows[r], type=pa.int64()),
+        }
+    )
+    for name in t.column_names:
+        front = front.append_column(name, t.column(name))
+    return front.rename_columns(
+        [("l_tid" if c == "l" else "r_tid" if c == "r" else c) for c in front.column_names]
+    )
