@@ -144,7 +144,11 @@ class Embedder:
             self.stats["computed"] += len(todo)
             log.debug("embedded %d new values with %s", len(todo), self.name)
         index = {v: i for i, v in enumerate(distinct)}
-        table = np.stack([found[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+        table = (
+            np.stack([found[k] for k in keys]).astype(np.float32)
+            if keys
+            else np.zeros((0, self.dim), np.float32)
+        )
         self.stats["seconds"] += time.perf_counter() - t0
         return table[[index[v] for v in values]] if len(values) else table
 
@@ -159,7 +163,8 @@ class Embedder:
             out[rest] = self._embed([values[i] for i in rest.tolist()])
         if len(nums):
             t0 = time.perf_counter()
-            out[nums] = qgram_vectors([values[i] for i in nums.tolist()], dim=self.dim)
+            # rounded as every vector the embedder gives is (float16 tables hold them exactly)
+            out[nums] = round_trip(qgram_vectors([values[i] for i in nums.tolist()], dim=self.dim))
             self.stats["requested"] += len(nums)
             self.stats["seconds"] += time.perf_counter() - t0
         return out

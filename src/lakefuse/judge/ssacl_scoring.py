@@ -101,6 +101,10 @@ def drivers(
     return out
 
 
+#: bytes a :class:`Vectors` table may take (2 GiB: 2.8 million values at 384 dimensions)
+VECTORS_BUDGET = 2 << 30
+
+
 class Vectors:
     """Embeddings of ``strings`` (a union's distinct values) by position, as the embedder
     gives them: each value is asked of the embedder once, when first needed, and later
@@ -109,11 +113,12 @@ class Vectors:
     embedder computes exactly the values it has not cached, in the order asked, and every
     value seen is cached."""
 
-    def __init__(self, embedder: Any, strings: list[str], budget: int = 512 << 20) -> None:
+    def __init__(self, embedder: Any, strings: list[str], budget: int = VECTORS_BUDGET) -> None:
         self.embedder = embedder
         self.strings = strings
         n, dim = len(strings), int(embedder.dim)
-        self.table = np.zeros((n, dim), np.float32) if n * dim * 4 <= budget else None
+        # float16, as the embedder gives them (its cache rounds every vector to float16)
+        self.table = np.zeros((n, dim), np.float16) if n * dim * 2 <= budget else None
         self.known = np.zeros(n if self.table is not None else 0, dtype=bool)
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
@@ -126,7 +131,7 @@ class Vectors:
             self.known[new] = True
         # counted as asked for, as when every value of the batch is asked of the embedder
         self.embedder.stats["requested"] += len(ids) - len(new)
-        return self.table[ids]
+        return self.table[ids].astype(np.float32)
 
 
 def cosines(
