@@ -6,6 +6,9 @@ reads — the accepted pairs (l, r, weight) and the rejected pairs that share an
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import pyarrow.parquet as pq
 
 from lakefuse.engines.base import q
 from lakefuse.progress import Tracker
+from lakefuse.threads import thread_count
 from lakefuse.types import ROW, TABLE, TID, CandidatePairs, ScoredPairs, UnionTable
 
 log = logging.getLogger("lakefuse")
@@ -142,10 +146,12 @@ def judge_pairs(
     tracker: Tracker,
     file: Path | None = None,
     cached: ScoredPairs | None = None,
+    threads: int | None = None,
 ) -> JudgedPairs:
-    """Judge the candidates in batches (with a progress bar), or pass an earlier run's
-    scores of the same candidates (``cached``) through; every column goes to ``file``
-    (kept in memory without one)."""
+    """Judge the candidates in batches (with a progress bar; on ``threads`` threads, None:
+    every core, see :func:`scored_batches`), or pass an earlier run's scores of the same
+    candidates (``cached``) through; every column goes to ``file`` (kept in memory without
+    one)."""
     sink = PairSink(file, *tid_sources(union))
     left, right = cands.left, cands.right
     n = len(left)
@@ -160,10 +166,39 @@ def judge_pairs(
         return sink.close()
     with tracker.progress("judging pairs", n) as bar:
         task = bar.add_task("judging pairs", total=n)
-        for s in range(0, n, SCORE_BATCH):
-            sink.add(judge.score(union, left[s : s + SCORE_BATCH], right[s : s + SCORE_BATCH]))
-            bar.advance(task, min(SCORE_BATCH, n - s))
+        for scored in scored_batches(judge, union, left, right, thread_count(threads)):
+            sink.add(scored)
+            bar.advance(task, len(scored))
     return sink.close()
+
+
+def scored_batches(
+    judge: Any, union: UnionTable, left: np.ndarray, right: np.ndarray, threads: int
+) -> Iterator[ScoredPairs]:
+    """The judge's scores of consecutive batches of ``SCORE_BATCH`` pairs, in order. With
+    more than one thread, batches are judged side by side (the judge's array work and its
+    model release the GIL) with at most ``threads`` batches in flight; the first batch is
+    judged alone, so state a judge builds on first use is built once. A batch's scores do
+    not depend on the others: the result is the same at any thread count."""
+    starts = list(range(0, len(left), SCORE_BATCH))
+
+    def one(s: int) -> ScoredPairs:
+        return judge.score(union, left[s : s + SCORE_BATCH], right[s : s + SCORE_BATCH])
+
+    if not starts:
+        return
+    yield one(starts[0])
+    if threads <= 1:
+        yield from (one(s) for s in starts[1:])
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="lakefuse-judge") as pool:
+        waiting: deque[Future[ScoredPairs]] = deque()
+        for s in starts[1:]:
+            waiting.append(pool.submit(one, s))
+            if len(waiting) >= threads:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
 
 
 def cached_scores(path: str | None, cands: CandidatePairs, judge: Any) -> ScoredPairs | None:

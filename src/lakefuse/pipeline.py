@@ -267,7 +267,8 @@ def _run(
             if cached is not None:
                 st.detail["scores_from"] = settings.pairs_cache
             file = staging / PAIRS_FILE if staging is not None else None
-            judged = judge_pairs(judge, union, cands, tracker, file, cached)
+            threads = settings.judge_options.get("threads")
+            judged = judge_pairs(judge, union, cands, tracker, file, cached, threads)
             st.detail["threshold"] = judged.threshold
             st.detail.update(getattr(judge, "report", lambda: {})())
         with tracker.stage("sets") as st:

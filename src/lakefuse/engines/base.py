@@ -17,6 +17,7 @@ on Spark).
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -55,6 +56,16 @@ class Engine(ABC):
     name: str = "abstract"
     #: sqlglot's name of the engine's SQL dialect
     dialect: str = SOURCE_DIALECT
+    _lock_guard = threading.Lock()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by steps that call the engine from several threads (a judge scoring batches
+        side by side): one such step at a time uses the connection."""
+        with Engine._lock_guard:
+            if "_lock" not in self.__dict__:
+                self.__dict__["_lock"] = threading.RLock()
+        return self.__dict__["_lock"]  # type: ignore[no-any-return]
 
     # -- primitives: every engine implements these ----------------------------------------
     @abstractmethod
@@ -139,6 +150,10 @@ class Engine(ABC):
     def pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
         """Join pairs (``l, r``) with the union: columns ``l, r, <a>__l, <a>__r`` per attribute,
         rows in the order of ``pairs``."""
+        with self.lock:
+            return self._pair_values(union, pairs, attributes)
+
+    def _pair_values(self, union: str, pairs: pa.Table, attributes: Sequence[str]) -> pa.Table:
         view = "__lf_pairs"
         indexed = pa.table(
             {
