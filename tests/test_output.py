@@ -313,3 +313,21 @@ def test_pairs_streamed_to_the_folder_equal_the_pairs_in_memory(
     n = con.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
     con.close()
     assert n == on_disk.num_rows
+
+
+def test_many_pairs_are_a_view_in_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above DB_PAIRS_MAX the database reads pairs.parquet through a view instead of a
+    copy, made once OUT is in place (it names the file by its absolute path)."""
+    monkeypatch.setattr(pipeline, "DB_PAIRS_MAX", 5)
+    out = tmp_path / "out"
+    res = integrate([EXAMPLE], out, **FAST)
+    run = json.loads((out / "run.json").read_text())
+    assert run["database"] == {"pairs": "view of pairs.parquet"}
+    con = duckdb.connect(str(out / "lakefuse.duckdb"), read_only=True)
+    kinds = dict(con.sql("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    n = con.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
+    con.close()
+    assert kinds["pairs"] == "VIEW" and kinds["membership"] == "BASE TABLE"
+    assert n == res.pairs.num_rows == run["counts"]["candidate_pairs"] > 5

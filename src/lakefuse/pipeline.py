@@ -42,6 +42,8 @@ from lakefuse.validate import validate_settings
 log = logging.getLogger("lakefuse")
 
 InputItem = str | Path | Any  # a path, or a pandas DataFrame / Arrow table
+#: the run's DuckDB database in OUT
+DATABASE_FILE = "lakefuse.duckdb"
 #: where integrate keeps a judge it trained (reuse: ``--model OUT/model``)
 MODEL_DIR = "model"
 
@@ -183,6 +185,8 @@ def integrate(
         if out is not None:
             write_run_json(out.tmp, run)
             out.commit()
+            if run.get("database", {}).get("pairs") == "view of pairs.parquet":
+                _link_pairs(out.target)
             result.out_dir = Path(out.shown)
         return result
     except BaseException:
@@ -210,7 +214,7 @@ def open_engine(settings: Settings, staging: Path | None = None, session: Any = 
     folder), or Spark (``settings.spark_master``, or the given SparkSession)."""
     if settings.engine == "spark":
         return get_engine("spark", master=settings.spark_master, session=session)
-    return get_engine(settings.engine, staging / "lakefuse.duckdb" if staging else None)
+    return get_engine(settings.engine, staging / DATABASE_FILE if staging else None)
 
 
 def build_union(
@@ -335,7 +339,7 @@ def _run(
                 ("provenance", resolution.provenance),
             ):
                 engine.register(name, table)
-            _pairs_into_database(engine, judged)
+            run["database"] = {"pairs": _pairs_into_database(engine, judged)}
         return Result(
             resolution.integrated,
             membership,
@@ -348,10 +352,31 @@ def _run(
         engine.close()
 
 
-def _pairs_into_database(engine: Engine, judged: JudgedPairs) -> None:
-    """The judged pairs as ``pairs`` in the run's database (read from pairs.parquet by the
-    engine when they were written there)."""
+#: judged pairs up to this many are copied into the run's DuckDB file; more are read there
+#: through a view of OUT/pairs.parquet (at 1M tuples, 50M pairs: a 3 GB copy and a minute)
+DB_PAIRS_MAX = 5_000_000
+
+
+def _pairs_into_database(engine: Engine, judged: JudgedPairs) -> str:
+    """The judged pairs as ``pairs`` in the run's database: copied (from pairs.parquet, read
+    by the engine, when they were written there), or, above :data:`DB_PAIRS_MAX`, left for
+    a view made once the output folder is in place (:func:`_link_pairs`). Says which."""
     if judged.table is not None:
         engine.register("pairs", judged.table)
-    elif judged.file is not None:
+        return "table"
+    if judged.file is not None and judged.n_pairs <= DB_PAIRS_MAX:
         engine.load_parquet("pairs", judged.file)
+        return "table"
+    return "view of pairs.parquet"
+
+
+def _link_pairs(folder: Path) -> None:
+    """The ``pairs`` view in OUT's database, over OUT/pairs.parquet by its absolute path (a
+    view must name a file that exists, so it is made after the folder is in place; a moved
+    folder needs the view made again)."""
+    from lakefuse.engines.duckdb_engine import add_parquet_view
+
+    try:
+        add_parquet_view(folder / DATABASE_FILE, "pairs", folder / PAIRS_FILE)
+    except Exception as exc:  # the run's files are complete without the view
+        log.warning("no pairs view in %s: %s", folder / DATABASE_FILE, exc)

@@ -26,6 +26,17 @@ def _default_limit() -> str:
     return f"{mib}MB"
 
 
+def add_parquet_view(database: str | Path, name: str, parquet: str | Path) -> None:
+    """A view ``name`` in the DuckDB file ``database`` reading the Parquet file ``parquet``
+    (by its absolute path) wherever the database is opened from."""
+    con = duckdb.connect(str(database))
+    try:
+        src = f"read_parquet({lit(str(Path(parquet).resolve()))})"
+        con.execute(f"CREATE OR REPLACE VIEW {q(name)} AS SELECT * FROM {src}")
+    finally:
+        con.close()
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
