@@ -236,21 +236,25 @@ def one_to_one(
     dup = duplicate_share(ev, sizes)
 
     @functools.cache
-    def text_weights() -> np.ndarray:
-        """The text weight of every judged pair across sources (0 inside one), computed once
-        and only when two sources are paired: IDF comes from the whole lake, so a pair's
-        weight does not depend on which other pairs are weighed."""
+    def weigher() -> Any:
         from lakefuse.encode.tuples import judged_values
         from lakefuse.text.chargram import row_texts
-        from lakefuse.text.idf import pair_weights
+        from lakefuse.text.idf import PairWeigher
 
         values = judged_values(union)
         columns = [values[a] for a in union.attributes]
-        cross = table_of[ev.l] != table_of[ev.r]
-        out = np.zeros(len(ev.l), dtype=np.float64)
-        texts = row_texts(columns, union.n_tuples)
-        out[cross] = pair_weights(texts, columns, ev.l[cross], ev.r[cross])
-        return out
+        return PairWeigher.of(row_texts(columns, union.n_tuples), columns)
+
+    weighed = np.full(len(ev.l), np.nan)
+
+    def text_weights(pairs: np.ndarray) -> np.ndarray:
+        """The text weights of the judged pairs ``pairs`` (a mask over them, all across
+        sources), each weighed once, when first asked for (IDF comes from the whole lake, so
+        a pair's weight does not depend on which other pairs are weighed)."""
+        todo = pairs & np.isnan(weighed)
+        if todo.any():
+            weighed[todo] = weigher()(ev.l[todo], ev.r[todo])
+        return weighed[pairs]
 
     dropped = np.zeros(len(names), dtype=bool)
     while True:
@@ -275,7 +279,7 @@ def one_to_one(
 
 def _assign(
     sets: list[list[int]],
-    text_weights: Callable[[], np.ndarray],
+    text_weights: Callable[[np.ndarray], np.ndarray],
     ev: Evidence,
     table_of: np.ndarray,
     names: list[str],
@@ -284,9 +288,9 @@ def _assign(
     min_text: float,
     max_fan_out: float,
 ) -> tuple[list[list[int]], dict[str, Any], list[int]]:
-    """One assignment over the ``clean`` sources (``text_weights``: the text weight of every
-    pair of ``ev``): the new sets, the report, and the sources that a trusted judge links
-    inside too often to be clean (:data:`TRUSTED_DUPLICATES`)."""
+    """One assignment over the ``clean`` sources (``text_weights(mask)``: the text weights of
+    the pairs of ``ev`` under ``mask``): the new sets, the report, and the sources that a
+    trusted judge links inside too often to be clean (:data:`TRUSTED_DUPLICATES`)."""
     fan = fan_out(ev)
     ta, tb = table_of[ev.l], table_of[ev.r]
     lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
@@ -308,7 +312,7 @@ def _assign(
     key = lo[pair_ok] * n_tab + hi[pair_ok]
     report.paired = [[names[k // n_tab], names[k % n_tab]] for k in np.unique(key).tolist()]
     l, r, acc = ev.l[pair_ok], ev.r[pair_ok], ev.accepted[pair_ok]
-    cos = text_weights()[pair_ok]
+    cos = text_weights(pair_ok)
     keep, weight, trusted, cuts = accept(l, r, table_of, cos, ev.w[pair_ok], acc, key, min_text)
     report.text_cut = {f"{names[k // n_tab]}|{names[k % n_tab]}": v for k, v in cuts.items()}
     report.candidate_pairs = int(len(l))

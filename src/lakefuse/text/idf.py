@@ -186,6 +186,23 @@ def number_agreement(
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
+@dataclass
+class PairWeigher:
+    """The text weight of pairs of rows (:func:`pair_weights`), the rows' views built once:
+    each pair's weight depends on its two rows only, so pairs may be weighed in any groups."""
+
+    evidence: TextEvidence
+    numbers: list[np.ndarray]
+
+    @classmethod
+    def of(cls, texts: Sequence[str], columns: Sequence[Sequence[str | None]]) -> PairWeigher:
+        return cls(TextEvidence.of(texts, code_texts(columns, len(texts))), number_columns(columns))
+
+    def __call__(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        weight = self.evidence.weights(left, right)
+        return weight + NUMBER_WEIGHT * number_agreement(self.numbers, left, right)
+
+
 def pair_weights(
     texts: Sequence[str],
     columns: Sequence[Sequence[str | None]],
@@ -195,6 +212,4 @@ def pair_weights(
     """The text weight of each pair (:meth:`TextEvidence.weights` of the row ``texts``, codes
     read from the ``columns``' values that are not plain numbers or ids) plus ``NUMBER_WEIGHT``
     times how closely the numbers of their ``columns`` agree."""
-    evidence = TextEvidence.of(texts, code_texts(columns, len(texts)))
-    weight = evidence.weights(left, right)
-    return weight + NUMBER_WEIGHT * number_agreement(number_columns(columns), left, right)
+    return PairWeigher.of(texts, columns)(left, right)
