@@ -174,7 +174,8 @@ class KeyAttributes:
 @dataclass
 class IntegrabilityGraph:
     """Nodes are tids ``0..n_nodes-1``; ``edges`` (l, r, weight) are integrable pairs;
-    ``incompatible`` (l, r) are judged pairs that must never share a set (chaining guard).
+    ``incompatible`` (l, r) are judged pairs that must never share a set (chaining guard);
+    ids are integers (the pipeline's are 32-bit below 2^31 tuples).
     ``score_pairs`` judges pairs that blocking never proposed (used inside components).
     ``component`` labels each tid with its connected component of ``edges``, as computed by the
     engine (:meth:`lakefuse.engines.Engine.connected_components`); None = computed by the set
