@@ -255,6 +255,7 @@ def _run(
             blocker = get_blocker(settings.blocker, **settings.blocker_options)
             cands: CandidatePairs = blocker.candidates(union, settings)
             st.detail["candidate_pairs"] = len(cands)
+            engine.release_memory()  # DuckDB's buffers of blocking, before the judge
         with tracker.stage("judge") as st:
             if settings.model_path:
                 judge = load_judge(settings.model_path)

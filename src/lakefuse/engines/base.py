@@ -97,6 +97,11 @@ class Engine(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def release_memory(self) -> None:
+        """Hand back memory the engine holds only as a cache (after a heavy step, before the
+        Python stages): nothing by default."""
+        return None
+
     # -- portable SQL ------------------------------------------------------------------------
     def query(self, query: str) -> pa.Table:
         """Run ``query`` written in the source dialect; Arrow back."""
