@@ -142,3 +142,20 @@ def test_sql_components_match_scipy(engine) -> None:  # type: ignore[no-untyped-
     comp = sql.column("component").to_pylist()
     assert comp[20] == comp[59] and comp[70] == comp[79] and comp[1] == comp[5] != comp[2]
     assert len(set(comp)) == 100 - 39 - 9 - 3 - 2
+
+
+def test_duckdb_release_memory_keeps_tables_and_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """After blocking the pipeline asks DuckDB to hand back its cached buffers: the tables
+    stay readable and the memory limit is what it was."""
+    from lakefuse.engines.duckdb_engine import DuckDBEngine
+
+    e = DuckDBEngine(tmp_path / "db.duckdb", memory_limit="3GB")
+    try:
+        e.create("t", "SELECT range AS x FROM range(200000)")
+        before = e.sql("SELECT current_setting('memory_limit') AS m").column(0)[0].as_py()
+        e.release_memory()
+        after = e.sql("SELECT current_setting('memory_limit') AS m").column(0)[0].as_py()
+        assert after == before and before.startswith("2.7")  # 3 GB as GiB
+        assert e.count("t") == 200000
+    finally:
+        e.close()
