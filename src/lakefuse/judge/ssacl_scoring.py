@@ -125,7 +125,6 @@ class Vectors:
         self.known = np.zeros(n if self.table is not None else 0, dtype=bool)
         #: per string, whether it is non-empty (an empty string has cosine 0), when needed
         self.nonempty: np.ndarray | None = None
-        self.scratch: np.ndarray | None = None
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         """(len(ids), dim) embeddings of ``strings[ids]``."""
@@ -146,7 +145,6 @@ class Vectors:
         assert self.table is not None
         if self.nonempty is None:
             self.nonempty = np.array([bool(v) for v in self.strings], dtype=bool)
-            self.scratch = np.zeros(len(self.strings), dtype=bool)
         flat = np.concatenate([lc, rc]).reshape(-1)
         flat = flat[flat >= 0]
         flat = flat[self.nonempty[flat]]
@@ -154,11 +152,11 @@ class Vectors:
         if len(ids):
             self(ids[np.argsort(first, kind="stable")])  # counted there as asked for
         # the values seen before counted as asked for too, as when every distinct value of
-        # the batch is asked of the embedder (a scratch mask counts them)
-        assert self.scratch is not None
-        self.scratch[flat] = True
-        self.embedder.stats["requested"] += int(np.count_nonzero(self.scratch)) - len(ids)
-        self.scratch[flat] = False
+        # the batch is asked of the embedder (a mask of this call counts them: batches may be
+        # scored on several threads at once)
+        seen = np.zeros(len(self.strings), dtype=bool)
+        seen[flat] = True
+        self.embedder.stats["requested"] += int(np.count_nonzero(seen)) - len(ids)
         cos = np.zeros(mask.shape, dtype=np.float32)
         for j in range(mask.shape[1]):
             rows = np.flatnonzero(mask[:, j])
