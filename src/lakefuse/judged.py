@@ -53,7 +53,9 @@ class PairSink:
         self.file = file
         self.tables = tables
         self.rows = rows
-        self.tid_type = pa.int32() if len(rows) < 2**31 - 1 else pa.int64()
+        tid = pa.int32() if len(rows) < 2**31 - 1 else pa.int64()
+        self.edge_schema = pa.schema([("l", tid), ("r", tid), ("weight", pa.float64())])
+        self.pair_schema = pa.schema([("l", tid), ("r", tid)])
         self._writer: pq.ParquetWriter | None = None
         self._parts: list[pa.Table] = []
         self._edges: list[pa.Table] = []
@@ -71,14 +73,10 @@ class PairSink:
             t.filter(dec)
             .select(["l", "r", "score"])
             .rename_columns(["l", "r", "weight"])
-            .cast(pa.schema([("l", self.tid_type), ("r", self.tid_type), ("weight", pa.float64())]))
+            .cast(self.edge_schema)
         )
         rejected = pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))
-        self._incompatible.append(
-            t.filter(rejected)
-            .select(["l", "r"])
-            .cast(pa.schema([("l", self.tid_type), ("r", self.tid_type)]))
-        )
+        self._incompatible.append(t.filter(rejected).select(["l", "r"]).cast(self.pair_schema))
         full = with_ids(t, self.tables, self.rows)
         if self.file is None:
             self._parts.append(full)
@@ -94,13 +92,8 @@ class PairSink:
             self._writer = pq.ParquetWriter(self.file, EMPTY.schema)
         if self._writer is not None:
             self._writer.close()
-        schema_e = pa.schema([("l", self.tid_type), ("r", self.tid_type), ("weight", pa.float64())])
-        edges = pa.concat_tables(self._edges) if self._edges else schema_e.empty_table()
-        inc = (
-            pa.concat_tables(self._incompatible)
-            if self._incompatible
-            else pa.schema([("l", self.tid_type), ("r", self.tid_type)]).empty_table()
-        )
+        edges = pa.concat_tables([self.edge_schema.empty_table(), *self._edges])
+        inc = pa.concat_tables([self.pair_schema.empty_table(), *self._incompatible])
         table = None
         if self.file is None:
             table = pa.concat_tables(self._parts) if self._parts else EMPTY
@@ -147,12 +140,13 @@ def judge_pairs(
     file: Path | None = None,
     cached: ScoredPairs | None = None,
     threads: int | None = None,
+    sources: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> JudgedPairs:
     """Judge the candidates in batches (with a progress bar; on ``threads`` threads, None:
     every core, see :func:`scored_batches`), or pass an earlier run's scores of the same
     candidates (``cached``) through; every column goes to ``file`` (kept in memory without
-    one)."""
-    sink = PairSink(file, *tid_sources(union))
+    one). ``sources``: :func:`tid_sources` of the union, where the caller has it already."""
+    sink = PairSink(file, *(sources if sources is not None else tid_sources(union)))
     left, right = cands.left, cands.right
     n = len(left)
     if cached is not None:

@@ -273,7 +273,8 @@ def _run(
                 st.detail["scores_from"] = settings.pairs_cache
             file = staging / PAIRS_FILE if staging is not None else None
             threads = settings.judge_options.get("threads")
-            judged = judge_pairs(judge, union, cands, tracker, file, cached, threads)
+            sources = tid_sources(union)  # for the pairs file here, membership below
+            judged = judge_pairs(judge, union, cands, tracker, file, cached, threads, sources)
             st.detail["threshold"] = judged.threshold
             st.detail.update(getattr(judge, "report", lambda: {})())
         with tracker.stage("sets") as st:
@@ -290,7 +291,7 @@ def _run(
             st.detail["methods"] = resolution.methods
             st.detail.update(getattr(resolver, "report", dict)())
         mem = sets.membership
-        tid_table, tid_row = tid_sources(union)
+        tid_table, tid_row = sources
         tids = mem.column("tid").to_numpy()
         membership = pa.table(
             {

@@ -49,7 +49,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -62,6 +62,9 @@ from lakefuse.sets.one_to_one_groups import (
     second_partners,
 )
 from lakefuse.types import IntegrabilityGraph, UnionTable
+
+if TYPE_CHECKING:
+    from lakefuse.text.idf import PairWeigher
 
 
 @dataclass
@@ -236,7 +239,7 @@ def one_to_one(
     dup = duplicate_share(ev, sizes)
 
     @functools.cache
-    def weigher() -> Any:
+    def weigher() -> PairWeigher:
         from lakefuse.encode.tuples import judged_values
         from lakefuse.text.chargram import row_texts
         from lakefuse.text.idf import PairWeigher
