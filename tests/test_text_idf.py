@@ -23,7 +23,7 @@ def test_codes_are_not_read_from_short_number_values() -> None:
     # a postcode or a house number is a value of its own column, a long id or phone number
     # and a model number in a title are codes
     cols = [["3181", "213/848-6677", "acme x200 2007"], ["nsw", "ca", None]]
-    texts = code_texts(cols, 3)
+    texts = code_texts(cols, 3).to_pylist()
     assert texts == ["nsw", "213/848-6677 ca", "acme x200 2007"]
     assert codes_of(texts[1]) == ["2138486677"] and "x200" in codes_of(texts[2])
 

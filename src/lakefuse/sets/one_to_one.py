@@ -240,13 +240,11 @@ def one_to_one(
 
     @functools.cache
     def weigher() -> PairWeigher:
-        from lakefuse.encode.tuples import judged_values
-        from lakefuse.text.chargram import row_texts
         from lakefuse.text.idf import PairWeigher
 
-        values = judged_values(union)
-        columns = [values[a] for a in union.attributes]
-        return PairWeigher.of(row_texts(columns, union.n_tuples), columns)
+        evidence = set(union.evidence_attributes)
+        columns = [union.column(a) for a in union.attributes if a in evidence]
+        return PairWeigher.of_columns(columns, union.n_tuples)
 
     weighed = np.full(len(ev.l), np.nan)
 

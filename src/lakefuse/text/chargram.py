@@ -20,17 +20,6 @@ import numpy as np
 CHUNK = 50_000
 
 
-def row_texts(columns: Sequence[Sequence[str | None]], n_rows: int) -> list[str]:
-    """One text per row: the row's non-null values of ``columns`` (each a column of
-    ``n_rows`` values), joined by spaces, lower-cased."""
-    out: list[list[str]] = [[] for _ in range(n_rows)]
-    for col in columns:
-        for i, v in enumerate(col):
-            if v is not None and v != "":
-                out[i].append(str(v))
-    return [" ".join(parts).lower() for parts in out]
-
-
 def pair_cosines(
     texts: Sequence[str], left: np.ndarray, right: np.ndarray, ngrams: tuple[int, int] = (2, 4)
 ) -> np.ndarray:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from scipy import sparse
 
 _TOKEN = re.compile(r"[0-9a-z][0-9a-z\-/._]*[0-9a-z]|[0-9a-z]")
@@ -71,19 +72,20 @@ def quantities_of(text: str) -> list[tuple[str, str]]:
     ]
 
 
-def code_texts(columns: Sequence[Sequence[str | None]], n_rows: int) -> list[str]:
-    """One text per row to read codes from: the row's values, less those made only of digits
-    and separators (a postcode, a phone number, a date, an id: a value of its own column, which
-    the judge compares as such; a model number inside a title stays)."""
-    out: list[list[str]] = [[] for _ in range(n_rows)]
-    for col in columns:
-        for i, v in enumerate(col):
-            if v is None or v == "":
-                continue
-            v = str(v)
-            if not _NUMBER_CELL.match(v) or sum(c.isdigit() for c in v) >= MIN_ID_DIGITS:
-                out[i].append(v)
-    return [" ".join(parts).lower() for parts in out]
+def code_value(value: str) -> bool:
+    """Whether codes are read from a value: not from one made only of digits and separators
+    (a postcode, a phone number, a date, an id: a value of its own column, which the judge
+    compares as such) unless it has ``MIN_ID_DIGITS`` digits; a model number inside a title
+    is read."""
+    return not _NUMBER_CELL.match(value) or sum(c.isdigit() for c in value) >= MIN_ID_DIGITS
+
+
+def code_texts(columns: Sequence[Any], n_rows: int) -> pa.Array:
+    """One text per row to read codes from: the row's values that :func:`code_value` keeps
+    (columns: Arrow string arrays or sequences of values; an Arrow string array)."""
+    from lakefuse.text.rows import row_texts
+
+    return row_texts(columns, n_rows, keep=code_value)
 
 
 def code_matrix(texts: Sequence[str], vectorizer: Callable[..., Any]) -> sparse.csr_matrix:

@@ -1,6 +1,6 @@
 """Text evidence for pairs of long rows (product catalogues, bibliographies), IDF from the lake.
 
-Each row's text (:func:`lakefuse.text.chargram.row_texts`) is read four ways, each a sparse
+Each row's text (:func:`lakefuse.text.rows.row_texts`) is read four ways, each a sparse
 matrix with one row per tuple and every weight learnt from the rows themselves (no outside
 corpus, no labels):
 
@@ -28,9 +28,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 from scipy import sparse
 
+from lakefuse.text import rows
 from lakefuse.text.codes import code_matrix, code_texts, quantity_matrices
+
+#: row texts: Python strings, or an Arrow string array read a batch at a time
+Texts = Sequence[str] | pa.Array
+#: a column of values: an Arrow string array or a sequence of values (None = null)
+Column = pa.Array | Sequence[str | None]
 
 #: pairs per sparse row-wise product (bounds the memory of one step)
 CHUNK = 50_000
@@ -86,6 +93,10 @@ def _rowdot(
     return out
 
 
+def _readable(texts: Texts) -> Sequence[str] | rows.ArrowStrings:
+    return rows.ArrowStrings(texts) if isinstance(texts, pa.Array | pa.ChunkedArray) else texts
+
+
 @dataclass
 class TextEvidence:
     """The four views of every row's text (see the module)."""
@@ -97,12 +108,13 @@ class TextEvidence:
     quantities: sparse.csr_matrix  # row x (unit, number), 1 where the row states it
 
     @classmethod
-    def of(cls, texts: Sequence[str], codes_from: Sequence[str] | None = None) -> TextEvidence:
-        """The views of ``texts`` (one per row); codes and quantities are read from
-        ``codes_from`` where given (:func:`lakefuse.text.codes.code_texts`), else from
-        ``texts``."""
+    def of(cls, texts: Texts, codes_from: Texts | None = None) -> TextEvidence:
+        """The views of ``texts`` (one per row: Python strings or an Arrow string array, read
+        a batch at a time); codes and quantities are read from ``codes_from`` where given
+        (:func:`lakefuse.text.codes.code_texts`), else from ``texts``."""
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+        texts = _readable(texts)
         n = len(texts)
         empty = sparse.csr_matrix((n, 0), dtype=np.float32)
         try:
@@ -114,7 +126,7 @@ class TextEvidence:
             ).fit_transform(texts)
         except ValueError:  # no word in any text
             return cls(empty, empty, empty, empty, empty)
-        codes_from = texts if codes_from is None else codes_from
+        codes_from = texts if codes_from is None else _readable(codes_from)
         codes = _idf_rows(code_matrix(codes_from, CountVectorizer))
         units, quantities = quantity_matrices(codes_from, CountVectorizer)
         return cls(words.tocsr(), grams.tocsr(), codes, units, quantities)
@@ -151,20 +163,13 @@ NUMBER_WEIGHT = 0.1
 NUMBER_TOLERANCE = 0.1
 
 
-def number_columns(columns: Sequence[Sequence[str | None]]) -> list[np.ndarray]:
-    """Each column as floats (NaN where a value is null or not a plain number); columns with
-    no number left out."""
+def number_columns(columns: Sequence[Column]) -> list[np.ndarray]:
+    """Each column (Arrow strings or a sequence of values) as floats (NaN where a value is null
+    or not a plain number), each distinct value parsed once; columns with no number left
+    out."""
     from lakefuse.text.numbers import as_number
 
-    out = []
-    for col in columns:
-        x = np.array(
-            [np.nan if v is None or v == "" else (as_number(str(v)) or np.nan) for v in col],
-            dtype=np.float64,
-        )
-        if np.isfinite(x).any():
-            out.append(x)
-    return out
+    return rows.number_columns(columns, as_number)
 
 
 def number_agreement(
@@ -195,8 +200,14 @@ class PairWeigher:
     numbers: list[np.ndarray]
 
     @classmethod
-    def of(cls, texts: Sequence[str], columns: Sequence[Sequence[str | None]]) -> PairWeigher:
+    def of(cls, texts: Texts, columns: Sequence[Column]) -> PairWeigher:
         return cls(TextEvidence.of(texts, code_texts(columns, len(texts))), number_columns(columns))
+
+    @classmethod
+    def of_columns(cls, columns: Sequence[Column], n_rows: int) -> PairWeigher:
+        """From the columns alone, each row's text their values joined
+        (:func:`lakefuse.text.rows.row_texts`)."""
+        return cls.of(rows.row_texts(columns, n_rows), columns)
 
     def __call__(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         weight = self.evidence.weights(left, right)
@@ -204,8 +215,8 @@ class PairWeigher:
 
 
 def pair_weights(
-    texts: Sequence[str],
-    columns: Sequence[Sequence[str | None]],
+    texts: Texts,
+    columns: Sequence[Column],
     left: np.ndarray,
     right: np.ndarray,
 ) -> np.ndarray:
