@@ -19,6 +19,7 @@ from lakefuse.bench.scale_pipeline import (  # noqa: E402
     pair_scores,
     parse_engines,
     parse_sizes,
+    parse_systems,
     run,
     spark_missing,
     splink_installed,
@@ -162,6 +163,10 @@ def test_cli_rejects_bad_sizes_in_one_line(tmp_path: Path) -> None:
         app, ["scale", "pipeline", "--sizes", "300", "--engine", "spork", "-o", str(tmp_path)]
     )
     assert res.exit_code == 2 and "--engine" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(
+        app, ["scale", "pipeline", "--sizes", "300", "--systems", "zingg", "-o", str(tmp_path)]
+    )
+    assert res.exit_code == 2 and "--systems" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "scale_pipeline.json").exists()
 
 
@@ -216,6 +221,25 @@ def test_a_run_at_the_cap_is_killed_and_says_how_far_it_got(tmp_path: Path) -> N
     assert res["error"].startswith("timeout after")
     assert res["wall_s"] < 30
     assert "finished_stages" in res and "stage_at_stop" in res
+
+
+def test_systems_option_and_sizes_kept_from_an_earlier_commit() -> None:
+    from lakefuse.bench.scale_report import markdown
+
+    assert parse_systems(None) == ["lakefuse", "splink"]
+    assert parse_systems("lakefuse") == ["lakefuse"]
+    entry = {"n": 1000, "people": 600, "systems": {}, "data": {}}
+    report = {
+        "commit": "new",
+        "date": "d",
+        "machine": {"cpus": 2, "memory_gib": 1},
+        "seed": 0,
+        "timeout_s": 1,
+        "systems": [],
+        "sizes": [{**entry, "commit": "old"}, {**entry, "n": 2000, "commit": "new"}],
+    }
+    md = markdown(report)
+    assert "n=1,000 at `old`" in md and "n=2,000" not in md.split("| n |")[0]
 
 
 def test_engine_option_expands_the_lakefuse_row() -> None:

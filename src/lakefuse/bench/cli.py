@@ -235,16 +235,25 @@ def scale(
             "(rows lakefuse and lakefuse-spark; Spark in local mode).",
         ),
     ] = "duckdb",
+    systems: Annotated[
+        str,
+        typer.Option(
+            "--systems",
+            help="pipeline: systems to run, e.g. lakefuse (default lakefuse,splink). Sizes run "
+            "again replace their earlier results in OUT; other sizes are kept.",
+        ),
+    ] = "lakefuse,splink",
 ) -> None:
     """Scale and speed figures (the issues' time and memory targets), as JSON (pipeline: JSON,
     Markdown and a log-log chart in the folder OUT)."""
     if what == "pipeline":
-        from lakefuse.bench.scale_pipeline import parse_engines, parse_sizes
+        from lakefuse.bench.scale_pipeline import parse_engines, parse_sizes, parse_systems
         from lakefuse.bench.scale_pipeline import run as pipeline_run
 
         try:
             size_list = [n] if n and not sizes else parse_sizes(sizes)
             engines = parse_engines(engine)
+            system_list = parse_systems(systems)
             if timeout <= 0:
                 raise ValueError(f"--timeout must be positive, not {timeout}")
         except ValueError as exc:
@@ -258,6 +267,7 @@ def scale(
             folder,
             echo=None if quiet else typer.echo,
             engines=engines,
+            systems=system_list,
         )
         typer.echo((folder / "scale_pipeline.md").read_text())
         return

@@ -73,6 +73,15 @@ def parse_engines(text: str | None) -> list[str]:
     return list(dict.fromkeys(engines))
 
 
+def parse_systems(text: str | None) -> list[str]:
+    """``"lakefuse,splink"`` -> the systems to run (default both)."""
+    systems = [s.strip().lower() for s in (text or ",".join(SYSTEMS)).split(",") if s.strip()]
+    bad = [s for s in systems if s not in SYSTEMS]
+    if bad or not systems:
+        raise ValueError(f"--systems: {text!r}: choose from {', '.join(SYSTEMS)}")
+    return list(dict.fromkeys(systems))
+
+
 def expand_systems(systems: Sequence[str], engines: Sequence[str]) -> list[str]:
     """``lakefuse`` becomes one row per engine (``lakefuse``, ``lakefuse-spark``)."""
     out: list[str] = []

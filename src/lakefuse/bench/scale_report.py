@@ -50,6 +50,18 @@ def _status(res: dict[str, Any]) -> str:
     return res.get("score_error", "")
 
 
+def _earlier(report: dict[str, Any]) -> list[str]:
+    """A line naming the sizes kept from an earlier call on another commit, if any."""
+    old = [
+        f"n={e['n']:,} at `{e['commit']}`"
+        for e in report["sizes"]
+        if e.get("commit") and e["commit"] != report["commit"]
+    ]
+    if not old:
+        return []
+    return ["", f"Sizes kept from an earlier call in this folder: {', '.join(old)}."]
+
+
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
@@ -68,6 +80,7 @@ def markdown(report: dict[str, Any]) -> str:
         "Pairwise P/R/F1 against the gold people. Largest stage = the lakefuse stage with the "
         f"most wall time and its share of the process wall ('{OUTSIDE}': interpreter start, "
         "imports, engine start and stop).",
+        *_earlier(report),
         "",
         "| n | people | system | wall s | CPU s | peak RSS MiB | disk MiB | precision | recall "
         "| F1 | wall / Splink's | largest stage (share) | note |",

@@ -14,8 +14,9 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.config import Settings
-from lakefuse.encode.tuples import judged_values, knn, tuple_embeddings
+from lakefuse.encode.tuples import knn, tuple_embeddings
 from lakefuse.text.normalize import normalize
+from lakefuse.text.rows import ArrowStrings
 from lakefuse.types import CandidatePairs, UnionTable
 
 __all__ = ["ANNBlocker", "HybridBlocker", "knn", "tuple_embeddings", "value_candidates"]
@@ -37,52 +38,41 @@ def value_candidates(
     from lakefuse.encode import Embedder
     from lakefuse.encode.qgram import qgram_vectors
 
-    values = judged_values(union)
     n = union.n_tuples
     cap = max_group if max_group is not None else int(max(50, min(2000, 4 * math.sqrt(n))))
     emb = Embedder(encoder, threads=threads)
     ls: list[np.ndarray] = []
     rs: list[np.ndarray] = []
     ss: list[np.ndarray] = []
-    for a in union.attributes:
-        col = values[a]
-        groups: dict[str, list[int]] = {}
-        raw: dict[str, str] = {}
-        for t, v in enumerate(col):
-            if v is not None:
-                key = normalize(v)
-                if key:
-                    groups.setdefault(key, []).append(t)
-                    raw.setdefault(key, v)
-        keys = [k for k, g in groups.items() if len(g) <= cap]
-        if not keys:
+    for a in union.evidence_attributes:
+        raw, members, starts = _value_groups(union, a)
+        sizes_all = np.diff(starts)
+        kept = np.flatnonzero(sizes_all <= cap)
+        if not len(kept):
             continue
-        sizes = np.array([len(groups[k]) for k in keys], dtype=np.float64)
-        links: list[tuple[int, int, float]] = [(i, i, 1.0) for i in range(len(keys))]
-        if len(keys) >= 2:
-            sem = emb.embed([raw[k] for k in keys])
+        keys = [normalize(raw[k]) for k in kept.tolist()]
+        sizes = sizes_all[kept].astype(np.float64)
+        i_s, j_s = np.arange(len(kept)), np.arange(len(kept))
+        sim_s = np.ones(len(kept))
+        if len(kept) >= 2:
+            sem = emb.embed([raw[k] for k in kept.tolist()])
             vec = np.hstack([qgram_vectors(keys), sem]) * np.float32(math.sqrt(0.5))
             ids, sims = knn(vec, k_values, threads=threads)
-            for i in range(len(keys)):
-                for j, sim in zip(ids[i].tolist(), sims[i].tolist()):
-                    if j > i and sim >= min_sim:
-                        links.append((i, j, float(sim)))
-                    elif 0 <= j < i and sim >= min_sim and i not in ids[j]:
-                        links.append((j, i, float(sim)))
-        for i, j, sim in links:
-            gi, gj = groups[keys[i]], groups[keys[j]]
+            i_s, j_s, sim_s = _links(ids, sims, min_sim)
+        for i, j, sim in zip(i_s.tolist(), j_s.tolist(), sim_s.tolist()):
+            gi = members[starts[kept[i]] : starts[kept[i] + 1]]
+            gj = members[starts[kept[j]] : starts[kept[j] + 1]]
             if len(gi) * len(gj) > cap * 4 and i != j:
                 continue
             weight = sim * math.log(1.0 + n / (sizes[i] + sizes[j]))
             if i == j:
                 if len(gi) < 2:
                     continue
-                g = np.array(gi, dtype=np.int64)
-                x, y = np.triu_indices(len(g), 1)
-                l, r = g[x], g[y]
+                x, y = np.triu_indices(len(gi), 1)
+                l, r = gi[x], gi[y]
             else:
-                l = np.repeat(np.array(gi, dtype=np.int64), len(gj))
-                r = np.tile(np.array(gj, dtype=np.int64), len(gi))
+                l = np.repeat(gi, len(gj))
+                r = np.tile(gj, len(gi))
             ls.append(np.minimum(l, r))
             rs.append(np.maximum(l, r))
             ss.append(np.full(len(l), weight))
@@ -98,6 +88,54 @@ def value_candidates(
     total = np.bincount(inv, weights=s)
     l, r = uniq // n, uniq % n
     return _cap(l, r, total, per_tuple)
+
+
+def _value_groups(union: UnionTable, attribute: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The tuples of ``attribute`` grouped by normalised value, groups in the order of their
+    first tuple: per group its first raw value, and the members (tids, ascending) as
+    ``members[starts[g]:starts[g + 1]]``. Each distinct value is normalised once; tuples are
+    grouped by their codes (no Python list of the column)."""
+    codes, dictionary = union.codes(attribute)
+    forms: dict[str, int] = {}
+    raw: list[str] = []
+    form_of = np.full(len(dictionary), -1, dtype=np.int64)
+    # the dictionary is in the order of first tid, so forms are too
+    for i, v in enumerate(ArrowStrings(dictionary)):
+        key = normalize(v)
+        if key:
+            form_of[i] = forms.setdefault(key, len(forms))
+            if form_of[i] == len(raw):
+                raw.append(v)
+    form = np.where(codes >= 0, form_of[np.maximum(codes, 0)], -1) if len(form_of) else codes
+    tids = np.flatnonzero(form >= 0)
+    members = tids[np.argsort(form[tids], kind="stable")]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(form[tids], minlength=len(raw)))])
+    return raw, members, starts
+
+
+def _links(
+    ids: np.ndarray, sims: np.ndarray, min_sim: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each group with itself (weight 1), then the neighbour links at ``min_sim`` or above,
+    each once (``i < j``), in the order of the neighbour lists."""
+    m, k = ids.shape
+    i = np.repeat(np.arange(m), k)
+    j = ids.reshape(-1)
+    sim = sims.reshape(-1).astype(np.float64)
+    near = sim >= min_sim
+    up = near & (j > i)
+    # j < i: kept only when i is not among j's own neighbours (else j's list gave it)
+    down = near & (j >= 0) & (j < i)
+    down[down] = ~(ids[j[down]] == i[down, None]).any(axis=1)
+    take = up | down
+    lo = np.where(up, i, j)[take]
+    hi = np.where(up, j, i)[take]
+    self_ = np.arange(m)
+    return (
+        np.concatenate([self_, lo]),
+        np.concatenate([self_, hi]),
+        np.concatenate([np.ones(m), sim[take]]),
+    )
 
 
 def _cap(l: np.ndarray, r: np.ndarray, s: np.ndarray, per_tuple: int) -> pa.Table:

@@ -1,5 +1,5 @@
-"""Tuples as the judges and blockers see them: their evidence values
-(:func:`judged_values`), attribute weights (:class:`AttributeStats`), one embedding per tuple
+"""Tuples as the judges and blockers see them: their evidence columns dictionary-encoded
+(:func:`union_columns`), attribute weights (:class:`AttributeStats`), one embedding per tuple
 (:func:`tuple_embeddings`) and nearest neighbours among embeddings (:func:`knn`, faiss).
 
 A tuple's embedding is the distinctiveness-weighted mean of its non-null values'
@@ -69,15 +69,6 @@ def union_columns(union: UnionTable, names: list[str] | None = None) -> dict[str
             else:
                 cache[a] = _raw_columns(union, [a])[a]
     return {a: cache[a] for a in names}
-
-
-def judged_values(union: UnionTable) -> dict[str, list[str | None]]:
-    """``union.values()`` with the attributes that are no evidence (per-table surrogate ids)
-    blanked out: attribute -> values by tid."""
-    values = union.values()
-    evidence = set(getattr(union, "evidence_attributes", union.attributes))
-    blank: list[str | None] = [None] * union.n_tuples
-    return {a: (values[a] if a in evidence else blank) for a in union.attributes}
 
 
 @dataclass

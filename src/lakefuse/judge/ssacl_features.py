@@ -63,8 +63,6 @@ class UnionStats:
 
     def __init__(self, union: UnionTable) -> None:
         columns = union_columns(union, [*union.attributes, TABLE])
-        self._columns = columns
-        self._values: dict[str, list[str | None]] | None = None
         self.attributes = list(union.attributes)
         self.n = union.n_tuples
         table_codes, table_names = columns[TABLE].codes, columns[TABLE].dictionary
@@ -140,14 +138,6 @@ class UnionStats:
             ]
             for t in range(len(names))
         ]
-
-    @property
-    def values(self) -> dict[str, list[str | None]]:
-        """Attribute -> values by tid as Python lists (made on first use; the judge itself
-        reads :attr:`codes` and :meth:`row`)."""
-        if self._values is None:
-            self._values = {a: self._columns[a].decoded() for a in self.attributes}
-        return self._values
 
     def row(self, tid: int) -> list[str | None]:
         """Tuple ``tid``'s values (None = null), decoded from :attr:`codes`."""

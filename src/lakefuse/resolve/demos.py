@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.resolve.values import fold
+from lakefuse.text.rows import ArrowStrings
 from lakefuse.types import UnionTable
 
 _WORD = re.compile(r"\w+")
@@ -179,50 +179,69 @@ class Demo:
 
 
 class DemoIndex:
-    """Rows usable as demonstrations for one attribute, with inverted indexes for kNN."""
+    """Rows usable as demonstrations for one attribute, with inverted indexes for kNN.
+
+    Built from the union's dictionary codes (or from lists of values, for tests): rows are
+    deduplicated on their codes, each distinct value is folded and split into words once, and
+    the indexes map a folded value or a word to the (ascending) positions of its rows."""
 
     def __init__(
         self,
-        values: dict[str, list[str | None]],
+        values: Mapping[str, list[str | None]] | UnionTable,
         target: str,
         shown: dict[str, float],
         exclude: Iterable[int],
         seed: int = 0,
     ) -> None:
-        self.values = values
+        column = _column_reader(values)
         self.target = target
         self.shown = shown
         self.seed = seed
-        excluded = set(exclude)
-        tcol = values[target]
-        seen: set[tuple] = set()
-        rows: list[int] = []
-        for i, v in enumerate(tcol):
-            if v is None or i in excluded:
-                continue
-            sig = (v, *(values[a][i] for a in shown))
-            if sig in seen:  # the same entity from several tables: one demonstration
-                continue
-            seen.add(sig)
-            rows.append(i)
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.exact: dict[str, dict[str, list[int]]] = {}
-        self.words: dict[str, dict[str, list[int]]] = {}
+        self.columns = {a: column(a) for a in dict.fromkeys([target, *shown])}
+        tcodes = self.columns[target][0]
+        usable = tcodes >= 0
+        excluded = np.fromiter(exclude, dtype=np.int64)
+        usable[excluded[(excluded >= 0) & (excluded < len(usable))]] = False
+        cand = np.flatnonzero(usable)
+        # the same entity from several tables: one demonstration (first row of each signature)
+        sig = np.column_stack([self.columns[a][0][cand] for a in [target, *shown]])
+        first = np.unique(sig, axis=0, return_index=True)[1] if len(cand) else cand
+        self.rows = cand[np.sort(first)]
+        self.exact: dict[str, dict[str, np.ndarray]] = {}
+        self.words: dict[str, dict[str, np.ndarray]] = {}
         for a in shown:
-            ex: dict[str, list[int]] = defaultdict(list)
-            wd: dict[str, list[int]] = defaultdict(list)
-            col = values[a]
-            for j, i in enumerate(rows):
-                v = col[i]
-                if v is None:
-                    continue
-                f = fold(v)
-                ex[f].append(j)
-                for w in set(_WORD.findall(f)):
-                    wd[w].append(j)
-            limit = max(COMMON_WORD * len(rows), 5)
-            self.exact[a] = dict(ex)
-            self.words[a] = {w: js for w, js in wd.items() if len(js) <= limit}
+            self.exact[a], self.words[a] = self._index(*self.columns[a])
+
+    def _index(
+        self, codes: np.ndarray, dictionary: pa.Array
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Folded value -> row positions, and word -> row positions (words on more than
+        ``COMMON_WORD`` of the rows left out)."""
+        c = codes[self.rows]
+        js = np.flatnonzero(c >= 0)
+        uniq, inv = np.unique(c[js], return_inverse=True)
+        forms: dict[str, int] = {}
+        form_words: list[list[int]] = []
+        vocab: dict[str, int] = {}
+        of_value = np.zeros(len(uniq), dtype=np.int64)
+        for k, v in enumerate(ArrowStrings(dictionary.take(pa.array(uniq, pa.int64())))):
+            f = fold(v)
+            of_value[k] = forms.setdefault(f, len(forms))
+            if of_value[k] == len(form_words):
+                form_words.append([vocab.setdefault(w, len(vocab)) for w in set(_WORD.findall(f))])
+        form = of_value[inv] if len(js) else np.zeros(0, dtype=np.int64)
+        names = list(forms)
+        exact = {names[f]: g for f, g in _grouped(form, js)}
+        n_words = np.array([len(w) for w in form_words] or [0], dtype=np.int64)
+        flat = np.array([w for ws in form_words for w in ws], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(n_words)])[:-1]
+        per = n_words[form] if len(form) else np.zeros(0, dtype=np.int64)
+        offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+        word = flat[np.repeat(starts[form], per) + offset] if len(offset) else offset
+        limit = max(COMMON_WORD * len(self.rows), 5)
+        words = list(vocab)
+        found = {words[w]: g for w, g in _grouped(word, np.repeat(js, per)) if len(g) <= limit}
+        return exact, found
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -245,18 +264,32 @@ class DemoIndex:
                 continue
             f = fold(v)
             js = self.exact[a].get(f)
-            if js:
+            if js is not None:
                 score[js] += w
                 continue
             toks = set(_WORD.findall(f))
             for t in toks:
                 js = self.words[a].get(t)
-                if js:
+                if js is not None:
                     score[js] += 0.5 * w / len(toks)
         # ties broken at random so that equally near rows are not always the first ones
         order = np.lexsort((rng.random(n), -score))[: min(k, n)]
         return [self._demo(int(self.rows[j])) for j in order[::-1]]
 
+    def _value(self, attribute: str, i: int) -> str | None:
+        codes, dictionary = self.columns[attribute]
+        return dictionary[int(codes[i])].as_py() if codes[i] >= 0 else None
+
     def _demo(self, i: int) -> Demo:
-        shown = {a: self.values[a][i] for a in self.shown if self.values[a][i] is not None}
-        return Demo(shown, self.values[self.target][i])  # type: ignore[arg-type]
+        shown = {a: v for a in self.shown if (v := self._value(a, i)) is not None}
+        return Demo(shown, self._value(self.target, i))  # type: ignore[arg-type]
+
+
+def _grouped(keys: np.ndarray, items: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(key, its items in their order) per distinct key."""
+    order = np.argsort(keys, kind="stable")
+    k, its = keys[order], items[order]
+    cuts = np.flatnonzero(k[1:] != k[:-1]) + 1
+    for part_k, part in zip(np.split(k, cuts), np.split(its, cuts)):
+        if len(part):
+            yield int(part_k[0]), part

@@ -160,7 +160,7 @@ class ICLCR:
         self, problems: Sequence[ConflictProblem], context: ResolveContext
     ) -> list[tuple[str, list[str]]]:
         """(prefix, shown attributes) per problem."""
-        values = context.union.values()
+        values = context.union
         attributes = list(context.union.attributes)
         by_attr: dict[str, list[int]] = defaultdict(list)
         for i, p in enumerate(problems):
