@@ -254,7 +254,7 @@ def _run(
         with tracker.stage("block") as st:
             blocker = get_blocker(settings.blocker, **settings.blocker_options)
             cands: CandidatePairs = blocker.candidates(union, settings)
-            st.detail["candidate_pairs"] = len(cands)
+            st.detail["candidate_pairs"] = n_candidates = len(cands)
             engine.release_memory()  # DuckDB's buffers of blocking, before the judge
         with tracker.stage("judge") as st:
             if settings.model_path:
@@ -275,6 +275,7 @@ def _run(
             threads = settings.judge_options.get("threads")
             sources = tid_sources(union)  # for the pairs file here, membership below
             judged = judge_pairs(judge, union, cands, tracker, file, cached, threads, sources)
+            del cands, cached  # the candidate pairs (1.2 GB at a million tuples) are judged
             st.detail["threshold"] = judged.threshold
             st.detail.update(getattr(judge, "report", lambda: {})())
         with tracker.stage("sets") as st:
@@ -319,7 +320,7 @@ def _run(
             "attributes": union.attributes,
             "counts": {
                 "tuples": union.n_tuples,
-                "candidate_pairs": len(cands),
+                "candidate_pairs": n_candidates,
                 "edges": graph.edges.num_rows,
                 "sets": sets.n_sets,
                 "multi_tuple_sets": int(

@@ -13,6 +13,8 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lakefuse.memory import trim
+
 log = logging.getLogger("lakefuse")
 console = Console(stderr=True)
 
@@ -65,6 +67,7 @@ class Tracker:
         finally:  # a failing stage must not leave its sampler thread running
             stats.wall_s = time.perf_counter() - t0
             stats.peak_rss_mb = sampler.stop() / 2**20
+            trim()  # what the stage freed goes back to the system, not on to the next stage
         self.stages.append(stats)
         if not self.quiet:
             console.log(f"{name}: {stats.wall_s:.2f}s, peak {stats.peak_rss_mb:.0f} MiB")

@@ -18,6 +18,9 @@ from lakefuse.text.normalize import normalize
 from lakefuse.threads import thread_count
 from lakefuse.types import TID, UnionTable
 
+#: rows of the table a step works on at a time (bounds its temporaries)
+ROWS_AT_ONCE = 65_536
+
 
 @dataclass(frozen=True)
 class Column:
@@ -133,11 +136,16 @@ def tuple_embeddings(
         vecs = emb.embed(col.dictionary)  # each distinct value once
         if out is None:
             out = np.zeros((union.n_tuples, vecs.shape[1]), dtype=np.float32)
-        out[idx] += w[j] * vecs[col.codes[idx]]
+        # in slices of rows: no temporary the size of the table
+        for s in range(0, len(idx), ROWS_AT_ONCE):
+            part = idx[s : s + ROWS_AT_ONCE]
+            out[part] += w[j] * vecs[col.codes[part]]
     if out is None:
         out = np.zeros((union.n_tuples, emb.dim), dtype=np.float32)
-    n = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(n, 1e-12)
+    for s in range(0, len(out), ROWS_AT_ONCE):
+        part = out[s : s + ROWS_AT_ONCE]
+        part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def knn(
@@ -195,12 +203,12 @@ def knn_of(
     if k == 0 or len(rows) == 0:
         return out
     x = np.ascontiguousarray(x, dtype=np.float32)
-    index = faiss.IndexFlatIP(d)
-    index.add(x)
     faiss.omp_set_num_threads(thread_count(threads))
     for s in range(0, len(rows), batch):
         q = rows[s : s + batch]
-        _, ids = index.search(x[q], k + 1)
+        # faiss's brute-force search over x itself (an index would copy the table; the
+        # search is the one IndexFlatIP runs, so the neighbours are the same)
+        _, ids = faiss.knn(x[q], x, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
         keep = ids != q[:, None]
         # drop the row itself (or the last one when it is not among its k + 1 nearest)
         drop_last = keep.all(axis=1)
