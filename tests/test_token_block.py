@@ -154,3 +154,30 @@ def test_common_values_meet_through_their_combination() -> None:
         assert pairs(True) == want
     finally:
         engine.close()
+
+
+def test_pairs_made_in_parts_are_the_pairs_made_at_once(
+    stadiums: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large union makes its pairs in parts by left tuple (bounded engine memory): the
+    candidates, scores and cut are those of one query."""
+    import lakefuse.block.token_sql as ts
+
+    engine = get_engine("duckdb")
+    try:
+        tables = [(r.name, r.table) for r in read_inputs([stadiums])]
+        attributes = sorted({c for _, t in tables for c in t.column_names})
+        engine.outer_union("u", tables, attributes)
+
+        def run() -> pa.Table:
+            return token_candidates(engine, "u", attributes, 10, 50).sort_by(
+                [("l", "ascending"), ("r", "ascending")]
+            )
+
+        whole = run()
+        monkeypatch.setattr(ts, "PAIR_PART_TUPLES", 7)
+        parts = run()
+        assert whole.num_rows > 100
+        assert parts.equals(whole)
+    finally:
+        engine.close()

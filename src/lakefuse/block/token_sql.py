@@ -29,6 +29,9 @@ _DECIMAL = r"\b[0-9]+[.,][0-9]{1,2}\b"
 _SPACE = r"[ \t\n\f\r]+"
 
 _PREFIX = "__lf_blk_"
+#: tuples per part when pairs are made (a union of up to this many in one query): bounds the
+#: engine's memory for the pair join (1M generated people did not fit 5 GiB in one query)
+PAIR_PART_TUPLES = 250_000
 
 
 def _trim_zeros(col: str, unit: bool) -> str:
@@ -161,14 +164,27 @@ def token_candidates(
         # A pair's score sums its IDFs in fixed point (1e-9), and so does a tuple's mean
         # score with its best partners: a sum of doubles depends on the order a parallel
         # aggregation meets them, and equal pairs would rank by that order
-        engine.create(
-            t["p"],
-            "WITH pg AS (SELECT a._tid AS l, b._tid AS r, a.grp, max(a.idf) AS idf "
-            f"FROM {t['k']} a JOIN {t['k']} b ON a.key = b.key AND a.grp = b.grp "
-            "AND a._tid < b._tid GROUP BY a._tid, b._tid, a.grp) "
-            "SELECT CAST(l AS BIGINT) AS l, CAST(r AS BIGINT) AS r, "
-            "sum(CAST(round(idf * 1e9) AS BIGINT)) / 1e9 AS block_score FROM pg GROUP BY l, r",
-        )
+        # in parts by the left tuple (a pair's rows all share its left tuple, so each part is
+        # complete): the join and its groups of one part at a time fit in the engine's memory
+        parts = max(1, -(-n // PAIR_PART_TUPLES))
+        names = [t["p"] if parts == 1 else f"{t['p']}_{i}" for i in range(parts)]
+        try:
+            for i, name in enumerate(names):
+                part = f"WHERE a._tid % {parts} = {i} " if parts > 1 else ""
+                engine.create(
+                    name,
+                    "WITH pg AS (SELECT a._tid AS l, b._tid AS r, a.grp, max(a.idf) AS idf "
+                    f"FROM {t['k']} a JOIN {t['k']} b ON a.key = b.key AND a.grp = b.grp "
+                    f"AND a._tid < b._tid {part}GROUP BY a._tid, b._tid, a.grp) "
+                    "SELECT CAST(l AS BIGINT) AS l, CAST(r AS BIGINT) AS r, "
+                    "sum(CAST(round(idf * 1e9) AS BIGINT)) / 1e9 AS block_score "
+                    "FROM pg GROUP BY l, r",
+                )
+            if parts > 1:
+                engine.create(t["p"], " UNION ALL ".join(f"SELECT * FROM {x}" for x in names))
+        finally:
+            if parts > 1:
+                engine.drop(*names)
         # each tuple's partners ranked; only as deep as the cut looks: the k best for local
         # scaling, the budget without fill, every pair for fill by rank
         deep = local_scale if fill and local_scale > 0 else 0 if fill else per_tuple

@@ -14,9 +14,11 @@ from scipy.sparse.csgraph import connected_components
 
 from lakefuse.engines.base import Engine, dense_components, lit, q, transpile
 
-#: share of the machine's memory DuckDB may use before it spills to disk (blocking at 50,000
-#: generated people peaks at 4.8 GiB unbounded; with a 2 GB limit at 2.1 GiB, in 2.3x the time)
-MEMORY_SHARE = 0.4
+#: share of the machine's memory DuckDB may use before it spills to disk; tuned on the scale
+#: bench (2 cores, 23.5 GiB): blocking 200,000 generated people takes the same time under 3 GB
+#: as under 9.4 GB (40%), and a million under 5.5 GB (pairs made in parts) in 170 s against
+#: 175-188 s; a process under 8 GiB needs DuckDB well under it
+MEMORY_SHARE = 0.23
 
 
 def _default_limit() -> str:
