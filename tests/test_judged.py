@@ -38,3 +38,32 @@ def test_batches_judged_on_threads_equal_batches_judged_in_turn(
     assert side_by_side.edges.equals(alone.edges)
     assert side_by_side.incompatible.equals(alone.incompatible)
     assert alone.edges.num_rows > 0 and alone.incompatible.num_rows > 0
+
+
+def test_an_earlier_runs_pairs_are_read_back_batch_by_batch(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    from lakefuse.types import CandidatePairs
+
+    settings = Settings(quiet=True, judge="similarity")
+    raw = read_inputs([need(STADIUMS)])
+    attributes, per_table = align(raw)
+    union = build_union(get_engine("duckdb"), raw, attributes, per_table, settings)
+    cands = get_blocker(settings.blocker).candidates(union, settings)
+    judge = get_judge("similarity")
+    judge.fit(union, settings)
+    monkeypatch.setattr(judged, "SCORE_BATCH", 13)
+    first = tmp_path / "first.parquet"
+    scored = judged.judge_pairs(judge, union, cands, Tracker(True), first)
+    cached = judged.cached_scores(str(first), cands, judge)
+    assert cached is not None
+    again = judged.judge_pairs(
+        judge, union, cands, Tracker(True), tmp_path / "again.parquet", cached
+    )
+    assert pq.read_table(tmp_path / "again.parquet").equals(pq.read_table(first))
+    assert again.edges.equals(scored.edges) and again.incompatible.equals(scored.incompatible)
+    # other candidates (one pair fewer): not these scores
+    fewer = CandidatePairs(cands.table.slice(1), cands.blocker)
+    assert judged.cached_scores(str(first), fewer, judge) is None

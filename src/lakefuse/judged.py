@@ -138,7 +138,7 @@ def judge_pairs(
     cands: CandidatePairs,
     tracker: Tracker,
     file: Path | None = None,
-    cached: ScoredPairs | None = None,
+    cached: CachedScores | None = None,
     threads: int | None = None,
     sources: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> JudgedPairs:
@@ -150,10 +150,8 @@ def judge_pairs(
     left, right = cands.left, cands.right
     n = len(left)
     if cached is not None:
-        for s in range(0, max(n, 1), SCORE_BATCH):
-            sink.add(
-                ScoredPairs(cached.table.slice(s, SCORE_BATCH), cached.judge, cached.threshold)
-            )
+        for scored in cached.batches():
+            sink.add(scored)
         return sink.close()
     if n <= SCORE_BATCH:
         sink.add(judge.score(union, left, right))
@@ -195,20 +193,49 @@ def scored_batches(
             yield waiting.popleft().result()
 
 
-def cached_scores(path: str | None, cands: CandidatePairs, judge: Any) -> ScoredPairs | None:
-    """The scores of an earlier run's pairs.parquet, if it judged exactly these candidates."""
+@dataclass
+class CachedScores:
+    """An earlier run's ``pairs.parquet`` whose pairs are these candidates, read a batch at a
+    time (never the whole file at once)."""
+
+    path: Path
+    judge: str
+    threshold: float
+
+    def batches(self) -> Iterator[ScoredPairs]:
+        drop = {"l_table", "l_row", "r_table", "r_row"}
+        names = {"l_tid": "l", "r_tid": "r"}
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=SCORE_BATCH):
+            t = pa.Table.from_batches([batch])
+            t = t.drop_columns([c for c in t.column_names if c in drop])
+            t = t.rename_columns([names.get(c, c) for c in t.column_names])
+            yield ScoredPairs(t, self.judge, self.threshold)
+
+
+def cached_scores(path: str | None, cands: CandidatePairs, judge: Any) -> CachedScores | None:
+    """The scores of an earlier run's pairs.parquet, if it judged exactly these candidates
+    (the two id columns compared batch by batch)."""
     if not path or not Path(path).exists():
         return None
-    t = pq.read_table(path)
-    l, r = t.column("l_tid").to_numpy(), t.column("r_tid").to_numpy()
-    if not (np.array_equal(l, cands.left) and np.array_equal(r, cands.right)):
+    file = pq.ParquetFile(path)
+    left, right = cands.left, cands.right
+    same = file.metadata.num_rows == len(left)
+    at = 0
+    if same:
+        for batch in file.iter_batches(batch_size=SCORE_BATCH * 10, columns=["l_tid", "r_tid"]):
+            l = batch.column("l_tid").to_numpy(zero_copy_only=False)
+            r = batch.column("r_tid").to_numpy(zero_copy_only=False)
+            end = at + len(l)
+            if not (np.array_equal(l, left[at:end]) and np.array_equal(r, right[at:end])):
+                same = False
+                break
+            at = end
+    if not same:
         log.info("pairs cache %s judged other candidates: scoring anew", path)
         return None
-    t = t.drop_columns(["l_table", "l_row", "r_table", "r_row"])
-    t = t.rename_columns(
-        ["l" if c == "l_tid" else "r" if c == "r_tid" else c for c in t.column_names]
+    return CachedScores(
+        Path(path), getattr(judge, "name", "cached"), float(getattr(judge, "threshold", 0.5))
     )
-    return ScoredPairs(t, getattr(judge, "name", "cached"), float(getattr(judge, "threshold", 0.5)))
 
 
 def with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Table:
