@@ -5,9 +5,12 @@ one unit as counter-evidence, numbers that agree."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
-from lakefuse.text.codes import code_texts, codes_of, quantities_of
+from lakefuse.text.codes import code_texts, code_value, codes_of, quantities_of
 from lakefuse.text.idf import TextEvidence, number_agreement, number_columns, pair_weights
+from lakefuse.text.rows import row_texts
 
 
 def test_codes_by_shape() -> None:
@@ -74,3 +77,23 @@ def test_numbers_agree_within_a_tolerance_and_nulls_are_no_evidence() -> None:
 def test_empty_texts() -> None:
     ev = TextEvidence.of(["", "", ""])
     assert ev.weights(np.array([0]), np.array([1])).tolist() == [0.0]
+
+
+@given(
+    st.integers(0, 6).flatmap(
+        lambda n: st.lists(
+            st.lists(
+                st.one_of(st.none(), st.just(""), st.text(max_size=5)), min_size=n, max_size=n
+            ),
+            max_size=4,
+        ).map(lambda cols: (n, cols))
+    )
+)
+def test_row_texts_join_each_rows_non_empty_values(
+    case: tuple[int, list[list[str | None]]],
+) -> None:
+    n, cols = case
+    want = [" ".join(c[i] for c in cols if c[i]) for i in range(n)]
+    assert row_texts(cols, n).to_pylist() == want
+    keep = code_texts(cols, n).to_pylist()
+    assert keep == [" ".join(c[i] for c in cols if c[i] and code_value(c[i])) for i in range(n)]

@@ -76,13 +76,17 @@ def row_texts(
             mask = pc.fill_null(pc.not_equal(arr, ""), False)
         else:
             codes, kept = per_value(arr, lambda v: bool(v) and keep(v), bool)
-            mask = pa.array(np.where(codes >= 0, kept[np.maximum(codes, 0)], False))
+            kept = np.append(kept, False)  # code -1 (null) reads the last entry: not kept
+            mask = pa.array(kept[codes])
         parts.append(pc.if_else(mask, arr, pa.scalar(None, pa.string())))
     if not parts:
         return pa.nulls(n_rows, pa.string()).fill_null("")
-    if len(parts) == 1:  # (Arrow's join of one column with null_handling="skip" drops rows)
-        return parts[0].fill_null("")
-    return pc.binary_join_element_wise(*parts, " ", null_handling="skip").fill_null("")
+    # left to right, two at a time: both values joined by a space, else the one there is
+    # (Arrow's join with null_handling="skip" drops rows in pyarrow 26, so it is not used)
+    acc = parts[0]
+    for part in parts[1:]:
+        acc = pc.coalesce(pc.binary_join_element_wise(acc, part, " "), acc, part)
+    return acc.fill_null("")
 
 
 def number_columns(
@@ -95,7 +99,7 @@ def number_columns(
         codes, table = per_value(
             as_strings(col), lambda v: np.nan if not v else (parse(v) or np.nan), np.float64
         )
-        x = np.where(codes >= 0, table[np.maximum(codes, 0)] if len(table) else np.nan, np.nan)
+        x = np.append(table, np.nan)[codes]  # code -1 (null) reads the last entry: NaN
         if np.isfinite(x).any():
             out.append(x)
     return out
