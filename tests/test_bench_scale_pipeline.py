@@ -223,12 +223,12 @@ def test_a_run_at_the_cap_is_killed_and_says_how_far_it_got(tmp_path: Path) -> N
     assert "finished_stages" in res and "stage_at_stop" in res
 
 
-def test_systems_option_and_sizes_kept_from_an_earlier_commit() -> None:
+def test_systems_option_and_results_kept_from_an_earlier_commit() -> None:
     from lakefuse.bench.scale_report import markdown
 
     assert parse_systems(None) == ["lakefuse", "splink"]
     assert parse_systems("lakefuse") == ["lakefuse"]
-    entry = {"n": 1000, "people": 600, "systems": {}, "data": {}}
+    entry = {"n": 1000, "systems": {"lakefuse": {"ok": False}}, "data": {"people": 600}}
     report = {
         "commit": "new",
         "date": "d",
@@ -239,7 +239,7 @@ def test_systems_option_and_sizes_kept_from_an_earlier_commit() -> None:
         "sizes": [{**entry, "commit": "old"}, {**entry, "n": 2000, "commit": "new"}],
     }
     md = markdown(report)
-    assert "n=1,000 at `old`" in md and "n=2,000" not in md.split("| n |")[0]
+    assert "n=1,000 lakefuse at `old`" in md and "n=2,000" not in md.split("| n |")[0]
 
 
 def test_engine_option_expands_the_lakefuse_row() -> None:

@@ -239,8 +239,9 @@ def scale(
         str,
         typer.Option(
             "--systems",
-            help="pipeline: systems to run, e.g. lakefuse (default lakefuse,splink). Sizes run "
-            "again replace their earlier results in OUT; other sizes are kept.",
+            help="pipeline: systems to run, e.g. lakefuse (default lakefuse,splink). A system "
+            "run again at a size replaces its earlier result in OUT; the other results are kept "
+            "and named with their commit.",
         ),
     ] = "lakefuse,splink",
 ) -> None:

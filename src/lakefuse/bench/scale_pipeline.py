@@ -242,7 +242,15 @@ def run(
         folder, meta = ensure(cache, n, seed)
         say(f"n={n}: {meta['people']} people, data {'cached' if meta['cached'] else 'made'}")
         offsets, person = read_gold(folder)
-        entry: dict[str, Any] = {"n": n, "commit": commit, "data": meta, "systems": {}}
+        # the systems not run this time keep their earlier result at this size (each result
+        # names its commit)
+        prior = entries.get(n, {})
+        kept = {
+            s: {**r, "commit": r.get("commit") or prior.get("commit")}
+            for s, r in prior.get("systems", {}).items()
+            if s not in systems
+        }
+        entry: dict[str, Any] = {"n": n, "commit": commit, "data": meta, "systems": kept}
         entry["lakefuse_overrides"] = dict(lakefuse_overrides or {})
         for system in systems:
             why = _skip_reason(system)
@@ -264,6 +272,7 @@ def run(
                     res["score_error"] = str(exc)
             if kind == "lakefuse":
                 res["largest_stage"] = largest_stage(res)
+            res["commit"] = commit
             entry["systems"][system] = res
             say(_line(n, system, res))
         lf, lfs, sp = (

@@ -51,15 +51,16 @@ def _status(res: dict[str, Any]) -> str:
 
 
 def _earlier(report: dict[str, Any]) -> list[str]:
-    """A line naming the sizes kept from an earlier call on another commit, if any."""
-    old = [
-        f"n={e['n']:,} at `{e['commit']}`"
-        for e in report["sizes"]
-        if e.get("commit") and e["commit"] != report["commit"]
-    ]
+    """A line naming the results kept from an earlier call on another commit, if any."""
+    old = []
+    for e in report["sizes"]:
+        for system, res in e["systems"].items():
+            made = res.get("commit") or e.get("commit")
+            if made and made != report["commit"]:
+                old.append(f"n={e['n']:,} {LABEL.get(system, system)} at `{made}`")
     if not old:
         return []
-    return ["", f"Sizes kept from an earlier call in this folder: {', '.join(old)}."]
+    return ["", f"Results kept from an earlier call in this folder: {', '.join(old)}."]
 
 
 def markdown(report: dict[str, Any]) -> str:
