@@ -271,3 +271,53 @@ def test_a_source_a_trusted_judge_links_inside_holds_duplicates_and_is_not_match
         any(("reg_a", i) in s and ("reg_a", 60 + i) in s for s in sets) for i in range(6)
     )
     assert together == 6
+
+
+def _evidence_reference(graph: IntegrabilityGraph) -> tuple[np.ndarray, ...]:
+    """The judged pairs as the step sees them, by the plain construction: both tables' pairs
+    ordered by (low, high, rejected), one row per pair (an edge wins), no self pairs."""
+    e, f = graph.edges, graph.incompatible
+    l = np.concatenate([e.column("l").to_numpy(), f.column("l").to_numpy()]).astype(np.int64)
+    r = np.concatenate([e.column("r").to_numpy(), f.column("r").to_numpy()]).astype(np.int64)
+    acc = np.r_[np.ones(e.num_rows, bool), np.zeros(f.num_rows, bool)]
+    w = np.r_[np.nan_to_num(e.column("weight").to_numpy()), np.zeros(f.num_rows)]
+    lo, hi = np.minimum(l, r), np.maximum(l, r)
+    order = np.lexsort((~acc, hi, lo))
+    lo, hi, acc, w = lo[order], hi[order], acc[order], w[order]
+    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
+    keep = first & (lo != hi)
+    return lo[keep], hi[keep], w[keep], acc[keep]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_evidence_is_one_row_per_pair_an_edge_winning(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakefuse.sets import common
+    from lakefuse.sets.common import guard_arrays, guard_within
+
+    monkeypatch.setattr(common, "PAIRS_AT_ONCE", 7)  # the rejected pairs in many slices
+    rng = np.random.default_rng(seed)
+    n = 60
+
+    def pairs(m: int, weight: bool) -> pa.Table:
+        cols = {
+            "l": rng.integers(0, n, m).astype(np.int32),
+            "r": rng.integers(0, n, m).astype(np.int32),
+        }
+        if weight:
+            cols["weight"] = np.where(rng.random(m) < 0.1, np.nan, rng.random(m))
+        return pa.table(cols)
+
+    edges, rejected = pairs(80, True), pairs(300, False)
+    graph = IntegrabilityGraph(n, edges, rejected)
+    ev = Evidence.of(graph, np.zeros(n, dtype=np.int64), 1)
+    for got, want in zip((ev.l, ev.r, ev.w, ev.accepted), _evidence_reference(graph)):
+        np.testing.assert_array_equal(got, want)
+    assert ev.l.dtype == np.int64 and len(ev.l) < 380  # duplicates and self pairs went
+    labels = rng.integers(0, 4, n)
+    fa, fb = guard_arrays(graph)
+    same = labels[fa] == labels[fb]
+    got = guard_within(graph, labels)
+    np.testing.assert_array_equal(got[0], fa[same])
+    np.testing.assert_array_equal(got[1], fb[same])

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakefuse.sets.one_to_one_groups import (
     TRUSTED,
@@ -82,27 +84,52 @@ class Evidence:
     @classmethod
     def of(cls, graph: IntegrabilityGraph, table_of: np.ndarray, n_tables: int) -> Evidence:
         e, f = graph.edges, graph.incompatible
-        el = e.column("l").to_numpy().astype(np.int64) if e.num_rows else np.zeros(0, np.int64)
-        er = e.column("r").to_numpy().astype(np.int64) if e.num_rows else np.zeros(0, np.int64)
+        n = max([1, graph.n_nodes, *(_top(t) + 1 for t in (e, f))])
+        # one int64 key per pair: (low tid, high tid, rejected), so that one stable sort
+        # orders the pairs and puts an edge before a rejection of the same pair (at a
+        # million tuples 50 million pairs: one key and one order, not a dozen arrays)
+        keys = [_pair_keys(e, n, rejected=False), _pair_keys(f, n, rejected=True)]
+        n_edges = len(keys[0])
+        key = np.concatenate(keys)
+        del keys
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        pair = key >> 1
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        lo, hi = pair // n, pair % n
+        keep = first & (lo != hi)
+        del pair, first
         ew = (
             np.nan_to_num(e.column("weight").to_numpy(zero_copy_only=False).astype(np.float64))
             if e.num_rows
             else np.zeros(0)
         )
-        fl = f.column("l").to_numpy().astype(np.int64) if f.num_rows else np.zeros(0, np.int64)
-        fr = f.column("r").to_numpy().astype(np.int64) if f.num_rows else np.zeros(0, np.int64)
-        l = np.concatenate([el, fl])
-        r = np.concatenate([er, fr])
-        lo, hi = np.minimum(l, r), np.maximum(l, r)
-        acc = np.concatenate([np.ones(len(el), bool), np.zeros(len(fl), bool)])
-        w = np.concatenate([ew, np.zeros(len(fl))])
-        # one row per pair (an edge wins over a rejection of the same pair); no self pairs
-        order = np.lexsort((~acc, hi, lo))
-        lo, hi, acc, w = lo[order], hi[order], acc[order], w[order]
-        first = np.ones(len(lo), dtype=bool)
-        first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-        keep = first & (lo != hi)
-        return cls(lo[keep], hi[keep], w[keep], acc[keep], table_of, n_tables)
+        order = order[keep]
+        from_edge = order < n_edges
+        w = np.zeros(len(order))
+        w[from_edge] = ew[order[from_edge]]
+        return cls(lo[keep], hi[keep], w, (key[keep] & 1) == 0, table_of, n_tables)
+
+
+def _top(t: pa.Table) -> int:
+    """The largest tid in ``t`` (-1 when empty)."""
+    tops = [pc.max(t.column(c)).as_py() for c in ("l", "r")] if t.num_rows else []
+    return int(max(tops)) if tops else -1
+
+
+def _pair_keys(t: pa.Table, n: int, rejected: bool) -> np.ndarray:
+    """``(min(l, r) * n + max(l, r)) * 2 + rejected`` per row of ``t`` (int64)."""
+    if t.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    l = t.column("l").to_numpy()
+    r = t.column("r").to_numpy()
+    lo = np.minimum(l, r).astype(np.int64)
+    lo *= n
+    lo += np.maximum(l, r)
+    lo *= 2
+    lo += int(rejected)
+    return lo
 
 
 @dataclass
