@@ -176,6 +176,21 @@ def test_blocking_on_the_stadium_lake_agrees(engine: Engine, duck: Engine) -> No
     assert got.num_rows == 5 * n and _pairs(got) == _pairs(want)
 
 
+def test_pairs_for_a_large_union_agree(
+    engine: Engine, duck: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above PAIR_PART_TUPLES tuples DuckDB makes the pairs in parts by left tuple, Spark in
+    one query (it partitions the join itself): the same candidates either way."""
+    import lakefuse.block.token_sql as ts
+
+    for e in (engine, duck):
+        e.outer_union("u", _parts(), ATTRS)
+    whole = _pairs(token_candidates(duck, "u", ATTRS, per_tuple=3, max_df=5))
+    monkeypatch.setattr(ts, "PAIR_PART_TUPLES", 3)  # the union in several parts
+    assert _pairs(token_candidates(engine, "u", ATTRS, per_tuple=3, max_df=5)) == whole
+    assert _pairs(token_candidates(duck, "u", ATTRS, per_tuple=3, max_df=5)) == whole
+
+
 def test_connected_components_agree(engine: Engine) -> None:
     rng = np.random.default_rng(0)
     n = 400

@@ -166,7 +166,7 @@ def token_candidates(
         # aggregation meets them, and equal pairs would rank by that order
         # in parts by the left tuple (a pair's rows all share its left tuple, so each part is
         # complete): the join and its groups of one part at a time fit in the engine's memory
-        parts = max(1, -(-n // PAIR_PART_TUPLES))
+        parts = max(1, -(-n // PAIR_PART_TUPLES)) if engine.join_in_parts else 1
         names = [t["p"] if parts == 1 else f"{t['p']}_{i}" for i in range(parts)]
         try:
             for i, name in enumerate(names):

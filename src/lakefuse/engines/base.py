@@ -56,6 +56,9 @@ class Engine(ABC):
     name: str = "abstract"
     #: sqlglot's name of the engine's SQL dialect
     dialect: str = SOURCE_DIALECT
+    #: whether a large join is best run in parts (one process's memory: DuckDB); an engine
+    #: that partitions and spills its own work (Spark) runs it as one query
+    join_in_parts: bool = True
     _lock_guard = threading.Lock()
 
     @property
