@@ -321,3 +321,34 @@ def test_evidence_is_one_row_per_pair_an_edge_winning(
     got = guard_within(graph, labels)
     np.testing.assert_array_equal(got[0], fa[same])
     np.testing.assert_array_equal(got[1], fb[same])
+
+
+def test_evidence_between_clean_sources_is_a_slice_of_the_whole() -> None:
+    from lakefuse.sets.one_to_one import linked_sources
+
+    rng = np.random.default_rng(7)
+    n, tables = 80, 4
+    table_of = rng.integers(0, tables, n)
+
+    def pairs(m: int, weight: bool) -> pa.Table:
+        cols = {
+            "l": rng.integers(0, n, m).astype(np.int32),
+            "r": rng.integers(0, n, m).astype(np.int32),
+        }
+        if weight:
+            cols["weight"] = rng.random(m)
+        return pa.table(cols)
+
+    graph = IntegrabilityGraph(n, pairs(60, True), pairs(400, False))
+    whole = Evidence.of(graph, table_of, tables)
+    clean = np.array([True, False, True, True])
+    part = Evidence.of(graph, table_of, tables, clean)
+    ta, tb = table_of[whole.l], table_of[whole.r]
+    kept = whole.accepted | (clean[ta] & clean[tb] & (ta != tb))
+    for got, want in zip(
+        (part.l, part.r, part.w, part.accepted), (whole.l, whole.r, whole.w, whole.accepted)
+    ):
+        np.testing.assert_array_equal(got, want[kept])
+    lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
+    want_linked = {(int(a), int(b)) for a, b in zip(lo[ta != tb], hi[ta != tb])}
+    assert linked_sources(graph, table_of) == want_linked

@@ -82,8 +82,19 @@ class Evidence:
     n_tables: int
 
     @classmethod
-    def of(cls, graph: IntegrabilityGraph, table_of: np.ndarray, n_tables: int) -> Evidence:
+    def of(
+        cls,
+        graph: IntegrabilityGraph,
+        table_of: np.ndarray,
+        n_tables: int,
+        rejected_between: np.ndarray | None = None,
+    ) -> Evidence:
+        """``rejected_between`` (a mask over the sources): of the rejected pairs, only those
+        across two of these sources (the pairs a one-to-one assignment can weigh); None: all.
+        At a million tuples the judge rejects some 49 million pairs."""
         e, f = graph.edges, graph.incompatible
+        if rejected_between is not None:
+            f = _across(f, table_of, rejected_between)
         n = max([1, graph.n_nodes, *(_top(t) + 1 for t in (e, f))])
         # one int64 key per pair: (low tid, high tid, rejected), so that one stable sort
         # orders the pairs and puts an edge before a rejection of the same pair (at a
@@ -110,6 +121,37 @@ class Evidence:
         w = np.zeros(len(order))
         w[from_edge] = ew[order[from_edge]]
         return cls(lo[keep], hi[keep], w, (key[keep] & 1) == 0, table_of, n_tables)
+
+
+def _across(t: pa.Table, table_of: np.ndarray, sources: np.ndarray) -> pa.Table:
+    """The pairs of ``t`` across two different ``sources``, read a slice at a time."""
+    from lakefuse.sets.common import PAIRS_AT_ONCE
+
+    parts = [t.slice(0, 0)]
+    for s in range(0, t.num_rows, PAIRS_AT_ONCE):
+        part = t.slice(s, PAIRS_AT_ONCE)
+        ta = table_of[part.column("l").to_numpy()]
+        tb = table_of[part.column("r").to_numpy()]
+        parts.append(part.filter(pa.array(sources[ta] & sources[tb] & (ta != tb))))
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def linked_sources(graph: IntegrabilityGraph, table_of: np.ndarray) -> set[tuple[int, int]]:
+    """The source pairs (a < b) with a judged pair across, accepted or rejected (read a slice
+    at a time)."""
+    from lakefuse.sets.common import PAIRS_AT_ONCE
+
+    out: set[tuple[int, int]] = set()
+    for t in (graph.edges, graph.incompatible):
+        for s in range(0, t.num_rows, PAIRS_AT_ONCE):
+            part = t.slice(s, PAIRS_AT_ONCE)
+            ta = table_of[part.column("l").to_numpy()]
+            tb = table_of[part.column("r").to_numpy()]
+            across = ta != tb
+            lo, hi = np.minimum(ta, tb)[across], np.maximum(ta, tb)[across]
+            n_tab = int(max(lo.max(initial=0), hi.max(initial=0))) + 1
+            out |= {divmod(int(k), n_tab) for k in np.unique(lo * n_tab + hi)}
+    return out
 
 
 def _top(t: pa.Table) -> int:
@@ -262,8 +304,12 @@ def one_to_one(
     table_of = np.asarray(graph.keys.table_of, dtype=np.int64)
     names = [s.name for s in union.sources]
     sizes = np.bincount(table_of, minlength=len(names))
-    ev = Evidence.of(graph, table_of, len(names))
-    dup = duplicate_share(ev, sizes)
+    none = np.zeros(len(names), dtype=bool)
+    dup = duplicate_share(Evidence.of(graph, table_of, len(names), none), sizes)
+    # the rejected pairs only between the sources that may be assigned (clean ones; a later
+    # round only drops sources), and which sources meet at all, from every judged pair
+    ev = Evidence.of(graph, table_of, len(names), dup <= max_duplicates)
+    linked = linked_sources(graph, table_of)
 
     @functools.cache
     def weigher() -> PairWeigher:
@@ -290,6 +336,7 @@ def one_to_one(
             sets,
             text_weights,
             ev,
+            linked,
             table_of,
             names,
             dup,
@@ -309,6 +356,7 @@ def _assign(
     sets: list[list[int]],
     text_weights: Callable[[np.ndarray], np.ndarray],
     ev: Evidence,
+    linked: set[tuple[int, int]],
     table_of: np.ndarray,
     names: list[str],
     dup: np.ndarray,
@@ -323,7 +371,6 @@ def _assign(
     ta, tb = table_of[ev.l], table_of[ev.r]
     lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
     n_tab = len(names)
-    linked = {divmod(int(k), n_tab) for k in np.unique(lo[ta != tb] * n_tab + hi[ta != tb])}
     group_src, bad = matched_sources(clean, fan, max_fan_out, linked)
     report = Report(names, dup.tolist(), clean=[names[i] for i in np.flatnonzero(clean)])
     report.fan_out = {f"{names[a]}|{names[b]}": round(x, 4) for (a, b), x in sorted(fan.items())}
