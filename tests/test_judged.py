@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from lakefuse import judged
@@ -18,10 +20,8 @@ from .conftest import STADIUMS, need
 FAST = {"encoder": "qgram", "epochs": 6, "target_groups": 600, "max_anchors": 200}
 
 
-@pytest.mark.parametrize("name", ["ssacl", "similarity"])
-def test_batches_judged_on_threads_equal_batches_judged_in_turn(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def stadium_judge(name: str = "similarity") -> tuple[Any, Any, Any]:
+    """The stadium lake's union, its candidate pairs and a judge of ``name`` trained on it."""
     settings = Settings(quiet=True, judge=name)
     raw = read_inputs([need(STADIUMS)])
     attributes, per_table = align(raw)
@@ -29,6 +29,14 @@ def test_batches_judged_on_threads_equal_batches_judged_in_turn(
     cands = get_blocker(settings.blocker).candidates(union, settings)
     judge = get_judge(name, **(FAST if name == "ssacl" else {}))
     judge.fit(union, settings)
+    return union, cands, judge
+
+
+@pytest.mark.parametrize("name", ["ssacl", "similarity"])
+def test_batches_judged_on_threads_equal_batches_judged_in_turn(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    union, cands, judge = stadium_judge(name)
     monkeypatch.setattr(judged, "SCORE_BATCH", 11)  # many batches, several in flight
     alone = judged.judge_pairs(judge, union, cands, Tracker(True), threads=1)
     side_by_side = judged.judge_pairs(judge, union, cands, Tracker(True), threads=3)
@@ -47,13 +55,7 @@ def test_an_earlier_runs_pairs_are_read_back_batch_by_batch(
 
     from lakefuse.types import CandidatePairs
 
-    settings = Settings(quiet=True, judge="similarity")
-    raw = read_inputs([need(STADIUMS)])
-    attributes, per_table = align(raw)
-    union = build_union(get_engine("duckdb"), raw, attributes, per_table, settings)
-    cands = get_blocker(settings.blocker).candidates(union, settings)
-    judge = get_judge("similarity")
-    judge.fit(union, settings)
+    union, cands, judge = stadium_judge()
     monkeypatch.setattr(judged, "SCORE_BATCH", 13)
     first = tmp_path / "first.parquet"
     scored = judged.judge_pairs(judge, union, cands, Tracker(True), first)

@@ -5,30 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from lakefuse.block import get_blocker
-from lakefuse.config import Settings
-from lakefuse.engines import get_engine
-from lakefuse.io import align
-from lakefuse.judge import get_judge
 from lakefuse.judged import judge_pairs
-from lakefuse.pipeline import build_graph, build_union, read_inputs
+from lakefuse.pipeline import build_graph
 from lakefuse.progress import Tracker
 from lakefuse.sets.common import PerComponent
 from lakefuse.sets.hybrid import Hybrid
 from lakefuse.sets.prefetch import PrefetchingScorer, all_pairs
 from lakefuse.types import IntegrabilityGraph, ScoredPairs
 
-from .conftest import STADIUMS, need
+from .test_judged import stadium_judge
 
 
 def stadium_graph() -> IntegrabilityGraph:
-    settings = Settings(quiet=True, judge="similarity")
-    raw = read_inputs([need(STADIUMS)])
-    attributes, per_table = align(raw)
-    union = build_union(get_engine("duckdb"), raw, attributes, per_table, settings)
-    cands = get_blocker(settings.blocker).candidates(union, settings)
-    judge = get_judge("similarity")
-    judge.fit(union, settings)
+    union, cands, judge = stadium_judge()
     return build_graph(union, judge_pairs(judge, union, cands, Tracker(True)), judge)
 
 
