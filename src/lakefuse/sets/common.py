@@ -50,17 +50,21 @@ def guard_arrays(graph: IntegrabilityGraph) -> tuple[np.ndarray, np.ndarray]:
 PAIRS_AT_ONCE = 4_000_000
 
 
+def pair_slices(t: pa.Table) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray]]:
+    """A table of pairs (``l``, ``r``) a slice of ``PAIRS_AT_ONCE`` rows at a time: each slice
+    with its two id columns as arrays."""
+    for s in range(0, t.num_rows, PAIRS_AT_ONCE):
+        part = t.slice(s, PAIRS_AT_ONCE)
+        yield part, part.column("l").to_numpy(), part.column("r").to_numpy()
+
+
 def guard_within(graph: IntegrabilityGraph, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`guard_arrays` less the pairs whose two tuples lie in different components
     (which no set finder can meet), read a slice at a time: at a million tuples the judge
     rejects some 45 million pairs, nearly all across components."""
-    t = graph.incompatible
     fa: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     fb: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-    for s in range(0, t.num_rows, PAIRS_AT_ONCE):
-        part = t.slice(s, PAIRS_AT_ONCE)
-        a = part.column("l").to_numpy()
-        b = part.column("r").to_numpy()
+    for _, a, b in pair_slices(graph.incompatible):
         same = labels[a] == labels[b]
         fa.append(a[same].astype(np.int64))
         fb.append(b[same].astype(np.int64))

@@ -55,6 +55,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakefuse.sets.common import pair_slices
 from lakefuse.sets.one_to_one_groups import (
     TRUSTED,
     TRUSTED_DUPLICATES,
@@ -125,13 +126,9 @@ class Evidence:
 
 def _across(t: pa.Table, table_of: np.ndarray, sources: np.ndarray) -> pa.Table:
     """The pairs of ``t`` across two different ``sources``, read a slice at a time."""
-    from lakefuse.sets.common import PAIRS_AT_ONCE
-
     parts = [t.slice(0, 0)]
-    for s in range(0, t.num_rows, PAIRS_AT_ONCE):
-        part = t.slice(s, PAIRS_AT_ONCE)
-        ta = table_of[part.column("l").to_numpy()]
-        tb = table_of[part.column("r").to_numpy()]
+    for part, l, r in pair_slices(t):
+        ta, tb = table_of[l], table_of[r]
         parts.append(part.filter(pa.array(sources[ta] & sources[tb] & (ta != tb))))
     return pa.concat_tables(parts).combine_chunks()
 
@@ -139,17 +136,13 @@ def _across(t: pa.Table, table_of: np.ndarray, sources: np.ndarray) -> pa.Table:
 def linked_sources(graph: IntegrabilityGraph, table_of: np.ndarray) -> set[tuple[int, int]]:
     """The source pairs (a < b) with a judged pair across, accepted or rejected (read a slice
     at a time)."""
-    from lakefuse.sets.common import PAIRS_AT_ONCE
-
+    n_tab = int(table_of.max(initial=0)) + 1
     out: set[tuple[int, int]] = set()
     for t in (graph.edges, graph.incompatible):
-        for s in range(0, t.num_rows, PAIRS_AT_ONCE):
-            part = t.slice(s, PAIRS_AT_ONCE)
-            ta = table_of[part.column("l").to_numpy()]
-            tb = table_of[part.column("r").to_numpy()]
+        for _, l, r in pair_slices(t):
+            ta, tb = table_of[l], table_of[r]
             across = ta != tb
             lo, hi = np.minimum(ta, tb)[across], np.maximum(ta, tb)[across]
-            n_tab = int(max(lo.max(initial=0), hi.max(initial=0))) + 1
             out |= {divmod(int(k), n_tab) for k in np.unique(lo * n_tab + hi)}
     return out
 
