@@ -103,12 +103,28 @@ def write_tables(
         # RFC 4180 line ends: Python's csv quotes a field holding any character of the line
         # terminator, so a lone carriage return in a cell is quoted too (with "\n" it is not,
         # and the cell would split its row)
-        table.to_pandas().to_csv(folder / name, index=False, lineterminator="\r\n")
+        write_csv(table, folder / name)
     pq.write_table(integrated, folder / "integrated.parquet")
     if pairs is not None:  # else written while judging (lakefuse.judged)
         pq.write_table(pairs, folder / "pairs.parquet")
     pq.write_table(provenance, folder / "provenance.parquet")
     return {"formula_escape": csv_escape, "escaped_cells": escaped}
+
+
+#: rows turned into Python objects (pandas) at a time when a CSV is written
+CSV_ROWS = 65_536
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    """``table`` as CSV the way pandas writes it (``\r\n`` line ends), a slice of rows at a
+    time: the table is never all in Python objects."""
+    for i, field in enumerate(table.schema):  # as pandas reads a whole table: integers
+        if pa.types.is_integer(field.type) and table.column(i).null_count:  # with nulls as
+            table = table.set_column(i, field.name, table.column(i).cast(pa.float64()))  # floats
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        for start in range(0, max(table.num_rows, 1), CSV_ROWS):
+            part = table.slice(start, CSV_ROWS).to_pandas()
+            part.to_csv(f, index=False, header=start == 0, lineterminator="\r\n")
 
 
 def write_run_json(folder: Path, run: dict[str, Any]) -> None:

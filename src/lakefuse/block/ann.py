@@ -9,14 +9,16 @@ and encoder threads."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from lakefuse.config import Settings
 from lakefuse.encode.tuples import knn, tuple_embeddings
+from lakefuse.text import rows as text_rows
 from lakefuse.text.normalize import normalize
-from lakefuse.text.rows import ArrowStrings
+from lakefuse.text.rows import ArrowStrings, codes_of
 from lakefuse.types import CandidatePairs, UnionTable
 
 __all__ = ["ANNBlocker", "HybridBlocker", "knn", "tuple_embeddings", "value_candidates"]
@@ -36,7 +38,6 @@ def value_candidates(
     how rare the values are; summed over attributes; each tuple keeps its ``per_tuple``
     best partners."""
     from lakefuse.encode import Embedder
-    from lakefuse.encode.qgram import qgram_vectors
 
     n = union.n_tuples
     cap = max_group if max_group is not None else int(max(50, min(2000, 4 * math.sqrt(n))))
@@ -45,18 +46,16 @@ def value_candidates(
     rs: list[np.ndarray] = []
     ss: list[np.ndarray] = []
     for a in union.evidence_attributes:
-        raw, members, starts = _value_groups(union, a)
+        raw, forms, members, starts = _value_groups(union, a)
         sizes_all = np.diff(starts)
         kept = np.flatnonzero(sizes_all <= cap)
         if not len(kept):
             continue
-        keys = [normalize(raw[k]) for k in kept.tolist()]
         sizes = sizes_all[kept].astype(np.float64)
         i_s, j_s = np.arange(len(kept)), np.arange(len(kept))
         sim_s = np.ones(len(kept))
         if len(kept) >= 2:
-            sem = emb.embed([raw[k] for k in kept.tolist()])
-            vec = np.hstack([qgram_vectors(keys), sem]) * np.float32(math.sqrt(0.5))
+            vec = _group_vectors(raw, forms, kept, emb)
             ids, sims = knn(vec, k_values, threads=threads)
             i_s, j_s, sim_s = _links(ids, sims, min_sim)
         for i, j, sim in zip(i_s.tolist(), j_s.tolist(), sim_s.tolist()):
@@ -90,27 +89,44 @@ def value_candidates(
     return _cap(l, r, total, per_tuple)
 
 
-def _value_groups(union: UnionTable, attribute: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _group_vectors(
+    raw: ArrowStrings, forms: ArrowStrings, kept: np.ndarray, emb: Any
+) -> np.ndarray:
+    """The groups ``kept``'s vectors: hashed q-grams of the normalised value beside the
+    encoder's embedding of the raw one, each half weighted sqrt(1/2); a batch at a time."""
+    from lakefuse.encode.qgram import qgram_vectors
+
+    out: np.ndarray | None = None
+    for s in range(0, len(kept), text_rows.BATCH):
+        ids = kept[s : s + text_rows.BATCH]
+        part = np.hstack([qgram_vectors(forms.take(ids)), emb.embed(raw.take(ids))])
+        if out is None:
+            out = np.zeros((len(kept), part.shape[1]), dtype=np.float32)
+        out[s : s + len(ids)] = part * np.float32(math.sqrt(0.5))
+    assert out is not None
+    return out
+
+
+def _value_groups(
+    union: UnionTable, attribute: str
+) -> tuple[ArrowStrings, ArrowStrings, np.ndarray, np.ndarray]:
     """The tuples of ``attribute`` grouped by normalised value, groups in the order of their
-    first tuple: per group its first raw value, and the members (tids, ascending) as
-    ``members[starts[g]:starts[g + 1]]``. Each distinct value is normalised once; tuples are
-    grouped by their codes (no Python list of the column)."""
+    first tuple: per group its first raw value and its normalised value (Arrow-held), and
+    the members (tids, ascending) as ``members[starts[g]:starts[g + 1]]``. Each distinct
+    value is normalised once; tuples are grouped by their codes (no Python list of the
+    column)."""
     codes, dictionary = union.codes(attribute)
-    forms: dict[str, int] = {}
-    raw: list[str] = []
-    form_of = np.full(len(dictionary), -1, dtype=np.int64)
+    values = ArrowStrings(dictionary)
     # the dictionary is in the order of first tid, so forms are too
-    for i, v in enumerate(ArrowStrings(dictionary)):
-        key = normalize(v)
-        if key:
-            form_of[i] = forms.setdefault(key, len(forms))
-            if form_of[i] == len(raw):
-                raw.append(v)
-    form = np.where(codes >= 0, form_of[np.maximum(codes, 0)], -1) if len(form_of) else codes
+    form_of, forms = codes_of(values.mapped(lambda v: normalize(v) or None, pa.string()))
+    _, first = np.unique(form_of, return_index=True)  # each form's first raw value
+    first = first[form_of[first] >= 0]
+    raw = ArrowStrings(dictionary.take(pa.array(first.astype(np.int64))))
+    form = np.append(form_of, -1)[codes]  # code -1 (null) reads -1
     tids = np.flatnonzero(form >= 0)
     members = tids[np.argsort(form[tids], kind="stable")]
-    starts = np.concatenate([[0], np.cumsum(np.bincount(form[tids], minlength=len(raw)))])
-    return raw, members, starts
+    starts = np.concatenate([[0], np.cumsum(np.bincount(form[tids], minlength=len(forms)))])
+    return raw, ArrowStrings(forms), members, starts
 
 
 def _links(

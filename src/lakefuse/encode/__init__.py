@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
+from lakefuse.text.rows import ArrowStrings, Strings
 
 log = logging.getLogger("lakefuse")
 
@@ -100,6 +101,16 @@ class Embedder:
         if self.numbers_by_chars and self.name != "qgram":
             return self._routed(values)
         return self._embed(values)
+
+    def embed_all(self, values: Strings) -> np.ndarray:
+        """:meth:`embed` of many values (a whole dictionary): Arrow-held strings are embedded
+        a batch at a time, never read into one list."""
+        if not isinstance(values, ArrowStrings):
+            return self.embed(values)
+        out = np.zeros((len(values), self.dim), dtype=np.float32)
+        for start, batch in values.batches():
+            out[start : start + len(batch)] = self.embed(batch)
+        return out
 
     def _embed(self, values: Sequence[str]) -> np.ndarray:
         from lakefuse.text.words import tokenize

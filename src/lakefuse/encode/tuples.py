@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakefuse.text.normalize import normalize
+from lakefuse.text.rows import ArrowStrings, codes_of
 from lakefuse.threads import thread_count
 from lakefuse.types import TID, UnionTable
 
@@ -26,10 +28,10 @@ ROWS_AT_ONCE = 65_536
 class Column:
     """One column of the union by tid, dictionary-encoded: ``codes[t]`` is the position of
     tuple ``t``'s value in ``dictionary`` (-1 = null); distinct values in order of first
-    appearance."""
+    appearance, held by Arrow (read a batch at a time, never as a list of every value)."""
 
     codes: np.ndarray  # (n_tuples,) int64
-    dictionary: list[str]
+    dictionary: ArrowStrings
 
     def decoded(self) -> list[str | None]:
         """The values as a Python list (for tests and small tables only)."""
@@ -42,9 +44,8 @@ def dictionary_encode(column: pa.ChunkedArray | pa.Array) -> Column:
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
-    enc = arr.dictionary_encode()
-    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return Column(codes, enc.dictionary.to_pylist())
+    codes, dictionary = codes_of(arr)
+    return Column(codes, ArrowStrings(dictionary))
 
 
 def _encoded(union: UnionTable, name: str) -> Column:
@@ -53,7 +54,7 @@ def _encoded(union: UnionTable, name: str) -> Column:
     tid."""
     if hasattr(union, "codes"):
         codes, dictionary = union.codes(name)
-        return Column(np.asarray(codes, dtype=np.int64), dictionary.to_pylist())
+        return Column(np.asarray(codes, dtype=np.int64), ArrowStrings(dictionary))
     t = union.to_arrow().sort_by(TID)
     return dictionary_encode(t.column(name))
 
@@ -68,7 +69,10 @@ def union_columns(union: UnionTable, names: list[str] | None = None) -> dict[str
     for a in names:
         if a not in cache:
             if a in union.attributes and a not in evidence:
-                cache[a] = Column(np.full(union.n_tuples, -1, dtype=np.int64), [])
+                cache[a] = Column(
+                    np.full(union.n_tuples, -1, dtype=np.int64),
+                    ArrowStrings(pa.array([], pa.string())),
+                )
             else:
                 cache[a] = _raw_columns(union, [a])[a]
     return {a: cache[a] for a in names}
@@ -91,9 +95,9 @@ class AttributeStats:
         for a in union.attributes:
             col = raw[a]
             nonnull = int((col.codes >= 0).sum())
-            forms = {normalize(v) for v in col.dictionary}
+            forms = pc.count_distinct(col.dictionary.mapped(normalize, pa.string())).as_py()
             cov.append(nonnull / max(1, union.n_tuples))
-            dist.append(len(forms) / nonnull if nonnull else 0.0)
+            dist.append(forms / nonnull if nonnull else 0.0)
         return cls(list(union.attributes), np.array(dist), np.array(cov))
 
 
@@ -133,7 +137,7 @@ def tuple_embeddings(
         idx = np.flatnonzero(col.codes >= 0)
         if not len(idx):
             continue
-        vecs = emb.embed(col.dictionary)  # each distinct value once
+        vecs = emb.embed_all(col.dictionary)  # each distinct value once
         if out is None:
             out = np.zeros((union.n_tuples, vecs.shape[1]), dtype=np.float32)
         # in slices of rows: no temporary the size of the table

@@ -11,32 +11,46 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
+import pyarrow as pa
+
 from lakefuse.io.read import RawTable
+from lakefuse.text.rows import ArrowStrings, codes_of
 
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|key|index|idx|rowid|row_id|pk|no|nr|num)$", re.I)
 _INT = re.compile(r"^-?\d+$")
 
 
+def _int_or_none(v: str) -> int | None:
+    """The integer ``v`` spells, if it is one that fits in 64 bits."""
+    if not _INT.match(v):
+        return None
+    x = int(v)
+    return x if -(2**63) < x < 2**63 else None
+
+
+def _row_numbers(column: pa.ChunkedArray) -> bool:
+    """Whether the column holds integers, non-null, unique and nearly dense (read by
+    Arrow, each distinct value parsed once)."""
+    if column.null_count:
+        return False
+    if len(column) == 0:
+        return True
+    codes, values = codes_of(column)
+    table = ArrowStrings(values).mapped(_int_or_none, pa.int64())
+    if table.null_count:
+        return False
+    nums = table.to_numpy()[codes]
+    lo, hi = int(nums.min()), int(nums.max())
+    return len(np.unique(nums)) == len(nums) and (hi - lo + 1) <= 1.5 * len(nums)
+
+
 def detect_surrogate_keys(
     tables: Sequence[RawTable], per_table: Sequence[Sequence[str]]
 ) -> list[str]:
-    holders: dict[str, list[list[str | None]]] = {}
+    holders: dict[str, list[pa.ChunkedArray]] = {}
     for t, attrs in zip(tables, per_table):
         for h, a in zip(t.headers, attrs):
-            holders.setdefault(a, []).append(t.table.column(h).to_pylist())
-    out = []
-    for attr, columns in holders.items():
-        if not _ID_NAME.search(attr.strip()) and attr.strip().lower() not in {"#", ""}:
-            continue
-        ok = True
-        for col in columns:
-            if any(v is None or not _INT.match(v) for v in col):
-                ok = False
-                break
-            nums = [int(v) for v in col]
-            if len(set(nums)) != len(nums) or (max(nums) - min(nums) + 1) > 1.5 * len(nums):
-                ok = False
-                break
-        if ok:
-            out.append(attr)
-    return out
+            if _ID_NAME.search(a.strip()) or a.strip().lower() in {"#", ""}:
+                holders.setdefault(a, []).append(t.table.column(h))
+    return [a for a, columns in holders.items() if all(_row_numbers(c) for c in columns)]

@@ -64,9 +64,7 @@ def pair_evidence(union: UnionTable, left: np.ndarray, right: np.ndarray) -> np.
             continue
         d = max(1, len(col.dictionary))
         key, back = np.unique(lc[rows] * d + rc[rows], return_inverse=True)
-        v = col.dictionary
-        sims = np.array(
-            [value_similarity(v[k // d], v[k % d]) for k in key.tolist()], dtype=np.float64
-        )
+        xs, ys = col.dictionary.take(key // d), col.dictionary.take(key % d)
+        sims = np.array([value_similarity(x, y) for x, y in zip(xs, ys)], dtype=np.float64)
         out[rows, j] = sims[back]
     return out

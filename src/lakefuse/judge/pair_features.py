@@ -28,6 +28,7 @@ from lakefuse.text.dates import as_date
 from lakefuse.text.equivalence import canonical_forms, same_meaning
 from lakefuse.text.normalize import normalize
 from lakefuse.text.numbers import parse_number
+from lakefuse.text.rows import ArrowStrings, Strings, codes_of, pick
 from lakefuse.threads import thread_count
 
 SIM_COLUMNS = 10  # char, token_set, jaro_winkler, exact, canonical, acronym, numeric,
@@ -52,9 +53,18 @@ def parse(value: str) -> _Parsed:
     hit = _PARSED.get(value)
     if hit is not None:
         return hit
+    out = _parse(value)
+    if len(_PARSED) > _MAX_PARSED:
+        _PARSED.clear()
+    _PARSED[value] = out
+    return out
+
+
+def _parse(value: str) -> _Parsed:
+    """:func:`parse` without the cache (a whole dictionary is parsed once anyway)."""
     n = normalize(value)
     words = n.split()
-    out: _Parsed = (
+    return (
         n,
         parse_number(value),
         acronym(value).lower(),
@@ -63,22 +73,23 @@ def parse(value: str) -> _Parsed:
         len(words),
         canonical_forms(value),
     )
-    if len(_PARSED) > _MAX_PARSED:
-        _PARSED.clear()
-    _PARSED[value] = out
-    return out
 
 
 def date_of(value: str) -> int | None:
     """The date ``value`` spells (:func:`~lakefuse.text.dates.as_date`) in µs since 1970."""
     if value in _DATES:
         return _DATES[value]
-    d = as_date(value)
-    out = None if d is None else (d - _EPOCH) // _MICROSECOND
+    out = _date_of(value)
     if len(_DATES) > _MAX_PARSED:
         _DATES.clear()
     _DATES[value] = out
     return out
+
+
+def _date_of(value: str) -> int | None:
+    """:func:`date_of` without the cache."""
+    d = as_date(value)
+    return None if d is None else (d - _EPOCH) // _MICROSECOND
 
 
 def encode(values: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
@@ -146,33 +157,54 @@ def _same_meaning(a: str, b: str, p: _Parsed, q: _Parsed) -> bool:
     return same_meaning(a, b)
 
 
-def _codes(strings: list[str], table: dict[str, int]) -> np.ndarray:
-    return np.array([table.setdefault(s, len(table)) for s in strings], dtype=np.int64)
+def _text_codes(chunks: list[list[str | None]]) -> tuple[np.ndarray, Strings]:
+    """Codes (int64, -1 = None) of the strings of ``chunks`` read one after the other, and
+    the distinct strings in order of first appearance: by Arrow, or by a dict where Arrow
+    cannot hold a string (a lone surrogate)."""
+    try:
+        codes, distinct = codes_of(pa.chunked_array([pa.array(c, pa.string()) for c in chunks]))
+        return codes, ArrowStrings(distinct)
+    except (pa.ArrowException, UnicodeError):
+        table: dict[str, int] = {}
+        flat = [-1 if v is None else table.setdefault(v, len(table)) for c in chunks for v in c]
+        return np.array(flat, dtype=np.int64), list(table)
 
 
 class _Values:
-    """The parses of distinct values as arrays (index = position in ``values``)."""
+    """The parses of distinct values as arrays (index = position in ``values``). A whole
+    dictionary (Arrow-held) is parsed a batch at a time and its normalised forms stay in
+    Arrow, each batch of pairs reading the ones it compares; a list (one batch of training
+    pairs) is parsed through the module's caches."""
 
-    def __init__(self, values: list[str]) -> None:
-        parsed = [parse(v) for v in values]
+    def __init__(self, values: Strings) -> None:
         self.values = values
-        norms: dict[str, int] = {}
-        self.norm = _codes([p[0] for p in parsed], norms)
-        self.norms = np.array(list(norms), dtype=object)
-        self.nlen = np.array([len(p[0]) for p in parsed], dtype=np.int64)
-        self.has_num = np.array([p[1] is not None for p in parsed], dtype=bool)
-        self.num = np.array([p[1] if p[1] is not None else 0.0 for p in parsed], dtype=np.float64)
-        letters: dict[str, int] = {}  # acronyms and space-free forms share one code table
-        self.acr = _codes([p[2] for p in parsed], letters)
-        self.flat = _codes([p[3] for p in parsed], letters)
-        self.initials = _codes([p[4] for p in parsed], {})
-        self.n_words = np.array([p[5] for p in parsed], dtype=np.int64)
-        forms: dict[frozenset[str], int] = {}
-        # one canonical form: its code; several (ambiguous codes such as "CA"): -1
-        self.form = np.array(
-            [forms.setdefault(p[6], len(forms)) if len(p[6]) == 1 else -1 for p in parsed],
-            dtype=np.int64,
-        )
+        whole = isinstance(values, ArrowStrings)
+        self._parse, self._date_of = (_parse, _date_of) if whole else (parse, date_of)
+        n = len(values)
+        self.nlen = np.zeros(n, dtype=np.int64)
+        self.has_num = np.zeros(n, dtype=bool)
+        self.num = np.zeros(n, dtype=np.float64)
+        self.n_words = np.zeros(n, dtype=np.int64)
+        text: dict[str, list[list[str | None]]] = {k: [] for k in ("norm", "acr", "flat", "ini")}
+        text["form"] = []
+        batches = values.batches() if isinstance(values, ArrowStrings) else [(0, list(values))]
+        for start, batch in batches:
+            parsed = [self._parse(v) for v in batch]
+            at = slice(start, start + len(batch))
+            self.nlen[at] = [len(p[0]) for p in parsed]
+            self.has_num[at] = [p[1] is not None for p in parsed]
+            self.num[at] = [p[1] if p[1] is not None else 0.0 for p in parsed]
+            self.n_words[at] = [p[5] for p in parsed]
+            for k, i in (("norm", 0), ("acr", 2), ("flat", 3), ("ini", 4)):
+                text[k].append([p[i] for p in parsed])
+            # one canonical form: itself; several (ambiguous codes such as "CA"): none
+            text["form"].append([next(iter(p[6])) if len(p[6]) == 1 else None for p in parsed])
+        self.norm, self.norms = _text_codes(text["norm"])
+        # acronyms and space-free forms share one code table
+        letters, _ = _text_codes(text["acr"] + text["flat"])
+        self.acr, self.flat = letters[:n], letters[n:]
+        self.initials, _ = _text_codes(text["ini"])
+        self.form, _ = _text_codes(text["form"])
         self._date_known: np.ndarray | None = None
         self._has_date: np.ndarray | None = None
         self._date: np.ndarray | None = None
@@ -190,7 +222,7 @@ class _Values:
         # string similarities: once per distinct pair of normalised forms
         m = len(self.norms)
         key, back = np.unique(np.minimum(na, nb) * m + np.maximum(na, nb), return_inverse=True)
-        s1, s2 = list(self.norms[key // m]), list(self.norms[key % m])
+        s1, s2 = pick(self.norms, key // m), pick(self.norms, key % m)
         for col, scorer in ((0, fuzz.ratio), (1, fuzz.token_set_ratio)):
             sim = process.cpdist(
                 s1, s2, scorer=scorer, processor=None, dtype=np.float64, workers=threads
@@ -232,8 +264,8 @@ class _Values:
             self._date = np.zeros(len(self.values), dtype=np.int64)
         todo = np.unique(need)
         todo = todo[~self._date_known[todo]]
-        for i in todo.tolist():
-            d = date_of(self.values[i])
+        for i, v in zip(todo.tolist(), pick(self.values, todo)):
+            d = self._date_of(v)
             if d is not None:
                 self._has_date[i], self._date[i] = True, d
         self._date_known[todo] = True
@@ -252,20 +284,20 @@ class _Values:
             (self.n_words[a] > 1) | (self.nlen[a] != self.nlen[b])
         )
         check = np.flatnonzero(~out & (maybe | (fa < 0) | (fb < 0)))
-        v = self.values
-        for i, x, y in zip(check.tolist(), a[check].tolist(), b[check].tolist()):
-            out[i] = same_meaning(v[x], v[y])
+        xs, ys = pick(self.values, a[check]), pick(self.values, b[check])
+        for i, x, y in zip(check.tolist(), xs, ys):
+            out[i] = same_meaning(x, y)
         return out
 
 
-def parsed(dictionary: list[str]) -> _Values:
+def parsed(dictionary: Strings) -> _Values:
     """Every value of ``dictionary`` parsed once, for :func:`similarities` to reuse over many
     batches of pairs."""
     return _Values(dictionary)
 
 
 def similarities(
-    dictionary: list[str],
+    dictionary: Strings,
     left: np.ndarray,
     right: np.ndarray,
     threads: int | None = None,
@@ -287,7 +319,7 @@ def similarities(
         out[rows] = feats[back]
         return out
     used, pos = np.unique(np.concatenate([key // d, key % d]), return_inverse=True)
-    values = _Values([dictionary[i] for i in used.tolist()])
+    values = _Values(pick(dictionary, used))
     feats = values.pairs(pos[: len(key)], pos[len(key) :], thread_count(threads))
     out[rows] = feats[back]  # float64 -> float32 once, as one pair's tuple is stored
     return out

@@ -53,6 +53,7 @@ from lakefuse.judge.ssacl_features import (
 )
 from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold, train
+from lakefuse.text.rows import Strings
 from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable
 
@@ -150,7 +151,7 @@ class SSACLJudge:
         static: np.ndarray,
         lc: np.ndarray,
         rc: np.ndarray,
-        strings: list[str],
+        strings: Strings,
         vectors: Any,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
         mask = ~np.isnan(static[:, :, 0])

@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from lakefuse.augment import Augmenter
 from lakefuse.judge.pair_features import value_features
 from lakefuse.judge.ssacl_features import UnionStats, View
 from lakefuse.text.names import same_list
+from lakefuse.text.rows import ArrowStrings, Strings, codes_of
 
 
 @dataclass
@@ -70,7 +73,7 @@ def _key_disagreement(
     return len(both), sum(_differs(other[j] or "", row[j] or "") for j in both)
 
 
-def _other(pool: list[str], v: str, rng: np.random.Generator, tries: int = 8) -> str | None:
+def _other(pool: Strings, v: str, rng: np.random.Generator, tries: int = 8) -> str | None:
     """A value of ``pool`` that clearly differs from ``v``."""
     for _ in range(tries if pool else 0):
         w = pool[int(rng.integers(len(pool)))]
@@ -99,17 +102,22 @@ class Rows(Sequence[list[str | None]]):
         return self.stats.row(int(t))
 
 
+def _sorted_values(stats: UnionStats, j: int) -> ArrowStrings:
+    """The distinct values of attribute ``j`` in sorted order (code point order, as Python
+    sorts strings; UTF-8 bytes sort the same), held by Arrow."""
+    c = np.unique(stats.codes[:, j])
+    values = stats.strings.array.take(pa.array(c[c >= 0].astype(np.int64)))
+    return ArrowStrings(values.take(pc.sort_indices(values)))
+
+
 class _SameValue:
     """Tuples of one source table with one value (case-insensitive) of an attribute, by
     sorting the union once per attribute asked for (instead of a dict of every cell)."""
 
     def __init__(self, stats: UnionStats) -> None:
         self.stats = stats
-        lower: dict[str, int] = {}
-        self.lower = np.array(
-            [lower.setdefault(v.lower(), len(lower)) for v in stats.strings] or [0],
-            dtype=np.int64,
-        )
+        codes, lower = codes_of(stats.strings.mapped(str.lower, pa.string()))
+        self.lower = codes if len(codes) else np.zeros(1, dtype=np.int64)
         self.width = max(1, len(lower))
         self.index: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -157,11 +165,7 @@ def make_groups(
 
     # each attribute's distinct values, and tuples by value, from the dictionary codes
     # (``rows`` are the union's tuples as ``stats`` holds them)
-    strings = stats.strings
-    distinct = [
-        sorted({strings[c] for c in np.unique(stats.codes[:, j]).tolist() if c >= 0})
-        for j in range(A)
-    ]
+    distinct = [_sorted_values(stats, j) for j in range(A)]
     same_value = _SameValue(stats)
 
     for a in anchors.tolist():

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from lakefuse.encode.tuples import union_columns
 from lakefuse.judge.pair_features import SIM_COLUMNS, encode, parsed, similarities
 from lakefuse.text.normalize import normalize
+from lakefuse.text.rows import ArrowStrings, codes_of, unify
 from lakefuse.types import TABLE, UnionTable
 
 STATIC_NAMES = (
@@ -79,34 +81,25 @@ class UnionStats:
         self.rarity = np.zeros((self.n, A))
         self.distinctiveness = np.zeros(A)  # whole union
         self.codes = np.full((self.n, A), -1, dtype=np.int32)
-        ids: dict[str, int] = {}
         log_n = math.log(self.n + 1.0)
+        # every distinct value of any attribute once (Arrow), each attribute's dictionary
+        # mapped onto it
+        strings, positions = unify([columns[a].dictionary.array for a in self.attributes])
         for j, a in enumerate(self.attributes):
             codes, dictionary = columns[a].codes, columns[a].dictionary
-            self.codes[:, j] = np.array(
-                [ids.setdefault(v, len(ids)) for v in dictionary] or [-1], dtype=np.int64
-            )[codes]
-            self.codes[codes < 0, j] = -1
+            self.codes[:, j] = np.append(positions[j], -1)[codes]  # code -1 reads -1
             # counts of normalised values (a value that normalises to nothing is none)
-            forms: dict[str, int] = {}
-            form_of = np.array(
-                [
-                    forms.setdefault(nv, len(forms)) if (nv := normalize(v)) else -1
-                    for v in dictionary
-                ]
-                or [-1],
-                dtype=np.int64,
-            )
-            form = np.where(codes >= 0, form_of[codes], -1)
+            form_of, n_forms = _forms(dictionary)
+            form = np.append(form_of, -1)[codes]
             rows = np.flatnonzero(form >= 0)
             f = form[rows]
-            total = np.bincount(f, minlength=len(forms))
+            total = np.bincount(f, minlength=n_forms)
             nonnull = len(rows)
-            self.distinctiveness[j] = len(forms) / nonnull if nonnull else 0.0
+            self.distinctiveness[j] = n_forms / nonnull if nonnull else 0.0
             key, inverse, count = np.unique(
-                self.tables[rows] * max(1, len(forms)) + f, return_inverse=True, return_counts=True
+                self.tables[rows] * max(1, n_forms) + f, return_inverse=True, return_counts=True
             )
-            table_of = key // max(1, len(forms))
+            table_of = key // max(1, n_forms)
             distinct = np.bincount(table_of, minlength=T)
             rows_in = np.bincount(self.tables[rows], minlength=T)
             self.dist[:, j] = distinct / np.maximum(1, rows_in)
@@ -119,7 +112,7 @@ class UnionStats:
             seen, which = np.unique(total[f], return_inverse=True)
             logs = np.array([math.log(int(c)) for c in seen.tolist()], dtype=np.float64)
             self.rarity[rows, j] = 1.0 - logs[which] / log_n
-        self.strings = list(ids)
+        self.strings = strings
         self.parsed: Any = None  # pair_features.parsed(strings), made on first use
         # identifying in a table: distinct on at least half as many rows as its most
         # distinct attribute, or about as spread (entropy) as it. Distinct/rows falls as a
@@ -141,11 +134,20 @@ class UnionStats:
 
     def row(self, tid: int) -> list[str | None]:
         """Tuple ``tid``'s values (None = null), decoded from :attr:`codes`."""
-        s = self.strings
-        return [s[c] if c >= 0 else None for c in self.codes[tid].tolist()]
+        c = self.codes[tid]
+        values = iter(self.strings.take(c[c >= 0]))
+        return [next(values) if x >= 0 else None for x in c.tolist()]
 
     def view(self, tid: int, values: list[str | None]) -> View:
         return View(values, self.dist[self.tables[tid]], self.uniq[tid], self.rarity[tid])
+
+
+def _forms(dictionary: ArrowStrings) -> tuple[np.ndarray, int]:
+    """Per distinct value, the code of its normalised form in order of first appearance
+    (-1 where it normalises to nothing), and the number of forms."""
+    norm = dictionary.mapped(lambda v: normalize(v) or None, pa.string())
+    codes, forms = codes_of(norm)
+    return codes, len(forms)
 
 
 _Side = tuple[np.ndarray, np.ndarray, np.ndarray]

@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakefuse.text.rows import Strings, nonempty, pick
+
 #: "0.00" .. "1.00"
 _CENTS = np.array([f"{k / 100:.2f}" for k in range(101)], dtype=object)
 #: the doubles nearest to the rounding boundaries (2k + 1) / 200 between k and k + 1 cents
@@ -114,7 +116,7 @@ class Vectors:
     embedder computes exactly the values it has not cached, in the order asked, and every
     value seen is cached."""
 
-    def __init__(self, embedder: Any, strings: list[str], budget: int = VECTORS_BUDGET) -> None:
+    def __init__(self, embedder: Any, strings: Strings, budget: int = VECTORS_BUDGET) -> None:
         self.embedder = embedder
         self.strings = strings
         n, dim = len(strings), int(embedder.dim)
@@ -129,10 +131,10 @@ class Vectors:
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         """(len(ids), dim) embeddings of ``strings[ids]``."""
         if self.table is None:
-            return self.embedder.embed([self.strings[i] for i in ids.tolist()])
+            return self.embedder.embed(pick(self.strings, ids))
         new = ids[~self.known[ids]]
         if len(new):
-            self.table[new] = self.embedder.embed([self.strings[i] for i in new.tolist()])
+            self.table[new] = self.embedder.embed(pick(self.strings, new))
             self.known[new] = True
         # counted as asked for, as when every value of the batch is asked of the embedder
         self.embedder.stats["requested"] += len(ids) - len(new)
@@ -144,7 +146,7 @@ class Vectors:
         tuples first, row by row), as :func:`cosines` asks for them."""
         assert self.table is not None
         if self.nonempty is None:
-            self.nonempty = np.array([bool(v) for v in self.strings], dtype=bool)
+            self.nonempty = nonempty(self.strings)
         flat = np.concatenate([lc, rc]).reshape(-1)
         flat = flat[flat >= 0]
         flat = flat[self.nonempty[flat]]
@@ -172,7 +174,7 @@ class Vectors:
 
 
 def cosines(
-    vectors: Any, lc: np.ndarray, rc: np.ndarray, strings: list[str], mask: np.ndarray
+    vectors: Any, lc: np.ndarray, rc: np.ndarray, strings: Strings, mask: np.ndarray
 ) -> np.ndarray:
     """(P, A) embedding cosines of the value pairs where ``mask``; ``lc``, ``rc``: (P, A)
     positions in ``strings`` (-1 = null); ``vectors(ids)`` embeds ``strings[ids]`` (a
@@ -183,7 +185,7 @@ def cosines(
         return vectors.cosines(lc, rc, mask)
     flat = np.concatenate([lc, rc]).reshape(-1)
     ids, first = np.unique(flat[flat >= 0], return_index=True)
-    keep = np.array([bool(strings[i]) for i in ids.tolist()], dtype=bool)
+    keep = np.array([bool(v) for v in pick(strings, ids)], dtype=bool)
     ids, first = ids[keep], first[keep]
     order = np.argsort(first, kind="stable")
     table = vectors(ids[order]) if len(ids) else np.zeros((0, 1), np.float32)

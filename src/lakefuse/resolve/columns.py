@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
+from lakefuse.text import rows as text_rows
+from lakefuse.text.rows import Lookup
 from lakefuse.text.words import known_words
 from lakefuse.types import ConflictProblem, ResolveContext
 
@@ -56,39 +57,52 @@ def _trigrams(value: str) -> list[str]:
 
 class ColumnCounts:
     """How often each exact value, format (:func:`shape`) and (case-sensitive, positional)
-    word occurs in each attribute of the union; computed lazily per attribute."""
+    word occurs in each attribute of the union; computed lazily per attribute, a batch of
+    distinct values at a time, and held by Arrow (:class:`~lakefuse.text.rows.Lookup`)."""
 
     def __init__(self, context: ResolveContext | None) -> None:
         self._union = context.union if context is not None else None
-        self._counts: dict[str, Counter[str]] = {}
-        self._words: dict[str, Counter[str]] = {}
-        self._shapes: dict[str, Counter[str]] = {}
-        self._grams: dict[str, Counter[str]] = {}
-        self._wshapes: dict[str, Counter[str]] = {}
+        self._counts: dict[str, Lookup] = {}
+        self._words: dict[str, Lookup] = {}
+        self._shapes: dict[str, Lookup] = {}
+        self._grams: dict[str, Lookup] = {}
+        self._wshapes: dict[str, Lookup] = {}
 
-    def __call__(self, attribute: str) -> Counter[str]:
-        """Distinct value -> occurrences in the column (counted by Arrow, once)."""
+    def __call__(self, attribute: str) -> Lookup:
+        """Distinct value -> occurrences in the column (counted by Arrow, once; 0 for a value
+        the column does not have)."""
         if attribute not in self._counts:
-            counts: Counter[str] = Counter()
+            counts = Lookup.counted([])
             if self._union is not None and attribute in self._union.attributes:
                 codes, dictionary = self._union.codes(attribute)
                 n = np.bincount(codes[codes >= 0], minlength=len(dictionary))
-                counts = Counter(dict(zip(dictionary.to_pylist(), n.tolist())))
+                counts = Lookup(dictionary, n, missing=0)
             self._counts[attribute] = counts
         return self._counts[attribute]
 
-    def _build(self, attribute: str) -> None:
-        words: Counter[str] = Counter()
-        shapes: Counter[str] = Counter()
+    def _parts(
+        self, attribute: str, parts: Callable[[str], list[str]]
+    ) -> Iterator[tuple[list[str], list[int]]]:
+        """Per batch of the column's distinct values: the ``parts`` of each value, each
+        weighted by the value's occurrences."""
+        batch: tuple[list[str], list[int]] = ([], [])
         for v, n in self(attribute).items():
-            shapes[shape(v)] += n
-            for w in _positional(v):
-                words[w] += n
-                words[w.lstrip("<>=")] += n
-        self._words[attribute] = words
-        self._shapes[attribute] = shapes
+            for x in parts(v):
+                batch[0].append(x)
+                batch[1].append(n)
+            if len(batch[0]) >= text_rows.BATCH:
+                yield batch
+                batch = ([], [])
+        yield batch
 
-    def words(self, attribute: str) -> Counter[str]:
+    def _build(self, attribute: str) -> None:
+        def both(v: str) -> list[str]:
+            return [x for w in _positional(v) for x in (w, w.lstrip("<>="))]
+
+        self._words[attribute] = Lookup.counted(self._parts(attribute, both))
+        self._shapes[attribute] = Lookup.counted(self._parts(attribute, lambda v: [shape(v)]))
+
+    def words(self, attribute: str) -> Lookup:
         if attribute not in self._words:
             self._build(attribute)
         return self._words[attribute]
@@ -116,7 +130,7 @@ class ColumnCounts:
 
     def _mean_log_count(
         self,
-        cache: dict[str, Counter[str]],
+        cache: dict[str, Lookup],
         parts: Callable[[str], list[str]],
         attribute: str,
         value: str,
@@ -124,11 +138,7 @@ class ColumnCounts:
         """Mean log frequency, in the column, of the ``parts`` of ``value`` (counted once per
         attribute into ``cache``)."""
         if attribute not in cache:
-            counts: Counter[str] = Counter()
-            for v, n in self(attribute).items():
-                for x in parts(v):
-                    counts[x] += n
-            cache[attribute] = counts
+            cache[attribute] = Lookup.counted(self._parts(attribute, parts))
         counts = cache[attribute]
         mine = parts(value)
         return sum(math.log(counts[x] or 1) for x in mine) / len(mine) if mine else 0.0
@@ -137,7 +147,7 @@ class ColumnCounts:
         if attribute not in self._shapes:
             self._build(attribute)
         shapes = self._shapes[attribute]
-        total = sum(shapes.values())
+        total = shapes.total()
         return shapes[shape(value)] / total if total else 0.0
 
     def outside(self, problem: ConflictProblem, i: int) -> int:

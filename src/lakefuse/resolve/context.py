@@ -25,9 +25,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 
 from lakefuse.resolve.demos import attribute_weights
 from lakefuse.text.normalize import key
+from lakefuse.text.rows import ArrowStrings, Lookup, codes_of
 from lakefuse.types import ConflictProblem, ResolveContext, UnionTable
 
 #: :func:`key` remembered: the same known values and candidates recur across conflicts
@@ -40,20 +42,16 @@ class KeyCodes:
 
     def __init__(self, union: UnionTable) -> None:
         self.union = union
-        self._cache: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+        self._cache: dict[str, tuple[np.ndarray, Lookup]] = {}
 
-    def __call__(self, attribute: str) -> tuple[np.ndarray, dict[str, int]]:
-        """(code per tid, key -> code)."""
+    def __call__(self, attribute: str) -> tuple[np.ndarray, Lookup]:
+        """(code per tid, key -> code): keys coded in order of first appearance, held by
+        Arrow."""
         if attribute not in self._cache:
             codes, dictionary = self.union.codes(attribute)
-            index: dict[str, int] = {}
-            kmap = np.fromiter(
-                (index.setdefault(key(v), len(index)) for v in dictionary.to_pylist()),
-                dtype=np.int64,
-                count=len(dictionary),
-            )
-            per_tid = np.where(codes >= 0, kmap[np.maximum(codes, 0)] if len(kmap) else -1, -1)
-            self._cache[attribute] = (per_tid, index)
+            kmap, keys = codes_of(ArrowStrings(dictionary).mapped(key, pa.string()))
+            per_tid = np.append(kmap, -1)[codes]  # code -1 (null) reads -1
+            self._cache[attribute] = (per_tid, Lookup(keys, np.arange(len(keys))))
         return self._cache[attribute]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.resolve.values import fold
-from lakefuse.text.rows import ArrowStrings
+from lakefuse.text.rows import ArrowStrings, Lookup, codes_of
 from lakefuse.types import UnionTable
 
 _WORD = re.compile(r"\w+")
@@ -207,41 +207,40 @@ class DemoIndex:
         sig = np.column_stack([self.columns[a][0][cand] for a in [target, *shown]])
         first = np.unique(sig, axis=0, return_index=True)[1] if len(cand) else cand
         self.rows = cand[np.sort(first)]
-        self.exact: dict[str, dict[str, np.ndarray]] = {}
-        self.words: dict[str, dict[str, np.ndarray]] = {}
+        self.exact: dict[str, RowIndex] = {}
+        self.words: dict[str, RowIndex] = {}
         for a in shown:
             self.exact[a], self.words[a] = self._index(*self.columns[a])
 
-    def _index(
-        self, codes: np.ndarray, dictionary: pa.Array
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _index(self, codes: np.ndarray, dictionary: pa.Array) -> tuple[RowIndex, RowIndex]:
         """Folded value -> row positions, and word -> row positions (words on more than
-        ``COMMON_WORD`` of the rows left out)."""
+        ``COMMON_WORD`` of the rows left out). Each distinct value is folded and split into
+        words once, a batch at a time; forms and words are held by Arrow."""
         c = codes[self.rows]
         js = np.flatnonzero(c >= 0)
         uniq, inv = np.unique(c[js], return_inverse=True)
-        forms: dict[str, int] = {}
-        form_words: list[list[int]] = []
-        vocab: dict[str, int] = {}
-        of_value = np.zeros(len(uniq), dtype=np.int64)
-        for k, v in enumerate(ArrowStrings(dictionary.take(pa.array(uniq, pa.int64())))):
-            f = fold(v)
-            of_value[k] = forms.setdefault(f, len(forms))
-            if of_value[k] == len(form_words):
-                form_words.append([vocab.setdefault(w, len(vocab)) for w in set(_WORD.findall(f))])
+        used = ArrowStrings(dictionary.take(pa.array(uniq, pa.int64())))
+        of_value, forms = codes_of(used.mapped(fold, pa.string()))
         form = of_value[inv] if len(js) else np.zeros(0, dtype=np.int64)
-        names = list(forms)
-        exact = {names[f]: g for f, g in _grouped(form, js)}
-        n_words = np.array([len(w) for w in form_words] or [0], dtype=np.int64)
-        flat = np.array([w for ws in form_words for w in ws], dtype=np.int64)
+        exact = RowIndex(forms, form, js)
+        # each form's words: (form, word) pairs, words coded by Arrow
+        pair_form: list[np.ndarray] = []
+        pair_word: list[pa.Array] = []
+        for start, batch in ArrowStrings(forms).batches():
+            ws = [sorted(set(_WORD.findall(f))) for f in batch]
+            pair_form.append(np.repeat(np.arange(start, start + len(batch)), [len(w) for w in ws]))
+            pair_word.append(pa.array([w for x in ws for w in x], pa.string()))
+        flat_form = np.concatenate(pair_form) if pair_form else np.zeros(0, np.int64)
+        flat_word, vocab = codes_of(pa.chunked_array(pair_word, pa.string()))
+        # per row, the words of its form: the form's (form, word) pairs, rows in order
+        by_form = np.argsort(flat_form, kind="stable")
+        n_words = np.bincount(flat_form, minlength=len(forms))
         starts = np.concatenate([[0], np.cumsum(n_words)])[:-1]
         per = n_words[form] if len(form) else np.zeros(0, dtype=np.int64)
         offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
-        word = flat[np.repeat(starts[form], per) + offset] if len(offset) else offset
+        word = flat_word[by_form[np.repeat(starts[form], per) + offset]] if len(offset) else offset
         limit = max(COMMON_WORD * len(self.rows), 5)
-        words = list(vocab)
-        found = {words[w]: g for w, g in _grouped(word, np.repeat(js, per)) if len(g) <= limit}
-        return exact, found
+        return exact, RowIndex(vocab, word, np.repeat(js, per), limit=limit)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -285,11 +284,21 @@ class DemoIndex:
         return Demo(shown, self._value(self.target, i))  # type: ignore[arg-type]
 
 
-def _grouped(keys: np.ndarray, items: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """(key, its items in their order) per distinct key."""
-    order = np.argsort(keys, kind="stable")
-    k, its = keys[order], items[order]
-    cuts = np.flatnonzero(k[1:] != k[:-1]) + 1
-    for part_k, part in zip(np.split(k, cuts), np.split(its, cuts)):
-        if len(part):
-            yield int(part_k[0]), part
+class RowIndex:
+    """Strings -> the (ascending) row positions that carry them, held by Arrow and numpy:
+    ``names[k]`` is carried by the rows ``items[i]`` where ``keys[i] == k``; a string on
+    more than ``limit`` rows is left out."""
+
+    def __init__(
+        self, names: pa.Array, keys: np.ndarray, items: np.ndarray, limit: float | None = None
+    ) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.items = items[order]
+        count = np.bincount(keys, minlength=len(names)) if len(keys) else np.zeros(len(names))
+        self.starts = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+        kept = np.flatnonzero((count > 0) & (count <= (limit if limit is not None else np.inf)))
+        self.lookup = Lookup(names.take(pa.array(kept, pa.int64())), kept)
+
+    def get(self, name: str) -> np.ndarray | None:
+        k = self.lookup.get(name)
+        return None if k is None else self.items[self.starts[k] : self.starts[k + 1]]

@@ -9,7 +9,7 @@ batch at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +36,62 @@ class ArrowStrings:
     def __getitem__(self, i: int) -> str:
         return self.array[i].as_py()
 
+    def batches(self) -> Iterator[tuple[int, list[str]]]:
+        """(first position, Python strings) one batch at a time."""
+        for start in range(0, len(self.array), BATCH):
+            yield start, self.array.slice(start, BATCH).to_pylist()
+
+    def take(self, ids: np.ndarray | Sequence[int]) -> list[str]:
+        """The strings at positions ``ids`` (one batch's worth, as a Python list)."""
+        return self.array.take(pa.array(np.asarray(ids, dtype=np.int64))).to_pylist()
+
+    def mapped(self, fn: Callable[[str], object], type: pa.DataType) -> pa.Array:
+        """``fn`` of every string as an Arrow array of ``type`` (``None`` = null), made one
+        batch at a time."""
+        parts = [pa.array([fn(v) for v in batch], type=type) for _, batch in self.batches()]
+        return pa.concat_arrays(parts) if parts else pa.array([], type=type)
+
+    def nonempty(self) -> np.ndarray:
+        """Per string, whether it is not empty."""
+        return pc.greater(pc.utf8_length(self.array), 0).to_numpy(zero_copy_only=False)
+
+
+Strings = Sequence[str] | ArrowStrings
+
+
+def pick(strings: Strings, ids: np.ndarray) -> list[str]:
+    """``strings[i]`` for each ``i`` of ``ids``: a Python list of one batch."""
+    if isinstance(strings, ArrowStrings):
+        return strings.take(ids)
+    return [strings[i] for i in np.asarray(ids).tolist()]
+
+
+def nonempty(strings: Strings) -> np.ndarray:
+    """Per string, whether it is not empty (bool array)."""
+    if isinstance(strings, ArrowStrings):
+        return strings.nonempty()
+    return np.array([bool(v) for v in strings], dtype=bool)
+
+
+def codes_of(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Arrow's dictionary encoding of ``array``: int64 codes (-1 = null) and the distinct
+    values in order of first appearance."""
+    enc = pc.dictionary_encode(array)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks() if enc.num_chunks != 1 else enc.chunk(0)
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary
+
+
+def unify(arrays: Sequence[pa.Array]) -> tuple[ArrowStrings, list[np.ndarray]]:
+    """The distinct strings of all ``arrays`` once, in order of first appearance (array by
+    array), and for each array the positions of its strings there (int64, -1 = null)."""
+    if not arrays:
+        return ArrowStrings(pa.array([], pa.string())), []
+    codes, dictionary = codes_of(pa.chunked_array([as_strings(a) for a in arrays], pa.string()))
+    bounds = np.cumsum([0, *[len(a) for a in arrays]])
+    return ArrowStrings(dictionary), [codes[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
 
 def as_strings(column: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
     """A column as one Arrow string array (a Python sequence is converted: tests, small
@@ -54,9 +110,8 @@ def per_value(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The column's dictionary codes (int64 per cell, -1 = null) and ``fn`` of each distinct
     value (a ``dtype`` array the codes index): ``fn`` is asked once per distinct value."""
-    enc = pc.dictionary_encode(column)
-    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    dictionary = ArrowStrings(enc.dictionary)
+    codes, values = codes_of(column)
+    dictionary = ArrowStrings(values)
     table = np.fromiter((fn(v) for v in dictionary), dtype=dtype, count=len(dictionary))
     return codes, table
 
@@ -103,3 +158,69 @@ def number_columns(
         if np.isfinite(x).any():
             out.append(x)
     return out
+
+
+class Lookup:
+    """A map from strings to integers held by Arrow, not by a dict of every key: the keys
+    sorted (UTF-8 byte order, which is Python's code point order) and found by binary
+    search. ``missing`` is what :meth:`__getitem__` gives for an absent key (None: raise
+    ``KeyError``)."""
+
+    def __init__(self, keys: pa.Array, values: np.ndarray, missing: int | None = None) -> None:
+        order = pc.sort_indices(keys).to_numpy(zero_copy_only=False)
+        self.keys = ArrowStrings(as_strings(keys).take(pa.array(order)))
+        self.values = np.asarray(values, dtype=np.int64)[order]
+        self.missing = missing
+
+    @classmethod
+    def counted(cls, parts: Iterable[tuple[list[str], Sequence[int] | np.ndarray]]) -> Lookup:
+        """Counts (missing = 0) summed over ``parts``: (keys, weights) a batch at a time,
+        added up by Arrow."""
+        tables = [
+            pa.table({"k": pa.array(k, pa.string()), "n": pa.array(np.asarray(n, np.int64))})
+            .group_by("k")
+            .aggregate([("n", "sum")])
+            for k, n in parts
+            if len(k)
+        ]
+        if not tables:
+            return cls(pa.array([], pa.string()), np.zeros(0, np.int64), missing=0)
+        t = pa.concat_tables(tables).group_by("k").aggregate([("n_sum", "sum")])
+        return cls(t.column("k").combine_chunks(), t.column("n_sum_sum").to_numpy(), missing=0)
+
+    def _at(self, key: str) -> int:
+        """Position of ``key`` among the sorted keys, or -1."""
+        lo, hi = 0, len(self.keys)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < len(self.keys) and self.keys[lo] == key else -1
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        i = self._at(key)
+        return int(self.values[i]) if i >= 0 else default
+
+    def __getitem__(self, key: str) -> int:
+        i = self._at(key)
+        if i >= 0:
+            return int(self.values[i])
+        if self.missing is None:
+            raise KeyError(key)
+        return self.missing
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._at(key) >= 0
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """(key, value) pairs in key order, read a batch at a time."""
+        for start, batch in self.keys.batches():
+            yield from zip(batch, self.values[start : start + len(batch)].tolist())
+
+    def total(self) -> int:
+        return int(self.values.sum())
