@@ -161,15 +161,21 @@ def number_columns(
 
 
 class Lookup:
-    """A map from strings to integers held by Arrow, not by a dict of every key: the keys
-    sorted (UTF-8 byte order, which is Python's code point order) and found by binary
-    search. ``missing`` is what :meth:`__getitem__` gives for an absent key (None: raise
-    ``KeyError``)."""
+    """A map from strings to integers held by Arrow and numpy, not by a dict of every key:
+    the keys stay in Arrow, their (per-process) hashes sorted in a numpy array; a look-up
+    finds the hash by binary search and checks the key. ``missing`` is what
+    :meth:`__getitem__` gives for an absent key (None: raise ``KeyError``)."""
 
     def __init__(self, keys: pa.Array, values: np.ndarray, missing: int | None = None) -> None:
-        order = pc.sort_indices(keys).to_numpy(zero_copy_only=False)
-        self.keys = ArrowStrings(as_strings(keys).take(pa.array(order)))
-        self.values = np.asarray(values, dtype=np.int64)[order]
+        self.keys = ArrowStrings(as_strings(keys))
+        hashes = np.fromiter(
+            (hash(k) for _, batch in self.keys.batches() for k in batch),
+            dtype=np.int64,
+            count=len(self.keys),
+        )
+        self.order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[self.order]
+        self.values = np.asarray(values, dtype=np.int64)
         self.missing = missing
 
     @classmethod
@@ -189,15 +195,15 @@ class Lookup:
         return cls(t.column("k").combine_chunks(), t.column("n_sum_sum").to_numpy(), missing=0)
 
     def _at(self, key: str) -> int:
-        """Position of ``key`` among the sorted keys, or -1."""
-        lo, hi = 0, len(self.keys)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.keys[mid] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo if lo < len(self.keys) and self.keys[lo] == key else -1
+        """Position of ``key`` among the keys, or -1."""
+        h = hash(key)
+        i = int(np.searchsorted(self.hashes, h))
+        while i < len(self.hashes) and self.hashes[i] == h:
+            j = int(self.order[i])
+            if self.keys[j] == key:
+                return j
+            i += 1
+        return -1
 
     def get(self, key: str, default: int | None = None) -> int | None:
         i = self._at(key)
@@ -218,7 +224,7 @@ class Lookup:
         return len(self.keys)
 
     def items(self) -> Iterator[tuple[str, int]]:
-        """(key, value) pairs in key order, read a batch at a time."""
+        """(key, value) pairs in the keys' order, read a batch at a time."""
         for start, batch in self.keys.batches():
             yield from zip(batch, self.values[start : start + len(batch)].tolist())
 
