@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakefuse.text.normalize import normalize
-from lakefuse.text.rows import ArrowStrings, codes_of
+from lakefuse.text.rows import ArrowStrings, dictionary_codes
 from lakefuse.threads import thread_count
 from lakefuse.types import TID, UnionTable
 
@@ -44,7 +44,7 @@ def dictionary_encode(column: pa.ChunkedArray | pa.Array) -> Column:
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
-    codes, dictionary = codes_of(arr)
+    codes, dictionary = dictionary_codes(arr)
     return Column(codes, ArrowStrings(dictionary))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.io.read import RawTable
-from lakefuse.text.rows import ArrowStrings, codes_of
+from lakefuse.text.rows import ArrowStrings, dictionary_codes
 
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|key|index|idx|rowid|row_id|pk|no|nr|num)$", re.I)
 _INT = re.compile(r"^-?\d+$")
@@ -36,7 +36,7 @@ def _row_numbers(column: pa.ChunkedArray) -> bool:
         return False
     if len(column) == 0:
         return True
-    codes, values = codes_of(column)
+    codes, values = dictionary_codes(column)
     table = ArrowStrings(values).mapped(_int_or_none, pa.int64())
     if table.null_count:
         return False

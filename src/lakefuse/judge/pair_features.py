@@ -28,7 +28,7 @@ from lakefuse.text.dates import as_date
 from lakefuse.text.equivalence import canonical_forms, same_meaning
 from lakefuse.text.normalize import normalize
 from lakefuse.text.numbers import parse_number
-from lakefuse.text.rows import ArrowStrings, Strings, codes_of, pick
+from lakefuse.text.rows import ArrowStrings, Strings, dictionary_codes, pick
 from lakefuse.threads import thread_count
 
 SIM_COLUMNS = 10  # char, token_set, jaro_winkler, exact, canonical, acronym, numeric,
@@ -162,7 +162,9 @@ def _text_codes(chunks: list[list[str | None]]) -> tuple[np.ndarray, Strings]:
     the distinct strings in order of first appearance: by Arrow, or by a dict where Arrow
     cannot hold a string (a lone surrogate)."""
     try:
-        codes, distinct = codes_of(pa.chunked_array([pa.array(c, pa.string()) for c in chunks]))
+        codes, distinct = dictionary_codes(
+            pa.chunked_array([pa.array(c, pa.string()) for c in chunks])
+        )
         return codes, ArrowStrings(distinct)
     except (pa.ArrowException, UnicodeError):
         table: dict[str, int] = {}

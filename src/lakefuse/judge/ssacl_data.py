@@ -33,7 +33,7 @@ from lakefuse.augment import Augmenter
 from lakefuse.judge.pair_features import value_features
 from lakefuse.judge.ssacl_features import UnionStats, View
 from lakefuse.text.names import same_list
-from lakefuse.text.rows import ArrowStrings, Strings, codes_of
+from lakefuse.text.rows import ArrowStrings, Strings, dictionary_codes
 
 
 @dataclass
@@ -116,7 +116,7 @@ class _SameValue:
 
     def __init__(self, stats: UnionStats) -> None:
         self.stats = stats
-        codes, lower = codes_of(stats.strings.mapped(str.lower, pa.string()))
+        codes, lower = dictionary_codes(stats.strings.mapped(str.lower, pa.string()))
         self.lower = codes if len(codes) else np.zeros(1, dtype=np.int64)
         self.width = max(1, len(lower))
         self.index: dict[int, tuple[np.ndarray, np.ndarray]] = {}

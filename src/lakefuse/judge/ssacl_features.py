@@ -25,7 +25,7 @@ import pyarrow as pa
 from lakefuse.encode.tuples import union_columns
 from lakefuse.judge.pair_features import SIM_COLUMNS, encode, parsed, similarities
 from lakefuse.text.normalize import normalize
-from lakefuse.text.rows import ArrowStrings, codes_of, unify
+from lakefuse.text.rows import ArrowStrings, dictionary_codes, unify
 from lakefuse.types import TABLE, UnionTable
 
 STATIC_NAMES = (
@@ -146,7 +146,7 @@ def _forms(dictionary: ArrowStrings) -> tuple[np.ndarray, int]:
     """Per distinct value, the code of its normalised form in order of first appearance
     (-1 where it normalises to nothing), and the number of forms."""
     norm = dictionary.mapped(lambda v: normalize(v) or None, pa.string())
-    codes, forms = codes_of(norm)
+    codes, forms = dictionary_codes(norm)
     return codes, len(forms)
 
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from lakefuse.resolve.demos import attribute_weights
 from lakefuse.text.normalize import key
-from lakefuse.text.rows import ArrowStrings, Lookup, codes_of
+from lakefuse.text.rows import ArrowStrings, Lookup, dictionary_codes
 from lakefuse.types import ConflictProblem, ResolveContext, UnionTable
 
 #: :func:`key` remembered: the same known values and candidates recur across conflicts
@@ -49,7 +49,7 @@ class KeyCodes:
         Arrow."""
         if attribute not in self._cache:
             codes, dictionary = self.union.codes(attribute)
-            kmap, keys = codes_of(ArrowStrings(dictionary).mapped(key, pa.string()))
+            kmap, keys = dictionary_codes(ArrowStrings(dictionary).mapped(key, pa.string()))
             per_tid = np.append(kmap, -1)[codes]  # code -1 (null) reads -1
             self._cache[attribute] = (per_tid, Lookup(keys, np.arange(len(keys))))
         return self._cache[attribute]

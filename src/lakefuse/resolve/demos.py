@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from lakefuse.resolve.values import fold
-from lakefuse.text.rows import ArrowStrings, Lookup, codes_of
+from lakefuse.text.rows import ArrowStrings, Lookup, dictionary_codes
 from lakefuse.types import UnionTable
 
 _WORD = re.compile(r"\w+")
@@ -220,7 +220,7 @@ class DemoIndex:
         js = np.flatnonzero(c >= 0)
         uniq, inv = np.unique(c[js], return_inverse=True)
         used = ArrowStrings(dictionary.take(pa.array(uniq, pa.int64())))
-        of_value, forms = codes_of(used.mapped(fold, pa.string()))
+        of_value, forms = dictionary_codes(used.mapped(fold, pa.string()))
         form = of_value[inv] if len(js) else np.zeros(0, dtype=np.int64)
         exact = RowIndex(forms, form, js)
         # each form's words: (form, word) pairs, words coded by Arrow
@@ -231,7 +231,7 @@ class DemoIndex:
             pair_form.append(np.repeat(np.arange(start, start + len(batch)), [len(w) for w in ws]))
             pair_word.append(pa.array([w for x in ws for w in x], pa.string()))
         flat_form = np.concatenate(pair_form) if pair_form else np.zeros(0, np.int64)
-        flat_word, vocab = codes_of(pa.chunked_array(pair_word, pa.string()))
+        flat_word, vocab = dictionary_codes(pa.chunked_array(pair_word, pa.string()))
         # per row, the words of its form: the form's (form, word) pairs, rows in order
         by_form = np.argsort(flat_form, kind="stable")
         n_words = np.bincount(flat_form, minlength=len(forms))

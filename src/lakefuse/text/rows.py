@@ -73,7 +73,7 @@ def nonempty(strings: Strings) -> np.ndarray:
     return np.array([bool(v) for v in strings], dtype=bool)
 
 
-def codes_of(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+def dictionary_codes(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Arrow's dictionary encoding of ``array``: int64 codes (-1 = null) and the distinct
     values in order of first appearance."""
     enc = pc.dictionary_encode(array)
@@ -88,7 +88,9 @@ def unify(arrays: Sequence[pa.Array]) -> tuple[ArrowStrings, list[np.ndarray]]:
     array), and for each array the positions of its strings there (int64, -1 = null)."""
     if not arrays:
         return ArrowStrings(pa.array([], pa.string())), []
-    codes, dictionary = codes_of(pa.chunked_array([as_strings(a) for a in arrays], pa.string()))
+    codes, dictionary = dictionary_codes(
+        pa.chunked_array([as_strings(a) for a in arrays], pa.string())
+    )
     bounds = np.cumsum([0, *[len(a) for a in arrays]])
     return ArrowStrings(dictionary), [codes[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -110,7 +112,7 @@ def per_value(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The column's dictionary codes (int64 per cell, -1 = null) and ``fn`` of each distinct
     value (a ``dtype`` array the codes index): ``fn`` is asked once per distinct value."""
-    codes, values = codes_of(column)
+    codes, values = dictionary_codes(column)
     dictionary = ArrowStrings(values)
     table = np.fromiter((fn(v) for v in dictionary), dtype=dtype, count=len(dictionary))
     return codes, table
