@@ -26,6 +26,9 @@ LOCAL_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.caseSensitive": "true",
     "spark.ui.showConsoleProgress": "false",
+    # the stages after blocking run on the driver and fetch what they read as Arrow: the
+    # candidate pairs of a million tuples are over a GiB (Spark's default cap: 1 GiB)
+    "spark.driver.maxResultSize": "0",
 }
 
 
