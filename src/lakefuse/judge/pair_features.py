@@ -157,19 +157,32 @@ def _same_meaning(a: str, b: str, p: _Parsed, q: _Parsed) -> bool:
     return same_meaning(a, b)
 
 
-def _text_codes(chunks: list[list[str | None]]) -> tuple[np.ndarray, Strings]:
-    """Codes (int64, -1 = None) of the strings of ``chunks`` read one after the other, and
-    the distinct strings in order of first appearance: by Arrow, or by a dict where Arrow
-    cannot hold a string (a lone surrogate)."""
+_Chunk = pa.Array | list[str | None]
+
+
+def _chunk(values: list[str | None]) -> _Chunk:
+    """One batch's strings as an Arrow array, or as they are where Arrow cannot hold one (a
+    lone surrogate)."""
     try:
-        codes, distinct = dictionary_codes(
-            pa.chunked_array([pa.array(c, pa.string()) for c in chunks])
-        )
-        return codes, ArrowStrings(distinct)
+        return pa.array(values, pa.string())
     except (pa.ArrowException, UnicodeError):
-        table: dict[str, int] = {}
-        flat = [-1 if v is None else table.setdefault(v, len(table)) for c in chunks for v in c]
-        return np.array(flat, dtype=np.int64), list(table)
+        return values
+
+
+def _text_codes(chunks: list[_Chunk]) -> tuple[np.ndarray, Strings]:
+    """Codes (int64, -1 = None) of the strings of ``chunks`` read one after the other, and
+    the distinct strings in order of first appearance: by Arrow, or by a dict where a chunk
+    is a list (Arrow could not hold one of its strings)."""
+    if all(isinstance(c, pa.Array) for c in chunks):
+        codes, distinct = dictionary_codes(pa.chunked_array(chunks, pa.string()))
+        return codes, ArrowStrings(distinct)
+    table: dict[str, int] = {}
+    flat = [
+        -1 if v is None else table.setdefault(v, len(table))
+        for c in chunks
+        for v in (c.to_pylist() if isinstance(c, pa.Array) else c)
+    ]
+    return np.array(flat, dtype=np.int64), list(table)
 
 
 class _Values:
@@ -187,8 +200,8 @@ class _Values:
         self.has_num = np.zeros(n, dtype=bool)
         self.num = np.zeros(n, dtype=np.float64)
         self.n_words = np.zeros(n, dtype=np.int64)
-        text: dict[str, list[list[str | None]]] = {k: [] for k in ("norm", "acr", "flat", "ini")}
-        text["form"] = []
+        # each batch's strings go to Arrow at once: no list of every value's forms
+        text: dict[str, list[_Chunk]] = {k: [] for k in ("norm", "acr", "flat", "ini", "form")}
         batches = values.batches() if isinstance(values, ArrowStrings) else [(0, list(values))]
         for start, batch in batches:
             parsed = [self._parse(v) for v in batch]
@@ -198,9 +211,11 @@ class _Values:
             self.num[at] = [p[1] if p[1] is not None else 0.0 for p in parsed]
             self.n_words[at] = [p[5] for p in parsed]
             for k, i in (("norm", 0), ("acr", 2), ("flat", 3), ("ini", 4)):
-                text[k].append([p[i] for p in parsed])
+                text[k].append(_chunk([p[i] for p in parsed]))
             # one canonical form: itself; several (ambiguous codes such as "CA"): none
-            text["form"].append([next(iter(p[6])) if len(p[6]) == 1 else None for p in parsed])
+            text["form"].append(
+                _chunk([next(iter(p[6])) if len(p[6]) == 1 else None for p in parsed])
+            )
         self.norm, self.norms = _text_codes(text["norm"])
         # acronyms and space-free forms share one code table
         letters, _ = _text_codes(text["acr"] + text["flat"])
