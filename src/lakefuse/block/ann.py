@@ -17,8 +17,7 @@ import pyarrow as pa
 from lakefuse.config import Settings
 from lakefuse.encode.tuples import knn, tuple_embeddings
 from lakefuse.text import rows as text_rows
-from lakefuse.text.normalize import normalize
-from lakefuse.text.rows import ArrowStrings, dictionary_codes
+from lakefuse.text.rows import ArrowStrings, form_codes
 from lakefuse.types import CandidatePairs, UnionTable
 
 __all__ = ["ANNBlocker", "HybridBlocker", "knn", "tuple_embeddings", "value_candidates"]
@@ -118,7 +117,7 @@ def _value_groups(
     codes, dictionary = union.codes(attribute)
     values = ArrowStrings(dictionary)
     # the dictionary is in the order of first tid, so forms are too
-    form_of, forms = dictionary_codes(values.mapped(lambda v: normalize(v) or None, pa.string()))
+    form_of, forms = form_codes(values)
     _, first = np.unique(form_of, return_index=True)  # each form's first raw value
     first = first[form_of[first] >= 0]
     raw = ArrowStrings(dictionary.take(pa.array(first.astype(np.int64))))

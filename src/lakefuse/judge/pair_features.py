@@ -92,17 +92,10 @@ def _date_of(value: str) -> int | None:
     return None if d is None else (d - _EPOCH) // _MICROSECOND
 
 
-def encode(values: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
+def encode(values: Sequence[str | None]) -> tuple[np.ndarray, Strings]:
     """Dictionary codes (int64, -1 = null) of ``values`` and the distinct values, in order
-    of first appearance."""
-    try:
-        arr = pa.array(values, type=pa.string()).dictionary_encode()
-    except (pa.ArrowException, UnicodeError):  # a string Arrow cannot hold (lone surrogate)
-        table: dict[str, int] = {}
-        codes = [-1 if v is None else table.setdefault(v, len(table)) for v in values]
-        return np.array(codes, dtype=np.int64), list(table)
-    codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, arr.dictionary.to_pylist()
+    of first appearance (:func:`_text_codes` of one batch)."""
+    return _text_codes([_chunk(list(values))])
 
 
 _SIM_CACHE: dict[tuple[str, str], tuple[float, ...]] = {}

@@ -53,7 +53,7 @@ from lakefuse.judge.ssacl_features import (
 )
 from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold, train
-from lakefuse.text.rows import Strings
+from lakefuse.text.rows import Strings, pick
 from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable
 
@@ -142,7 +142,7 @@ class SSACLJudge:
         codes = codes.reshape(2, len(left), n_attr)
 
         def embed(ids: np.ndarray) -> np.ndarray:
-            return self.embedder.embed([strings[i] for i in ids.tolist()])
+            return self.embedder.embed(pick(strings, ids))
 
         return self._as_tensors(static, codes[0], codes[1], strings, embed)
 

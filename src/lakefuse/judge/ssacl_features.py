@@ -20,12 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from lakefuse.encode.tuples import union_columns
 from lakefuse.judge.pair_features import SIM_COLUMNS, encode, parsed, similarities
-from lakefuse.text.normalize import normalize
-from lakefuse.text.rows import ArrowStrings, dictionary_codes, unify
+from lakefuse.text.rows import form_codes, unify
 from lakefuse.types import TABLE, UnionTable
 
 STATIC_NAMES = (
@@ -89,7 +87,8 @@ class UnionStats:
             codes, dictionary = columns[a].codes, columns[a].dictionary
             self.codes[:, j] = np.append(positions[j], -1)[codes]  # code -1 reads -1
             # counts of normalised values (a value that normalises to nothing is none)
-            form_of, n_forms = _forms(dictionary)
+            form_of, forms = form_codes(dictionary)
+            n_forms = len(forms)
             form = np.append(form_of, -1)[codes]
             rows = np.flatnonzero(form >= 0)
             f = form[rows]
@@ -140,14 +139,6 @@ class UnionStats:
 
     def view(self, tid: int, values: list[str | None]) -> View:
         return View(values, self.dist[self.tables[tid]], self.uniq[tid], self.rarity[tid])
-
-
-def _forms(dictionary: ArrowStrings) -> tuple[np.ndarray, int]:
-    """Per distinct value, the code of its normalised form in order of first appearance
-    (-1 where it normalises to nothing), and the number of forms."""
-    norm = dictionary.mapped(lambda v: normalize(v) or None, pa.string())
-    codes, forms = dictionary_codes(norm)
-    return codes, len(forms)
 
 
 _Side = tuple[np.ndarray, np.ndarray, np.ndarray]

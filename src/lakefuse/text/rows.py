@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakefuse.text.normalize import normalize
+
 #: rows turned into Python strings at a time
 BATCH = 65_536
 
@@ -30,8 +32,8 @@ class ArrowStrings:
         return len(self.array)
 
     def __iter__(self) -> Iterator[str]:
-        for start in range(0, len(self.array), BATCH):
-            yield from self.array.slice(start, BATCH).to_pylist()
+        for _, batch in self.batches():
+            yield from batch
 
     def __getitem__(self, i: int) -> str:
         return self.array[i].as_py()
@@ -81,6 +83,13 @@ def dictionary_codes(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.
         enc = enc.combine_chunks() if enc.num_chunks != 1 else enc.chunk(0)
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, enc.dictionary
+
+
+def form_codes(values: ArrowStrings) -> tuple[np.ndarray, pa.Array]:
+    """Per string, the code of its normalised form (:func:`~lakefuse.text.normalize.
+    normalize`) in order of first appearance, -1 where it normalises to nothing; and the
+    forms."""
+    return dictionary_codes(values.mapped(lambda v: normalize(v) or None, pa.string()))
 
 
 def unify(arrays: Sequence[pa.Array]) -> tuple[ArrowStrings, list[np.ndarray]]:
