@@ -117,6 +117,15 @@ class SSACLOptions(Options):
         "every value the pair agrees on (common values only: a given name, a state and a "
         "house number); null: off.",
     )
+    fellegi_sunter: bool = Field(
+        True,
+        description="Also fit a Fellegi-Sunter model of the tables without labels (u from "
+        "random pairs, m by EM, as Splink does) and accept the pairs it is sure of "
+        "(fs_threshold) that share two attributes or more.",
+    )
+    fs_threshold: float = Field(
+        0.9, ge=0, le=1, description="Posterior from which the Fellegi-Sunter model accepts."
+    )
     single_key: Literal["similarity", "learned"] = Field(
         "similarity",
         description="A pair sharing one attribute only is judged by the plain similarity "

@@ -38,6 +38,7 @@ import torch
 
 from lakefuse.augment import Augmenter
 from lakefuse.config import Settings
+from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter
 from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.options import SSACLOptions
 from lakefuse.judge.pair_features import encode
@@ -93,6 +94,8 @@ class SSACLJudge:
         self._vectors: tuple[UnionStats, Vectors] | None = None
         self._train_prior = 0.125
         self._single: tuple[int, SimilarityJudge] | None = None
+        #: the Fellegi-Sunter model of the union fit() met (None: off or not estimable)
+        self.fs: FellegiSunter | None = None
         #: called as ``progress(epoch, epochs)`` after each training epoch (a progress bar)
         self.progress: Any = None
 
@@ -220,6 +223,8 @@ class SSACLJudge:
         curve = curves[0]
         self.matcher = members[0] if len(members) == 1 else Ensemble(members).eval()
         t_train = time.perf_counter() - t0 - t_embed - t_data
+        self.fs = fit_fellegi_sunter(stats, rng, o["threads"]) if o["fellegi_sunter"] else None
+        t_fs = time.perf_counter() - t0 - t_embed - t_data - t_train
 
         # threshold without labels: the score distribution of nearest-neighbour pairs
         method = "given"
@@ -249,10 +254,17 @@ class SSACLJudge:
                 "embed_and_knn": round(t_embed, 2),
                 "augment_and_features": round(t_data, 2),
                 "train": round(t_train, 2),
+                "fellegi_sunter": round(t_fs, 2),
                 "total_fit": round(time.perf_counter() - t0, 2),
             },
             "options": {k: v for k, v in o.items() if k != "threshold_bounds"},
         }
+        if o["fellegi_sunter"]:
+            self._report["fellegi_sunter"] = (
+                self.fs.report
+                if self.fs is not None
+                else "not estimable: no two attributes whose values several tuples share"
+            )
 
     def _auto_threshold(
         self, union: UnionTable, settings: Settings, near: np.ndarray, rng: np.random.Generator
@@ -332,6 +344,13 @@ class SSACLJudge:
         present = ~np.isnan(ev)
         shared = present.sum(axis=1)
         decision = (shared > 0) & (scores >= self.threshold)
+        if self.fs is not None and self.fs.attributes == list(union.attributes):
+            # the Fellegi-Sunter model's sure pairs: it knows how often this lake's
+            # duplicates disagree on each attribute, which augmentations cannot tell
+            post = self.fs.posterior(static)
+            sure = (post >= self.options["fs_threshold"]) & (shared > 1)
+            decision |= sure
+            scores = np.where(sure, np.maximum(scores, post), scores)
         char = np.nan_to_num(static[:, :, 0], nan=1.0)
         canon = np.nan_to_num(static[:, :, 4], nan=1.0)
         ident = np.nan_to_num(static[:, :, STATIC_NAMES.index("dist_max")], nan=0.0) >= 0.5
@@ -380,6 +399,7 @@ class SSACLJudge:
             "options": opts,
             "threshold": self.threshold,
             "report": self._report,
+            "fellegi_sunter": None if self.fs is None else self.fs.to_json(),
         }
         (folder / "judge.json").write_text(json.dumps(meta, indent=2, default=str))
 
@@ -403,5 +423,7 @@ class SSACLJudge:
         judge.matcher.load_state_dict(state)
         judge.matcher.eval()
         judge.threshold = float(meta["threshold"])
+        fs = meta.get("fellegi_sunter")
+        judge.fs = FellegiSunter.from_json(fs) if fs else None
         judge._report = {**meta.get("report", {}), "loaded_from": str(folder)}
         return judge
