@@ -43,6 +43,12 @@ RULE_PAIRS = 300_000
 MAX_GROUP = 50
 #: fewer rule pairs than this: no session
 MIN_RULE_PAIRS = 20
+#: a model expecting more matching pairs than this many per tuple is not used: its tuples
+#: would be entities of five or more tuples on average (two rows a pair in a register of
+#: pairs, 2.0 in one of quintuples), which is no deduplication but a join (a team and its
+#: players), where agreeing on the team is no sameness (chosen by that reasoning; measured
+#: on the bench's join tasks, whose models expect 7 to 5,000 pairs per tuple)
+MAX_PAIRS_PER_TUPLE = 2.0
 EM_ITERATIONS = 50
 
 _JW = STATIC_NAMES.index("jaro_winkler")
@@ -83,6 +89,11 @@ class FellegiSunter:
         """P(match) of each pair from the judge's pair features."""
         w = self.weights(levels(static))
         return 1.0 / (1.0 + np.exp(-np.clip(w, -60, 60)))
+
+    @property
+    def used(self) -> bool:
+        """Whether the judge is to use the model (``report["status"]``)."""
+        return self.report.get("status") == "used"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -176,7 +187,12 @@ def fit_fellegi_sunter(
     stats: UnionStats, rng: np.random.Generator, threads: int | None = None
 ) -> FellegiSunter | None:
     """The model of the union ``stats`` describes, or None where it cannot be estimated
-    (fewer than two attributes with rule pairs: too few tuples share a value)."""
+    (fewer than two attributes with rule pairs: too few tuples share a value). Its report's
+    ``status`` says whether it is to be used (``used``) or why not: an attribute whose
+    exact agreement does not count for a match or whose clear disagreement does not count
+    against it (EM found something other than duplicates: the papers of one venue, the
+    players of one team); more matching pairs expected than :data:`MAX_PAIRS_PER_TUPLE` a
+    tuple."""
     n, A = stats.codes.shape
     if n < 2 or A < 2:
         return None
@@ -226,4 +242,14 @@ def fit_fellegi_sunter(
     report["match_weights"] = {
         a: dict(zip(LEVELS, np.round(bf[i], 2).tolist())) for i, a in enumerate(stats.attributes)
     }
+    unordered = [a for i, a in enumerate(stats.attributes) if not bf[i, 0] > 0 > bf[i, -1]]
+    if unordered:
+        report["status"] = (
+            "not used: agreement is no evidence of a match, or disagreement none against, on "
+            + ", ".join(unordered)
+        )
+    elif np.mean(expected) > MAX_PAIRS_PER_TUPLE * n:
+        report["status"] = "not used: expects more than two matching pairs a tuple (a join)"
+    else:
+        report["status"] = "used"
     return FellegiSunter(list(stats.attributes), m, u, prior, report)

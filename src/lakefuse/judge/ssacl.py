@@ -223,7 +223,8 @@ class SSACLJudge:
         curve = curves[0]
         self.matcher = members[0] if len(members) == 1 else Ensemble(members).eval()
         t_train = time.perf_counter() - t0 - t_embed - t_data
-        self.fs = fit_fellegi_sunter(stats, rng, o["threads"]) if o["fellegi_sunter"] else None
+        fs = fit_fellegi_sunter(stats, rng, o["threads"]) if o["fellegi_sunter"] else None
+        self.fs = fs if fs is not None and fs.used else None
         t_fs = time.perf_counter() - t0 - t_embed - t_data - t_train
 
         # threshold without labels: the score distribution of nearest-neighbour pairs
@@ -261,8 +262,8 @@ class SSACLJudge:
         }
         if o["fellegi_sunter"]:
             self._report["fellegi_sunter"] = (
-                self.fs.report
-                if self.fs is not None
+                fs.report
+                if fs is not None
                 else "not estimable: no two attributes whose values several tuples share"
             )
 
