@@ -126,6 +126,13 @@ class SSACLOptions(Options):
     fs_threshold: float = Field(
         0.9, ge=0, le=1, description="Posterior from which the Fellegi-Sunter model accepts."
     )
+    fs_skip: float = Field(
+        1e-4,
+        ge=0,
+        le=1,
+        description="A pair sharing several attributes whose Fellegi-Sunter posterior is "
+        "below this is rejected without the matcher (0: the matcher scores every pair).",
+    )
     single_key: Literal["similarity", "learned"] = Field(
         "similarity",
         description="A pair sharing one attribute only is judged by the plain similarity "

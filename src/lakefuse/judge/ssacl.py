@@ -308,8 +308,17 @@ class SSACLJudge:
 
     # -- judging -----------------------------------------------------------------------
     def _scores(
-        self, union: UnionTable, left: np.ndarray, right: np.ndarray
+        self,
+        union: UnionTable,
+        left: np.ndarray,
+        right: np.ndarray,
+        static: np.ndarray | None = None,
+        run: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Matcher scores, per-attribute evidence (nan: null), attention and static
+        features of the pairs. ``run``: the pairs the matcher scores (the others get score
+        0, evidence 0 where both sides hold a value, attention 0); ``static``: the pairs'
+        static features, when already computed."""
         if self.matcher is None:
             raise RuntimeError("judge used before fit() or load()")
         torch.set_num_threads(thread_count(self.options["threads"]))
@@ -317,23 +326,25 @@ class SSACLJudge:
         A = len(union.attributes)
         # the static features of all pairs at once (over distinct values and value pairs);
         # the embeddings and the matcher in batches of 4096 pairs
-        static = pair_static(stats, left, right, self.options["threads"])
+        if static is None:
+            static = pair_static(stats, left, right, self.options["threads"])
         if self._vectors is None or self._vectors[0] is not stats:
             self._vectors = (stats, Vectors(self.embedder, stats.strings))
         vectors = self._vectors[1]
         scores = np.zeros(len(left))
-        ev = np.full((len(left), A), np.nan)
+        ev = np.where(np.isnan(static[:, :, 0]), np.nan, 0.0)
         att = np.zeros((len(left), A))
+        todo = np.arange(len(left)) if run is None else np.flatnonzero(run)
         with torch.no_grad():
-            for s in range(0, len(left), 4096):
-                end = min(s + 4096, len(left))
-                lc, rc = stats.codes[left[s:end]], stats.codes[right[s:end]]
-                cos, st, mask, _ = self._as_tensors(static[s:end], lc, rc, stats.strings, vectors)
+            for s in range(0, len(todo), 4096):
+                rows = todo[s : s + 4096]
+                lc, rc = stats.codes[left[rows]], stats.codes[right[rows]]
+                cos, st, mask, _ = self._as_tensors(static[rows], lc, rc, stats.strings, vectors)
                 logit, c, w = self.matcher(cos * mask, st, mask)
-                scores[s:end] = torch.sigmoid(logit).numpy()
+                scores[rows] = torch.sigmoid(logit).numpy()
                 e = torch.sigmoid(c).numpy()
-                ev[s:end] = np.where(mask.numpy(), e, np.nan)
-                att[s:end] = w.numpy()
+                ev[rows] = np.where(mask.numpy(), e, np.nan)
+                att[rows] = w.numpy()
         return scores, ev, att, static
 
     def score(self, union: UnionTable, left: np.ndarray, right: np.ndarray) -> ScoredPairs:
@@ -341,14 +352,26 @@ class SSACLJudge:
         right = np.asarray(right, dtype=np.int64)
         if self.matcher is None and self._report.get("untrained"):
             return self._plain(union).score(union, left, right)
-        scores, ev, att, static = self._scores(union, left, right)
+        static = pair_static(self.stats_of(union), left, right, self.options["threads"])
+        fs = self.fs if self.fs is not None and self.fs.attributes == union.attributes else None
+        post = fs.posterior(static) if fs is not None else None
+        # a pair that shares several attributes and that the Fellegi-Sunter model puts at
+        # odds of 1 in 10,000 or less is not scored by the matcher (a cascade: the cheap
+        # model's hopeless pairs skip the costly one); its score is the model's posterior
+        shared = (~np.isnan(static[:, :, 0])).sum(axis=1)
+        hopeless = (
+            (post < self.options["fs_skip"]) & (shared > 1)
+            if post is not None
+            else np.zeros(len(left), dtype=bool)
+        )
+        scores, ev, att, static = self._scores(union, left, right, static, ~hopeless)
         present = ~np.isnan(ev)
-        shared = present.sum(axis=1)
         decision = (shared > 0) & (scores >= self.threshold)
-        if self.fs is not None and self.fs.attributes == list(union.attributes):
+        if post is not None:
+            scores[hopeless] = post[hopeless]
+            decision[hopeless] = False
             # the Fellegi-Sunter model's sure pairs: it knows how often this lake's
             # duplicates disagree on each attribute, which augmentations cannot tell
-            post = self.fs.posterior(static)
             sure = (post >= self.options["fs_threshold"]) & (shared > 1)
             decision |= sure
             scores = np.where(sure, np.maximum(scores, post), scores)
