@@ -62,39 +62,49 @@ def test_learns_the_registers(febrl4: Lake) -> None:
     rt = np.concatenate([right, others])
     truth = np.r_[np.ones(len(left), bool), np.zeros(len(others), bool)]
     truth[len(left) :] = others == np.repeat(right, 20)
-    sure = fs.posterior(pair_static(stats, lt, rt)) >= 0.9
+    sure = fs.posterior(pair_static(stats, lt, rt), stats.n) >= 0.9
     assert (sure & truth).sum() / sure.sum() >= 0.98
     assert (sure & truth).sum() / truth.sum() >= 0.9
     # kept with the judge: the same posterior after a round trip through JSON
     again = FellegiSunter.from_json(fs.to_json())
     s = pair_static(stats, lt[:200], rt[:200])
-    assert np.allclose(again.posterior(s), fs.posterior(s))
+    assert np.allclose(again.posterior(s, stats.n), fs.posterior(s, stats.n))
 
 
-def test_one_value_everywhere_is_not_estimable() -> None:
+def test_one_value_everywhere_is_not_used() -> None:
     raw = read_inputs({"t": pd.DataFrame({"x": ["a"] * 60, "y": ["b"] * 60})})
     attributes, per_table = align(raw, None)
     union = build_union(get_engine("duckdb"), raw, attributes, per_table, Settings())
-    # every tuple holds the same values: no value is shared by few tuples, so no rule pairs
-    assert fit_fellegi_sunter(UnionStats(union), np.random.default_rng(0)) is None
+    # every tuple holds the same values: agreeing on them tells nothing
+    fs = fit_fellegi_sunter(UnionStats(union), np.random.default_rng(0))
+    assert fs is None or not fs.used
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(-1, 6), min_size=0, max_size=80))
 def test_rule_pairs_are_the_pairs_sharing_a_value(codes: list[int]) -> None:
     c = np.array(codes, dtype=np.int64)
+    groups = [np.flatnonzero(c == v).tolist() for v in set(codes) if v >= 0]
+    want = sorted((g[i], g[j]) for g in groups for i in range(len(g)) for j in range(i + 1, len(g)))
     left, right, total = rule_pairs(c, np.random.default_rng(0), cap=10**6)
-    got = sorted(zip(left.tolist(), right.tolist()))
-    groups = {v: np.flatnonzero(c == v) for v in set(codes) if v >= 0}
-    want = sorted(
-        (min(i, j), max(i, j))
-        for g in groups.values()
-        if len(g) <= 50
-        for k, i in enumerate(g.tolist())
-        for j in g.tolist()[k + 1 :]
-    )
-    assert sorted((min(a, b), max(a, b)) for a, b in got) == want
+    assert sorted((min(a, b), max(a, b)) for a, b in zip(left.tolist(), right.tolist())) == want
     assert total == len(want)
+    # beyond the cap: drawn from those pairs, every one as likely
+    if len(want) > 20:
+        left, right, total = rule_pairs(c, np.random.default_rng(1), cap=20)
+        assert total == len(want) and len(left) == 20
+        drawn = {(min(a, b), max(a, b)) for a, b in zip(left.tolist(), right.tolist())}
+        assert drawn <= set(want)
+
+
+def test_drawn_rule_pairs_are_uniform() -> None:
+    # one value held by 100 tuples (4,950 pairs), 100 held by two each (100 pairs)
+    c = np.r_[np.zeros(100, np.int64), np.repeat(np.arange(1, 101), 2)]
+    left, right, total = rule_pairs(c, np.random.default_rng(0), cap=20_000)
+    assert total == 4950 + 100
+    share = (c[left] == 0).mean()
+    assert abs(share - 4950 / 5050) < 0.01
+    assert (left != right).all() and (c[left] == c[right]).all()
 
 
 def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
@@ -116,7 +126,7 @@ def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
     t = judge.score(union, lt, rt).table
     judge.options["fs_skip"] = 0.0
     full = judge.score(union, lt, rt).table
-    post = judge.fs.posterior(pair_static(stats, lt, rt))
+    post = judge.fs.posterior(pair_static(stats, lt, rt), stats.n)
     skipped = post < 1e-4
     assert 0.2 < skipped.mean() < 0.8  # the random half, nearly all of it
     d, d_full = (x.column("decision").to_numpy(zero_copy_only=False) for x in (t, full))

@@ -12,9 +12,9 @@ how often the duplicates of *this* lake disagree on an attribute. A Fellegi-Sunt
 * ``u`` (how often two tuples that are *not* one entity reach each level) is counted on
   random tuple pairs, nearly all of which are different entities;
 * ``m`` (how often duplicates reach each level) is estimated by expectation maximisation on
-  the pairs that agree exactly on one rule attribute (the two with the most distinct
-  values), each session estimating the other attributes (the rule's own attribute is biased
-  there), with ``u`` fixed;
+  the pairs that agree exactly on one rule attribute (the two of most entropy), each
+  session estimating the other attributes (the rule's own attribute is biased there), with
+  ``u`` fixed;
 * the prior (the share of tuple pairs that are one entity) follows from each session's
   share of matches among its pairs, the rule attribute's own ``m`` and how often it is
   filled.
@@ -39,8 +39,6 @@ CLOSE, NEAR = 0.92, 0.8
 RANDOM_PAIRS = 200_000
 #: pairs of one rule session kept for EM (a random sample beyond this)
 RULE_PAIRS = 300_000
-#: a value shared by more tuples than this makes no rule pairs (a common value)
-MAX_GROUP = 50
 #: fewer rule pairs than this: no session
 MIN_RULE_PAIRS = 20
 #: a model expecting more matching pairs than this many per tuple is not used: its tuples
@@ -72,22 +70,30 @@ class FellegiSunter:
     attributes: list[str]
     m: np.ndarray  # (A, L): P(level | match)
     u: np.ndarray  # (A, L): P(level | non-match)
-    prior: float  # P(match) of two random tuples
+    #: matching pairs per tuple: the prior of a union of n tuples is this times n over
+    #: its n (n - 1) / 2 pairs (a model kept with the judge meets tables of other sizes)
+    pairs_per_tuple: float
     report: dict[str, Any]
 
-    def weights(self, lev: np.ndarray) -> np.ndarray:
-        """Match weight (log-odds) of each pair's levels (P, A)."""
+    def prior(self, n: int) -> float:
+        """P(match) of two random tuples of a union of ``n`` tuples."""
+        return float(np.clip(2.0 * self.pairs_per_tuple / max(n - 1, 1), 1e-12, 0.5))
+
+    def weights(self, lev: np.ndarray, n: int) -> np.ndarray:
+        """Match weight (log-odds) of each pair's levels (P, A) in a union of ``n`` tuples."""
         bf = np.log(self.m) - np.log(self.u)  # (A, L)
-        w = np.full(len(lev), np.log(self.prior) - np.log1p(-self.prior))
+        p = self.prior(n)
+        w = np.full(len(lev), np.log(p) - np.log1p(-p))
         for j in range(lev.shape[1]):
             k = lev[:, j]
             ok = k >= 0
             w[ok] += bf[j, k[ok]]
         return w
 
-    def posterior(self, static: np.ndarray) -> np.ndarray:
-        """P(match) of each pair from the judge's pair features."""
-        w = self.weights(levels(static))
+    def posterior(self, static: np.ndarray, n: int) -> np.ndarray:
+        """P(match) of each pair from the judge's pair features, in a union of ``n``
+        tuples."""
+        w = self.weights(levels(static), n)
         return 1.0 / (1.0 + np.exp(-np.clip(w, -60, 60)))
 
     @property
@@ -100,7 +106,7 @@ class FellegiSunter:
             "attributes": self.attributes,
             "m": self.m.tolist(),
             "u": self.u.tolist(),
-            "prior": self.prior,
+            "pairs_per_tuple": self.pairs_per_tuple,
             "report": self.report,
         }
 
@@ -110,7 +116,7 @@ class FellegiSunter:
             list(d["attributes"]),
             np.array(d["m"]),
             np.array(d["u"]),
-            float(d["prior"]),
+            float(d["pairs_per_tuple"]),
             dict(d.get("report", {})),
         )
 
@@ -126,32 +132,49 @@ def _counts(lev: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def entropy(codes: np.ndarray) -> float:
+    """Entropy (bits) of the non-null values (codes) of one attribute."""
+    c = codes[codes >= 0]
+    if len(c) == 0:
+        return 0.0
+    counts = np.unique(c, return_counts=True)[1]
+    p = counts / len(c)
+    return float(-(p * np.log2(p)).sum())
+
+
 def rule_pairs(
     codes: np.ndarray, rng: np.random.Generator, cap: int = RULE_PAIRS
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Tuple pairs holding the same value (code) of one attribute, from values held by at
-    most :data:`MAX_GROUP` tuples: (left, right) (a random sample of ``cap`` at most) and
-    how many there are in all."""
+    """Tuple pairs holding the same value (code) of one attribute: (left, right), all of
+    them or, where there are more than ``cap``, ``cap`` drawn uniformly (with replacement)
+    from all of them, and how many there are in all."""
     t = np.flatnonzero(codes >= 0)
     t = t[np.argsort(codes[t], kind="stable")]
     c = codes[t]
+    empty = np.zeros(0, np.int64)
     if len(c) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
+        return empty, empty, 0
     starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    sizes = np.diff(np.r_[starts, len(c)])
-    small = np.repeat(sizes <= MAX_GROUP, sizes)
-    ls, rs = [], []
-    for d in range(1, int(min(MAX_GROUP, sizes.max()))):
-        same = (c[:-d] == c[d:]) & small[:-d]
-        ls.append(t[:-d][same])
-        rs.append(t[d:][same])
-    left = np.concatenate(ls).astype(np.int64) if ls else np.zeros(0, np.int64)
-    right = np.concatenate(rs).astype(np.int64) if rs else np.zeros(0, np.int64)
-    total = len(left)
-    if total > cap:
-        keep = np.sort(rng.choice(total, cap, replace=False))
-        left, right = left[keep], right[keep]
-    return left, right, total
+    sizes = np.diff(np.r_[starts, len(c)]).astype(np.int64)
+    per_group = sizes * (sizes - 1) // 2
+    total = int(per_group.sum())
+    if total == 0:
+        return empty, empty, 0
+    if total <= cap:  # every pair: each offset d pairs the tuples d apart in one group
+        ls, rs = [], []
+        for d in range(1, int(sizes.max())):
+            same = c[:-d] == c[d:]
+            ls.append(t[:-d][same])
+            rs.append(t[d:][same])
+        return np.concatenate(ls).astype(np.int64), np.concatenate(rs).astype(np.int64), total
+    # a pair drawn uniformly: its group by the groups' pair counts, then two members
+    k = rng.integers(0, total, cap)
+    g = np.searchsorted(np.cumsum(per_group), k, side="right")
+    size, base = sizes[g], starts[g]
+    a = rng.integers(0, size)
+    b = rng.integers(0, size - 1)
+    b = b + (b >= a)
+    return t[base + a].astype(np.int64), t[base + b].astype(np.int64), total
 
 
 def _em(lev: np.ndarray, u: np.ndarray, skip: int) -> tuple[np.ndarray, float, int]:
@@ -197,8 +220,10 @@ def fit_fellegi_sunter(
     if n < 2 or A < 2:
         return None
     filled = (stats.codes >= 0).mean(axis=0)
-    distinct = np.array([len(np.unique(c[c >= 0])) for c in stats.codes.T])
-    order = [int(j) for j in np.argsort(-distinct, kind="stable")]
+    # the rules: the attributes of most entropy (the most identifying; a count of distinct
+    # values would rank a column of typo'd surnames from a small pool above dates of birth)
+    bits = np.array([entropy(c) for c in stats.codes.T])
+    order = [int(j) for j in np.argsort(-bits, kind="stable")]
     sessions = []
     for j in order:
         left, right, total = rule_pairs(stats.codes[:, j], rng)
@@ -234,11 +259,8 @@ def fit_fellegi_sunter(
     # matches in all: a session's matches are those whose rule attribute is filled on both
     # sides and equal (its m of ``exact``, estimated by the other session)
     expected = [matches / max(m[j, 0] * filled[j] ** 2, 1e-9) for j, matches in found]
-    all_pairs = n * (n - 1) / 2
-    prior = float(np.clip(np.mean(expected) / all_pairs, 1e-12, 0.5))
     bf = np.log2(m / u)
     report["expected_matching_pairs"] = round(float(np.mean(expected)), 1)
-    report["prior"] = prior
     report["match_weights"] = {
         a: dict(zip(LEVELS, np.round(bf[i], 2).tolist())) for i, a in enumerate(stats.attributes)
     }
@@ -252,4 +274,4 @@ def fit_fellegi_sunter(
         report["status"] = "not used: expects more than two matching pairs a tuple (a join)"
     else:
         report["status"] = "used"
-    return FellegiSunter(list(stats.attributes), m, u, prior, report)
+    return FellegiSunter(list(stats.attributes), m, u, float(np.mean(expected)) / n, report)

@@ -354,7 +354,7 @@ class SSACLJudge:
             return self._plain(union).score(union, left, right)
         static = pair_static(self.stats_of(union), left, right, self.options["threads"])
         fs = self.fs if self.fs is not None and self.fs.attributes == union.attributes else None
-        post = fs.posterior(static) if fs is not None else None
+        post = fs.posterior(static, union.n_tuples) if fs is not None else None
         # a pair that shares several attributes and that the Fellegi-Sunter model puts at
         # odds of 1 in 10,000 or less is not scored by the matcher (a cascade: the cheap
         # model's hopeless pairs skip the costly one); its score is the model's posterior
