@@ -173,6 +173,7 @@ class SSACLJudge:
         o = self.options
         t0 = time.perf_counter()
         self._report = {}
+        self.fs = None  # a judge fitted again keeps no model of the last union
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
