@@ -58,9 +58,9 @@ def levels(static: np.ndarray) -> np.ndarray:
     """(P, A) comparison levels (index into :data:`LEVELS`, -1 where a side is null) from
     the judge's pair features ``static`` (P, A, features)."""
     present = ~np.isnan(static[:, :, 0])
-    f = np.nan_to_num(static, nan=0.0)
-    exact = (f[:, :, _EXACT] > 0) | (f[:, :, _CANON] > 0)
-    jw = f[:, :, _JW]
+    # only the three features read (a comparison with NaN is False, as with 0)
+    exact = (static[:, :, _EXACT] > 0) | (static[:, :, _CANON] > 0)
+    jw = static[:, :, _JW]
     lev = np.where(exact, 0, np.where(jw >= CLOSE, 1, np.where(jw >= NEAR, 2, 3)))
     return np.where(present, lev, -1).astype(np.int8)
 
