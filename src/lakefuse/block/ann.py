@@ -25,7 +25,7 @@ __all__ = ["ANNBlocker", "HybridBlocker", "knn", "tuple_embeddings", "value_cand
 
 def value_candidates(
     union: UnionTable,
-    encoder: str = "minilm-onnx",
+    encoder: str = "auto",
     k_values: int = 5,
     per_tuple: int = 10,
     min_sim: float = 0.5,
@@ -196,7 +196,7 @@ class ANNBlocker:
     name = "ann"
 
     def __init__(
-        self, k: int | None = None, encoder: str = "minilm-onnx", threads: int | None = None
+        self, k: int | None = None, encoder: str = "auto", threads: int | None = None
     ) -> None:
         self.k = k
         self.encoder = encoder
@@ -221,7 +221,7 @@ class HybridBlocker(ANNBlocker):
     def __init__(
         self,
         k: int | None = None,
-        encoder: str = "minilm-onnx",
+        encoder: str = "auto",
         value_share: float = 0.2,
         token_share: float = 0.1,
         threads: int | None = None,

@@ -12,7 +12,7 @@ from pydantic import Field
 from lakefuse.registry import Options
 
 #: the text encoders of :mod:`lakefuse.encode` (``ENCODERS``; a test keeps the two equal)
-Encoder = Literal["minilm", "minilm-onnx", "static", "qgram"]
+Encoder = Literal["auto", "minilm", "minilm-bf16", "minilm-onnx", "static", "qgram"]
 
 
 class TokenOptions(Options):
@@ -75,7 +75,11 @@ class ANNOptions(Options):
     k: int | None = Field(
         None, ge=1, description="Neighbours per tuple (null: a third of the budget)."
     )
-    encoder: Encoder = Field("minilm-onnx", description="Text encoder of the cell values.")
+    encoder: Encoder = Field(
+        "auto",
+        description="Text encoder of the cell values (auto: minilm-bf16 on a CPU with AMX, "
+        "else minilm-onnx).",
+    )
     threads: int | None = Field(
         None,
         ge=1,

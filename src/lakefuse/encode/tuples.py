@@ -117,7 +117,7 @@ def attribute_weights(union: UnionTable) -> np.ndarray:
 
 def tuple_embeddings(
     union: UnionTable,
-    encoder: str = "minilm-onnx",
+    encoder: str = "auto",
     weights: np.ndarray | None = None,
     threads: int | None = None,
     embedder: Any = None,

@@ -43,7 +43,11 @@ class SSACLOptions(Options):
     """Self-supervised adversarial contrastive learning (SSACL): an attention matcher trained
     on the tables being integrated, with no labels."""
 
-    encoder: Encoder = Field("minilm-onnx", description="Text encoder of the cell values.")
+    encoder: Encoder = Field(
+        "auto",
+        description="Text encoder of the cell values (auto: minilm-bf16 on a CPU with AMX, "
+        "else minilm-onnx).",
+    )
     numbers_by_chars: bool | None = Field(
         None,
         description="Values of digits and separators only (ids, dates, postcodes, prices) "

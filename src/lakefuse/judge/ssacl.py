@@ -177,6 +177,11 @@ class SSACLJudge:
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
+        if o["encoder"] == "auto":  # this machine's fastest MiniLM, kept with the model
+            from lakefuse.encode import resolve_encoder
+
+            o["encoder"] = resolve_encoder("auto")
+            self._embedder = None
         if self._numbers_auto:  # by the number of distinct values of this union
             o["numbers_by_chars"] = len(stats.strings) > NUMBERS_BY_CHARS_ABOVE
             self._embedder = None
