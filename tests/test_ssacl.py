@@ -202,8 +202,8 @@ def test_encoder_auto_is_saved_as_the_model_used(tmp_path: Path) -> None:
     a, b, _ = lake()
     judge = SSACLJudge(**{**FAST, "encoder": "auto"})
     judge.fit(make_union({"a": a, "b": b}), Settings(seed=0))
-    # "auto" became this machine's MiniLM, saved so that a reload embeds alike
-    assert judge.report()["encoder"] in ("minilm-bf16", "minilm-onnx")
+    # "auto" became the MiniLM for this (small) union, saved so that a reload embeds alike
+    assert judge.report()["encoder"] == "minilm-onnx"
     judge.save(tmp_path / "m")
     again = load_judge(str(tmp_path / "m"))
     assert again.options["encoder"] == judge.report()["encoder"]

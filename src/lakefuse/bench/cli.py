@@ -205,7 +205,9 @@ def scale(
             "judge: SSACL trained and run on 10,000 FEBRL tuples; "
             "conflicts: 1,000 conflicts through ICLCR with the bundled model; "
             "pipeline: lakefuse integrate beside a generic Splink on FEBRL-style person "
-            "records at several sizes."
+            "records at several sizes; encoders: each MiniLM backend's rate and distance "
+            "from the float32 model on real cell values (--n values per corpus, JSON and "
+            "Markdown)."
         ),
     ],
     out: Annotated[
@@ -273,6 +275,14 @@ def scale(
         typer.echo((folder / "scale_pipeline.md").read_text())
         return
     out = out or Path(f"bench-out/scale/{what}.json")
+    if what == "encoders":
+        from lakefuse.bench.encoders import markdown, write
+        from lakefuse.bench.encoders import run as encoders_run
+
+        result = encoders_run(n or 5000, seed, say=(lambda _: None) if quiet else typer.echo)
+        write(result, out)
+        typer.echo(markdown(result))
+        return
     if what == "sets":
         from lakefuse.bench.scale_sets import scale_run
 
@@ -286,7 +296,9 @@ def scale(
 
         res = conflict_run(n=n or 1_000)
     else:
-        typer.echo(f"unknown figure {what!r}: sets, judge, conflicts or pipeline", err=True)
+        typer.echo(
+            f"unknown figure {what!r}: sets, judge, conflicts, pipeline or encoders", err=True
+        )
         raise typer.Exit(2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2, default=str))

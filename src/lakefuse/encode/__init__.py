@@ -8,8 +8,8 @@ Encoders: ``minilm`` (all-MiniLM-L6-v2, torch, float32), ``minilm-bf16`` (the sa
 bfloat16 matrix products), ``minilm-onnx`` (the same model, int8 ONNX on onnxruntime, no
 torch), ``static`` (a static token-embedding model distilled from MiniLM, model2vec-style:
 ~100x faster, for blocking), ``qgram`` (hashed character 3-grams: no model at all;
-typo-robust, meaning-blind). ``auto`` (the default) is ``minilm-bf16`` on a CPU that
-multiplies bfloat16 matrices in hardware (Intel AMX), else ``minilm-onnx``
+typo-robust, meaning-blind). ``auto`` (the default) is ``minilm-bf16`` for a large union on
+a CPU that multiplies bfloat16 matrices in hardware (Intel AMX), else ``minilm-onnx``
 (:func:`resolve_encoder`)."""
 
 from __future__ import annotations
@@ -60,15 +60,26 @@ def amx() -> bool:
         return False
 
 
-def resolve_encoder(name: str) -> str:
-    """``name`` itself, or for ``auto`` the fastest MiniLM here: on 2 cores of an AMX Xeon
-    the bfloat16 torch model embeds short cell values about 3x as fast as the int8 ONNX one
-    (3,800 against 1,200 a second; the benchmark's ``encoders`` record), and its vectors are
-    nearer the float32 model's (cosine > 0.9999); without AMX, bfloat16 is emulated and the
-    int8 model is the fast one."""
+#: ``auto`` takes the bfloat16 model for a union of more distinct values than this (on a CPU
+#: with AMX), the int8 ONNX model below it. On 2 cores of an AMX Xeon the bfloat16 model embeds
+#: short cell values about 3x as fast (3,800 against 1,200 a second: ``lakefuse bench scale
+#: encoders``), and its vectors are nearer the float32 model's; from here on the model's time
+#: is minutes. Chosen on the bench (a tuned constant): below it the bench tasks keep the
+#: encoder they were measured with, since the Magellan product tasks swing with the encoder's
+#: rounding as with the training seed (abt_buy at seeds 0, 1, 2: F1 0.90, 0.05, 0.90 with the
+#: int8 model, 0.05, 0.90, 0.90 with the bfloat16 one), while the noise settings' means moved
+#: by under 0.001.
+BF16_ABOVE = 100_000
+
+
+def resolve_encoder(name: str, distinct_values: int | None = None) -> str:
+    """``name`` itself, or for ``auto`` the MiniLM to use on a union of ``distinct_values``
+    (None: a small one): ``minilm-bf16`` above :data:`BF16_ABOVE` on a CPU with AMX (without
+    it bfloat16 is emulated and slow), else ``minilm-onnx``."""
     if name != "auto":
         return name
-    return "minilm-bf16" if amx() else "minilm-onnx"
+    large = distinct_values is not None and distinct_values > BF16_ABOVE
+    return "minilm-bf16" if large and amx() else "minilm-onnx"
 
 
 @lru_cache(maxsize=8)

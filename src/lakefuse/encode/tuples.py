@@ -115,6 +115,16 @@ def attribute_weights(union: UnionTable) -> np.ndarray:
     return np.maximum(AttributeStats.of(union).distinctiveness, 0.05)
 
 
+def encoder_for(union: UnionTable, name: str) -> str:
+    """The encoder ``name`` resolved for this union (``auto``: by its number of distinct
+    values, :func:`~lakefuse.encode.resolve_encoder`)."""
+    from lakefuse.encode import resolve_encoder
+
+    if name != "auto":
+        return name
+    return resolve_encoder(name, sum(len(c.dictionary) for c in union_columns(union).values()))
+
+
 def tuple_embeddings(
     union: UnionTable,
     encoder: str = "auto",
@@ -130,7 +140,9 @@ def tuple_embeddings(
 
     columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
-    emb = embedder if embedder is not None else Embedder(encoder, threads=threads)
+    if embedder is None:
+        embedder = Embedder(encoder_for(union, encoder), threads=threads)
+    emb = embedder
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
         col = columns[a]

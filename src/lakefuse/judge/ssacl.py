@@ -168,7 +168,7 @@ class SSACLJudge:
 
     # -- training ----------------------------------------------------------------------
     def fit(self, union: UnionTable, settings: Settings) -> None:
-        from lakefuse.encode.tuples import knn_of, tuple_embeddings
+        from lakefuse.encode.tuples import encoder_for, knn_of, tuple_embeddings
 
         o = self.options
         t0 = time.perf_counter()
@@ -177,10 +177,8 @@ class SSACLJudge:
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
-        if o["encoder"] == "auto":  # this machine's fastest MiniLM, kept with the model
-            from lakefuse.encode import resolve_encoder
-
-            o["encoder"] = resolve_encoder("auto")
+        if o["encoder"] == "auto":  # by this union's size and CPU, kept with the model
+            o["encoder"] = encoder_for(union, "auto")
             self._embedder = None
         if self._numbers_auto:  # by the number of distinct values of this union
             o["numbers_by_chars"] = len(stats.strings) > NUMBERS_BY_CHARS_ABOVE
