@@ -52,11 +52,13 @@ def corpora(n: int, seed: int = 0) -> dict[str, list[str]]:
 
 
 def run(n: int = 5000, seed: int = 0, say: Any = print) -> dict[str, Any]:
-    from lakefuse.encode import Embedder, resolve_encoder
+    from lakefuse.encode import BF16_ABOVE, Embedder, amx, resolve_encoder
 
     result: dict[str, Any] = {
         "machine": platform.processor() or platform.machine(),
-        "auto": resolve_encoder("auto"),
+        "amx": amx(),
+        "auto_small": resolve_encoder("auto"),
+        "auto_large": resolve_encoder("auto", BF16_ABOVE + 1),
         "corpora": {},
     }
     for name, values in corpora(n, seed).items():
@@ -87,7 +89,8 @@ def run(n: int = 5000, seed: int = 0, say: Any = print) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        f"Encoders on {result['machine']} (auto = `{result['auto']}`)",
+        f"Encoders on {result['machine']} (AMX: {'yes' if result['amx'] else 'no'}; auto: "
+        f"`{result['auto_small']}` for a small union, `{result['auto_large']}` for a large one)",
         "",
         "| values | backend | values/s | rate vs int8 ONNX | cosine to float32 (mean / min) |",
         "|---|---|---|---|---|",
