@@ -62,13 +62,13 @@ def amx() -> bool:
 
 #: ``auto`` takes the bfloat16 model for a union of more distinct values than this (on a CPU
 #: with AMX), the int8 ONNX model below it. On 2 cores of an AMX Xeon the bfloat16 model embeds
-#: short cell values about 3x as fast (3,800 against 1,200 a second: ``lakefuse bench scale
-#: encoders``), and its vectors are nearer the float32 model's; from here on the model's time
-#: is minutes. Chosen on the bench (a tuned constant): below it the bench tasks keep the
-#: encoder they were measured with, since the Magellan product tasks swing with the encoder's
-#: rounding as with the training seed (abt_buy at seeds 0, 1, 2: F1 0.90, 0.05, 0.90 with the
-#: int8 model, 0.05, 0.90, 0.90 with the bfloat16 one), while the noise settings' means moved
-#: by under 0.001.
+#: cell values about 3x as fast (FEBRL4's 3,288 against 1,132 a second, Abt-Buy's 823 against
+#: 266: ``lakefuse bench scale encoders``), and its vectors are nearer the float32 model's;
+#: from here on the model's time is minutes. Chosen on the bench (a tuned constant): below it
+#: the bench tasks keep the encoder they were measured with, since the Magellan product tasks
+#: swing with the encoder's rounding as with the training seed (abt_buy at seeds 0, 1, 2: F1
+#: 0.90, 0.05, 0.90 with the int8 model, 0.05, 0.90, 0.90 with the bfloat16 one), while the
+#: noise settings' means moved by under 0.001.
 BF16_ABOVE = 100_000
 
 
