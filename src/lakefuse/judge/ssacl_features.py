@@ -214,9 +214,9 @@ def chance_matches(
     attribute agrees when its values are equal after normalisation (counted without the
     pair's own tuples), canonically the same or typo-close (character similarity >= 0.8;
     counted with the more common of the two values, less the pair's tuple that has it)."""
-    f = np.nan_to_num(static[:, :, :SIM_COLUMNS], nan=0.0)
-    exact = f[:, :, 3] > 0
-    agree = exact | (f[:, :, 4] > 0) | (f[:, :, 0] >= 0.8)
+    # the three features it reads, straight (a NaN, a null side, compares False as 0 does)
+    exact = static[:, :, 3] > 0
+    agree = exact | (static[:, :, 4] > 0) | (static[:, :, 0] >= 0.8)
     counts = [
         np.where(stats.uniq[s] > 0, 1.0 / np.maximum(stats.uniq[s], 1e-12), 1.0)
         for s in (left, right)
