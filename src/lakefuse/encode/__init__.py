@@ -122,12 +122,14 @@ class Embedder:
         threads: int | None = None,
         numbers_by_chars: bool = False,
     ) -> None:
+        #: ``auto`` here is the choice for a small union (callers that know the union's size
+        #: resolve it first: :func:`lakefuse.encode.tuples.encoder_for`)
         self.name = resolve_encoder(name)
         #: numeric-only values (:func:`numeric_only`) as hashed character 3-grams (the qgram
         #: encoder, same dimension) instead of through the model: a lake's ids, dates and
         #: postcodes are most of its distinct values and the model's slowest work
         self.numbers_by_chars = numbers_by_chars
-        self.encoder = get_encoder(name, threads)
+        self.encoder = get_encoder(self.name, threads)
         self.dim = self.encoder.dim
         self.cache = EmbeddingCache(self.encoder_key, self.dim, cache)
         self.batch_tokens = batch_tokens
