@@ -207,6 +207,8 @@ def test_encoder_auto_is_saved_as_the_model_used(tmp_path: Path) -> None:
     judge.save(tmp_path / "m")
     again = load_judge(str(tmp_path / "m"))
     assert again.options["encoder"] == judge.report()["encoder"]
+    # fitted again, the judge decides anew for the new union (as for numbers_by_chars)
+    assert judge._encoder_auto and not again._encoder_auto
 
 
 def test_threshold_override_and_ablation_switches() -> None:

@@ -86,6 +86,8 @@ class SSACLJudge:
         self.options = {**DEFAULTS, **options}
         #: numbers_by_chars unset: decided by each union fit() meets (and saved so decided)
         self._numbers_auto = self.options["numbers_by_chars"] is None
+        #: encoder "auto": decided by each union fit() meets (and saved so decided)
+        self._encoder_auto = self.options["encoder"] == "auto"
         self.matcher: Matcher | Ensemble | None = None
         self.threshold: float = 0.5
         self._report: dict[str, Any] = {}
@@ -177,7 +179,7 @@ class SSACLJudge:
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
-        if o["encoder"] == "auto":  # by this union's size and CPU, kept with the model
+        if self._encoder_auto:  # by this union's size and CPU, kept with the model
             o["encoder"] = encoder_for(union, "auto")
             self._embedder = None
         if self._numbers_auto:  # by the number of distinct values of this union
