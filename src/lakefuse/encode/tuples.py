@@ -140,9 +140,9 @@ def tuple_embeddings(
 
     columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
-    if embedder is None:
-        embedder = Embedder(encoder_for(union, encoder), threads=threads)
     emb = embedder
+    if emb is None:
+        emb = Embedder(encoder_for(union, encoder), threads=threads)
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
         col = columns[a]

@@ -217,10 +217,8 @@ def chance_matches(
     # the three features it reads, straight (a NaN, a null side, compares False as 0 does)
     exact = static[:, :, 3] > 0
     agree = exact | (static[:, :, 4] > 0) | (static[:, :, 0] >= 0.8)
-    counts = [
-        np.where(stats.uniq[s] > 0, 1.0 / np.maximum(stats.uniq[s], 1e-12), 1.0)
-        for s in (left, right)
-    ]
+    uniq = [stats.uniq[s] for s in (left, right)]  # (P, A) each, gathered once
+    counts = [np.where(q > 0, 1.0 / np.maximum(q, 1e-12), 1.0) for q in uniq]
     # typo-close or canonically the same: the more common of the two values, less the one
     # of the pair's own tuples it counts
     common = np.maximum(np.rint(np.maximum(counts[0], counts[1])) - 1.0, 0.0)
