@@ -19,7 +19,8 @@ from lakefuse.bench.metrics import score
 from lakefuse.bench.tasks import shared_dir
 from lakefuse.bench.tfidf import tfidf_mutual_baseline
 from lakefuse.pipeline import Result
-from lakefuse.sets.one_to_one import Evidence, fan_out, matched_sources
+from lakefuse.sets.one_to_one import matched_sources
+from lakefuse.sets.one_to_one_evidence import Evidence, fan_out
 from lakefuse.sets.one_to_one_groups import assign_groups, attach, mutual_best, second_partners
 from lakefuse.text.chargram import pair_cosines
 from lakefuse.types import IntegrabilityGraph
@@ -324,7 +325,7 @@ def test_evidence_is_one_row_per_pair_an_edge_winning(
 
 
 def test_evidence_between_clean_sources_is_a_slice_of_the_whole() -> None:
-    from lakefuse.sets.one_to_one import linked_sources
+    from lakefuse.sets.one_to_one_evidence import linked_sources
 
     rng = np.random.default_rng(7)
     n, tables = 80, 4

@@ -12,7 +12,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 if TYPE_CHECKING:
-    from lakefuse.sets.one_to_one import Evidence
+    from lakefuse.sets.one_to_one_evidence import Evidence
 
 #: the judge is informative on a source pair when it accepted at least this share of the pairs
 #: text is surest of there (mutual best, cosine above ``min_text`` and at least the median
