@@ -23,6 +23,7 @@ from lakefuse.sets.one_to_one import matched_sources
 from lakefuse.sets.one_to_one_evidence import Evidence, fan_out
 from lakefuse.sets.one_to_one_groups import assign_groups, attach, mutual_best, second_partners
 from lakefuse.text.chargram import pair_cosines
+from lakefuse.text.codes import code_conflicts
 from lakefuse.types import IntegrabilityGraph
 
 O2O = {"one_to_one": True}
@@ -353,3 +354,59 @@ def test_evidence_between_clean_sources_is_a_slice_of_the_whole() -> None:
     lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
     want_linked = {(int(a), int(b)) for a, b in zip(lo[ta != tb], hi[ta != tb])}
     assert linked_sources(graph, table_of) == want_linked
+
+
+def test_a_judge_linking_models_of_one_line_inside_a_catalogue_leaves_it_clean() -> None:
+    # two catalogues of the same 40 products, each product once in each; in shop_a 12 of them
+    # are models of 7 others, their codes a digit apart ("so482ax" / "so483ax"), which the
+    # judge links inside shop_a: counted as duplicates, 14 of its 40 tuples (over 0.25). Two
+    # rows that both carry codes and share none are two models, not one entity twice: shop_a
+    # stays clean and the catalogues are matched one-to-one
+    base = _products(40, 1)
+    for i in range(7):
+        name = base[i]["name"]
+        base[20 + i] = {
+            "name": f"{name[:-3]}{(int(name[-3]) + 1) % 10}{name[-2:]}",
+            "price": base[i]["price"],
+        }
+    a = pd.DataFrame(base)
+    b = pd.DataFrame(
+        [
+            {
+                "name": f"{p['name'].split()[0].upper()} {p['name'].split()[2]} "
+                f"{p['name'].split()[1]} new",
+                "price": p["price"],
+            }
+            for p in base[::-1]
+        ]
+    )
+    res = lakefuse.integrate({"shop_a": a, "shop_b": b}, judge="similarity", quiet=True)
+    report = res.run["stages"]["sets"]["one_to_one"]
+    assert report["duplicate_share_all_links"]["shop_a"] > 0.25  # the judge links the models
+    assert report["variant_links"] >= 7
+    assert report["duplicate_share"]["shop_a"] <= 0.25
+    assert report["matched_sources"] == ["shop_a", "shop_b"]
+    sets = _sets(res)
+    for s in sets:
+        assert max(Counter(t for t, _ in s).values()) <= 1, s
+    assert _right(sets) >= 36
+
+
+def test_code_conflicts_two_models_not_a_shared_stem_nor_plain_numbers() -> None:
+    names = pa.array(
+        [
+            "sony 46 ' bravia xbr lcd hdtv kdl46xbr6",
+            "sony 52 ' bravia xbr lcd hdtv kdl52xbr6",
+            "lg 24 ' dishwasher white ldf6920ww",
+            "lg 24 ' dishwasher black ldf6920bb",
+            "john smith",
+            "jon smith",
+            "sony bravia lcd hdtv",
+        ]
+    )
+    # a postcode, a plain number in its own column, is not a code
+    postcodes = pa.array([None, None, None, None, "4051", "4052", None])
+    l, r = np.array([0, 2, 4, 0, 1]), np.array([1, 3, 5, 6, 0])
+    out = code_conflicts([names, postcodes], l, r)
+    assert out.tolist() == [True, False, False, False, True]
+    assert code_conflicts([names, postcodes], np.array([], int), np.array([], int)).tolist() == []

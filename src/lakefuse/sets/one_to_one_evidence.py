@@ -154,11 +154,14 @@ def fan_out(ev: Evidence) -> dict[tuple[int, int], float]:
 def variant_links(ev: Evidence, over: np.ndarray, union: UnionTable) -> np.ndarray:
     """Mask over the pairs of ``ev``: the integrable edges inside a source of ``over`` whose
     two rows both carry model numbers or codes and share none
-    (:func:`lakefuse.text.codes.code_conflicts`): two variants of one product line (colours,
-    sizes: ``ldf6920ww`` / ``ldf6920bb`` share their stem and are not counted), which a judge
-    may link but which are not two rows of one entity, so they do not make a catalogue
-    unclean. Person registers' values are mostly not read as codes (a plain number under
-    ``MIN_ID_DIGITS`` digits is not), so their duplicates still count."""
+    (:func:`lakefuse.text.codes.code_conflicts`): two models of one product line
+    (``kdl46xbr6`` / ``kdl52xbr6``), which a judge may link but which are not two rows of one
+    entity, so they do not make a catalogue unclean. Codes that share their stem (``ldf6920ww``
+    / ``ldf6920bb``) do not conflict: such links still count. Only sources whose share with
+    every link is over the cut (``over``) are read. A person register's plain numbers under
+    ``MIN_ID_DIGITS`` digits are not codes, so its duplicates count; where its ids or phone
+    numbers are (8 digits or more) and a duplicate's was changed, the judge-trusted guard of
+    the step (``TRUSTED_DUPLICATES``) still finds the duplicates."""
     out = np.zeros(len(ev.l), dtype=bool)
     inside = inside_links(ev) & over[ev.table_of[ev.l]]
     if not inside.any():
