@@ -70,6 +70,15 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[judge=ssacl,encoder=static]",
         {"judge": "ssacl", "judge_options": {"encoder": "static"}},
     ),
+    # MiniLM with bfloat16 matrix products at every size (the default: above 100,000 values)
+    (
+        "lakefuse[judge=ssacl,encoder=minilm-bf16]",
+        {"judge": "ssacl", "judge_options": {"encoder": "minilm-bf16"}},
+    ),
+    (
+        "lakefuse[judge=ssacl,encoder=minilm-bf16,numbers_by_chars]",
+        {"judge": "ssacl", "judge_options": {"encoder": "minilm-bf16", "numbers_by_chars": True}},
+    ),
     # numeric-only values (ids, dates, prices) embedded as character 3-grams at every size
     (
         "lakefuse[judge=ssacl,numbers_by_chars]",
