@@ -52,13 +52,12 @@ def corpora(n: int, seed: int = 0) -> dict[str, list[str]]:
 
 
 def run(n: int = 5000, seed: int = 0, say: Any = print) -> dict[str, Any]:
-    from lakefuse.encode import BF16_ABOVE, Embedder, amx, resolve_encoder
+    from lakefuse.encode import Embedder, amx, resolve_encoder
 
     result: dict[str, Any] = {
         "machine": platform.processor() or platform.machine(),
         "amx": amx(),
-        "auto_small": resolve_encoder("auto"),
-        "auto_large": resolve_encoder("auto", BF16_ABOVE + 1),
+        "auto": resolve_encoder("auto"),
         "corpora": {},
     }
     for name, values in corpora(n, seed).items():
@@ -90,7 +89,7 @@ def run(n: int = 5000, seed: int = 0, say: Any = print) -> dict[str, Any]:
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Encoders on {result['machine']} (AMX: {'yes' if result['amx'] else 'no'}; auto: "
-        f"`{result['auto_small']}` for a small union, `{result['auto_large']}` for a large one)",
+        f"`{result['auto']}`)",
         "",
         "| values | backend | values/s | rate vs int8 ONNX | cosine to float32 (mean / min) |",
         "|---|---|---|---|---|",

@@ -37,11 +37,10 @@ def value_candidates(
     how rare the values are; summed over attributes; each tuple keeps its ``per_tuple``
     best partners."""
     from lakefuse.encode import Embedder
-    from lakefuse.encode.tuples import encoder_for
 
     n = union.n_tuples
     cap = max_group if max_group is not None else int(max(50, min(2000, 4 * math.sqrt(n))))
-    emb = Embedder(encoder_for(union, encoder), threads=threads)
+    emb = Embedder(encoder, threads=threads)
     ls: list[np.ndarray] = []
     rs: list[np.ndarray] = []
     ss: list[np.ndarray] = []

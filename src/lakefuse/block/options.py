@@ -77,8 +77,8 @@ class ANNOptions(Options):
     )
     encoder: Encoder = Field(
         "auto",
-        description="Text encoder of the cell values (auto: minilm-bf16 for a union of over "
-        "100,000 distinct values on a CPU with AMX, else minilm-onnx).",
+        description="Text encoder of the cell values (auto: minilm-bf16 on a CPU with AMX, "
+        "else minilm-onnx).",
     )
     threads: int | None = Field(
         None,

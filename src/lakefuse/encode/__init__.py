@@ -8,8 +8,8 @@ Encoders: ``minilm`` (all-MiniLM-L6-v2, torch, float32), ``minilm-bf16`` (the sa
 bfloat16 matrix products), ``minilm-onnx`` (the same model, int8 ONNX on onnxruntime, no
 torch), ``static`` (a static token-embedding model distilled from MiniLM, model2vec-style:
 ~100x faster, for blocking), ``qgram`` (hashed character 3-grams: no model at all;
-typo-robust, meaning-blind). ``auto`` (the default) is ``minilm-bf16`` for a large union on
-a CPU that multiplies bfloat16 matrices in hardware (Intel AMX), else ``minilm-onnx``
+typo-robust, meaning-blind). ``auto`` (the default) is ``minilm-bf16`` on a CPU that
+multiplies bfloat16 matrices in hardware (Intel AMX), else ``minilm-onnx``
 (:func:`resolve_encoder`)."""
 
 from __future__ import annotations
@@ -60,26 +60,21 @@ def amx() -> bool:
         return False
 
 
-#: ``auto`` takes the bfloat16 model for a union of more distinct values than this (on a CPU
-#: with AMX), the int8 ONNX model below it. On 2 cores of an AMX Xeon the bfloat16 model embeds
-#: cell values about 3x as fast (FEBRL4's 3,288 against 1,132 a second, Abt-Buy's 823 against
-#: 266: ``lakefuse bench scale encoders``), and its vectors are nearer the float32 model's;
-#: from here on the model's time is minutes. Chosen on the bench (a tuned constant): below it
-#: the bench tasks keep the encoder they were measured with, since the Magellan product tasks
-#: swing with the encoder's rounding as with the training seed (abt_buy at seeds 0, 1, 2: F1
-#: 0.90, 0.05, 0.90 with the int8 model, 0.05, 0.90, 0.90 with the bfloat16 one), while the
-#: noise settings' means moved by under 0.001.
-BF16_ABOVE = 100_000
+def resolve_encoder(name: str) -> str:
+    """``name`` itself, or for ``auto`` the MiniLM to use: ``minilm-bf16`` on a CPU with AMX,
+    else ``minilm-onnx`` (without AMX bfloat16 is emulated and slower than the int8 model).
 
-
-def resolve_encoder(name: str, distinct_values: int | None = None) -> str:
-    """``name`` itself, or for ``auto`` the MiniLM to use on a union of ``distinct_values``
-    (None: a small one): ``minilm-bf16`` above :data:`BF16_ABOVE` on a CPU with AMX (without
-    it bfloat16 is emulated and slow), else ``minilm-onnx``."""
+    On 2 cores of an AMX Xeon the bfloat16 model embeds cell values about 3x as fast as the
+    int8 one (FEBRL4's 3,288 against 1,132 a second, Abt-Buy's 823 against 266: ``lakefuse
+    bench scale encoders``) and its vectors are nearer the float32 model's (cosine > 0.9999
+    against 0.997). Until the one-to-one step stopped counting a product line's models as a
+    catalogue's duplicates it was kept to large lakes: abt_buy swung between F1 0.90 and 0.05
+    with the encoder's rounding as with the training seed. Since then, bfloat16 at every size:
+    the bench's noise settings' means within 0.002 of the int8 model's, abt_buy 0.90 at every
+    seed tried, dblp_acm within its own range over seeds (0.975-0.986 with either model)."""
     if name != "auto":
         return name
-    large = distinct_values is not None and distinct_values > BF16_ABOVE
-    return "minilm-bf16" if large and amx() else "minilm-onnx"
+    return "minilm-bf16" if amx() else "minilm-onnx"
 
 
 @lru_cache(maxsize=8)
@@ -122,8 +117,6 @@ class Embedder:
         threads: int | None = None,
         numbers_by_chars: bool = False,
     ) -> None:
-        #: ``auto`` here is the choice for a small union (callers that know the union's size
-        #: resolve it first: :func:`lakefuse.encode.tuples.encoder_for`)
         self.name = resolve_encoder(name)
         #: numeric-only values (:func:`numeric_only`) as hashed character 3-grams (the qgram
         #: encoder, same dimension) instead of through the model: a lake's ids, dates and

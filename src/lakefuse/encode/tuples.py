@@ -115,16 +115,6 @@ def attribute_weights(union: UnionTable) -> np.ndarray:
     return np.maximum(AttributeStats.of(union).distinctiveness, 0.05)
 
 
-def encoder_for(union: UnionTable, name: str) -> str:
-    """The encoder ``name`` resolved for this union (``auto``: by its number of distinct
-    values, :func:`~lakefuse.encode.resolve_encoder`)."""
-    from lakefuse.encode import resolve_encoder
-
-    if name != "auto":
-        return name
-    return resolve_encoder(name, sum(len(c.dictionary) for c in union_columns(union).values()))
-
-
 def tuple_embeddings(
     union: UnionTable,
     encoder: str = "auto",
@@ -142,7 +132,7 @@ def tuple_embeddings(
     w = attribute_weights(union) if weights is None else weights
     emb = embedder
     if emb is None:
-        emb = Embedder(encoder_for(union, encoder), threads=threads)
+        emb = Embedder(encoder, threads=threads)
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
         col = columns[a]

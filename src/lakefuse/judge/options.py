@@ -45,14 +45,13 @@ class SSACLOptions(Options):
 
     encoder: Encoder = Field(
         "auto",
-        description="Text encoder of the cell values (auto: minilm-bf16 for a union of over "
-        "100,000 distinct values on a CPU with AMX, else minilm-onnx).",
+        description="Text encoder of the cell values (auto: minilm-bf16 on a CPU with AMX, "
+        "else minilm-onnx).",
     )
-    numbers_by_chars: bool | None = Field(
-        None,
+    numbers_by_chars: bool = Field(
+        True,
         description="Values of digits and separators only (ids, dates, postcodes, prices) "
-        "embedded as hashed character 3-grams, not by the encoder (null: when the union holds "
-        "more than 100,000 distinct values).",
+        "embedded as hashed character 3-grams, not by the encoder.",
     )
     adversarial: bool = Field(True, description="Also train on adversarial examples (FGSM).")
     se_aug: bool = Field(True, description="Positives by semantic equivalents (augmentation).")

@@ -61,13 +61,6 @@ from lakefuse.types import ScoredPairs, UnionTable
 #: every option and its default, from its model (types, ranges and what each option does:
 #: :class:`lakefuse.judge.options.SSACLOptions`, ``lakefuse options judge ssacl``)
 DEFAULTS: dict[str, Any] = SSACLOptions().model_dump()
-#: ``numbers_by_chars`` unset: numeric-only values are embedded as character 3-grams when the
-#: union holds more distinct values than this (the model embeds about a thousand values a
-#: second on 2 cores: from here on, minutes). Below it the model embeds them: routed at every
-#: size, the bench's abt_buy fell from F1 0.90 to 0.05 (prices moved the judge, no source
-#: stayed clean); codes alone routed at every size cost FEBRL a little (means within 0.005).
-#: At 200k generated people routing every numeric value gave F1 0.832, codes alone 0.804.
-NUMBERS_BY_CHARS_ABOVE = 100_000
 
 
 def _seed_all(seed: int, threads: int | None) -> None:
@@ -84,9 +77,7 @@ class SSACLJudge:
         if unknown:
             raise ValueError(f"unknown ssacl options: {sorted(unknown)}")
         self.options = {**DEFAULTS, **options}
-        #: numbers_by_chars unset: decided by each union fit() meets (and saved so decided)
-        self._numbers_auto = self.options["numbers_by_chars"] is None
-        #: encoder "auto": decided by each union fit() meets (and saved so decided)
+        #: encoder "auto": decided by each fit() (and saved so decided)
         self._encoder_auto = self.options["encoder"] == "auto"
         self.matcher: Matcher | Ensemble | None = None
         self.threshold: float = 0.5
@@ -170,7 +161,8 @@ class SSACLJudge:
 
     # -- training ----------------------------------------------------------------------
     def fit(self, union: UnionTable, settings: Settings) -> None:
-        from lakefuse.encode.tuples import encoder_for, knn_of, tuple_embeddings
+        from lakefuse.encode import resolve_encoder
+        from lakefuse.encode.tuples import knn_of, tuple_embeddings
 
         o = self.options
         t0 = time.perf_counter()
@@ -179,11 +171,8 @@ class SSACLJudge:
         _seed_all(settings.seed, o["threads"])
         rng = np.random.default_rng(settings.seed)
         stats = self.stats_of(union)
-        if self._encoder_auto:  # by this union's size and CPU, kept with the model
-            o["encoder"] = encoder_for(union, "auto")
-            self._embedder = None
-        if self._numbers_auto:  # by the number of distinct values of this union
-            o["numbers_by_chars"] = len(stats.strings) > NUMBERS_BY_CHARS_ABOVE
+        if self._encoder_auto:  # by this machine's CPU, kept with the model
+            o["encoder"] = resolve_encoder("auto")
             self._embedder = None
         self._report["numbers_by_chars"] = o["numbers_by_chars"]
         rows = Rows(stats)
