@@ -8,9 +8,9 @@ tuple of each such source. This step, run after a set finder (``hybrid`` with
    linked by the judge (an integrable edge) to another tuple of the same source. In a clean
    source every such link is a judge error; a source whose duplicates the judge sees has them
    on a large share of its tuples. A link between two rows that both carry model numbers or
-   codes and share none (two colours or sizes of one product line) is not counted: a judge
-   that links such variants would otherwise make a clean catalogue look full of duplicates
-   (on Abt-Buy the share crossed the cut at some seeds and not at others).
+   codes and share none (two models of one product line, ``kdl46xbr6`` / ``kdl52xbr6``) is
+   not counted: a judge that links such models would otherwise make a clean catalogue look
+   full of duplicates (on Abt-Buy the share crossed the cut at some seeds and not at others).
 2. **One-to-one source pairs.** Two clean sources are paired one-to-one unless most of the
    tuples the judge links across them are linked to several tuples on the other side (the
    share above ``max_fan_out``): that is a one-to-many relation (a team and its players, a
