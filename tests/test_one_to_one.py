@@ -42,16 +42,16 @@ def _products(n: int, seed: int) -> list[dict[str, str]]:
     return out
 
 
-def _lake() -> dict[str, pd.DataFrame]:
-    """Two clean catalogues of the same 40 products (each product once in each, written
-    differently; four pairs of them are one model line a digit apart, which a judge links
-    inside one catalogue) and a third source holding 20 other products twice each."""
+def _catalogues(models: int, same_price: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two clean catalogues of the same 40 products, each product once in each, written
+    differently (shop_b's rows in reverse order); products 20.. are models of products 0..
+    (``models`` of them), their codes a digit apart, priced alike or at 9.99."""
     base = _products(40, 1)
-    for i in range(4):
+    for i in range(models):
         name = base[i]["name"]
         base[20 + i] = {
             "name": f"{name[:-3]}{(int(name[-3]) + 1) % 10}{name[-2:]}",
-            "price": "9.99",
+            "price": base[i]["price"] if same_price else "9.99",
         }
     a = pd.DataFrame(base)
     b = pd.DataFrame(
@@ -64,6 +64,14 @@ def _lake() -> dict[str, pd.DataFrame]:
             for p in base[::-1]
         ]
     )
+    return a, b
+
+
+def _lake() -> dict[str, pd.DataFrame]:
+    """Two clean catalogues of the same 40 products (each product once in each, written
+    differently; four pairs of them are one model line a digit apart, which a judge links
+    inside one catalogue) and a third source holding 20 other products twice each."""
+    a, b = _catalogues(4, same_price=False)
     other = _products(60, 2)[40:]
     c = pd.DataFrame(
         [{"name": p["name"], "price": p["price"]} for p in other]
@@ -362,24 +370,7 @@ def test_a_judge_linking_models_of_one_line_inside_a_catalogue_leaves_it_clean()
     # judge links inside shop_a: counted as duplicates, 14 of its 40 tuples (over 0.25). Two
     # rows that both carry codes and share none are two models, not one entity twice: shop_a
     # stays clean and the catalogues are matched one-to-one
-    base = _products(40, 1)
-    for i in range(7):
-        name = base[i]["name"]
-        base[20 + i] = {
-            "name": f"{name[:-3]}{(int(name[-3]) + 1) % 10}{name[-2:]}",
-            "price": base[i]["price"],
-        }
-    a = pd.DataFrame(base)
-    b = pd.DataFrame(
-        [
-            {
-                "name": f"{p['name'].split()[0].upper()} {p['name'].split()[2]} "
-                f"{p['name'].split()[1]} new",
-                "price": p["price"],
-            }
-            for p in base[::-1]
-        ]
-    )
+    a, b = _catalogues(7, same_price=True)
     res = lakefuse.integrate({"shop_a": a, "shop_b": b}, judge="similarity", quiet=True)
     report = res.run["stages"]["sets"]["one_to_one"]
     assert report["duplicate_share_all_links"]["shop_a"] > 0.25  # the judge links the models
