@@ -365,11 +365,11 @@ def test_evidence_between_clean_sources_is_a_slice_of_the_whole() -> None:
 
 
 def test_a_judge_linking_models_of_one_line_inside_a_catalogue_leaves_it_clean() -> None:
-    # two catalogues of the same 40 products, each product once in each; in shop_a 12 of them
-    # are models of 7 others, their codes a digit apart ("so482ax" / "so483ax"), which the
-    # judge links inside shop_a: counted as duplicates, 14 of its 40 tuples (over 0.25). Two
-    # rows that both carry codes and share none are two models, not one entity twice: shop_a
-    # stays clean and the catalogues are matched one-to-one
+    # two catalogues of the same 40 products, each product once in each; 7 of them are models
+    # of 7 others, their codes a digit apart ("so482ax" / "so483ax"), which the judge links
+    # inside each catalogue: counted as duplicates, 14 of its 40 tuples (over 0.25). Two rows
+    # that both carry codes and share none are two models, not one entity twice: both stay
+    # clean and the catalogues are matched one-to-one
     a, b = _catalogues(7, same_price=True)
     res = lakefuse.integrate({"shop_a": a, "shop_b": b}, judge="similarity", quiet=True)
     report = res.run["stages"]["sets"]["one_to_one"]
