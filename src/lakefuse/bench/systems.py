@@ -70,19 +70,15 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "lakefuse[judge=ssacl,encoder=static]",
         {"judge": "ssacl", "judge_options": {"encoder": "static"}},
     ),
-    # MiniLM with bfloat16 matrix products at every size (the default: above 100,000 values)
+    # the int8 ONNX MiniLM (the default where the CPU has no AMX; bfloat16 where it has)
     (
-        "lakefuse[judge=ssacl,encoder=minilm-bf16]",
-        {"judge": "ssacl", "judge_options": {"encoder": "minilm-bf16"}},
+        "lakefuse[judge=ssacl,encoder=minilm-onnx]",
+        {"judge": "ssacl", "judge_options": {"encoder": "minilm-onnx"}},
     ),
+    # numeric-only values (ids, dates, prices) embedded by the model, not as character 3-grams
     (
-        "lakefuse[judge=ssacl,encoder=minilm-bf16,numbers_by_chars]",
-        {"judge": "ssacl", "judge_options": {"encoder": "minilm-bf16", "numbers_by_chars": True}},
-    ),
-    # numeric-only values (ids, dates, prices) embedded as character 3-grams at every size
-    (
-        "lakefuse[judge=ssacl,numbers_by_chars]",
-        {"judge": "ssacl", "judge_options": {"numbers_by_chars": True}},
+        "lakefuse[judge=ssacl,numbers_by_model]",
+        {"judge": "ssacl", "judge_options": {"numbers_by_chars": False}},
     ),
     # a smaller candidate budget per tuple (the default is 50)
     ("lakefuse[budget=30]", {"max_candidates_per_tuple": 30}),
