@@ -23,7 +23,7 @@ from lakefuse.sets.one_to_one import matched_sources
 from lakefuse.sets.one_to_one_evidence import Evidence, fan_out
 from lakefuse.sets.one_to_one_groups import assign_groups, attach, mutual_best, second_partners
 from lakefuse.text.chargram import pair_cosines
-from lakefuse.text.codes import code_conflicts
+from lakefuse.text.idf import code_conflicts
 from lakefuse.types import IntegrabilityGraph
 
 O2O = {"one_to_one": True}

@@ -154,7 +154,7 @@ def fan_out(ev: Evidence) -> dict[tuple[int, int], float]:
 def variant_links(ev: Evidence, over: np.ndarray, union: UnionTable) -> np.ndarray:
     """Mask over the pairs of ``ev``: the integrable edges inside a source of ``over`` whose
     two rows both carry model numbers or codes and share none
-    (:func:`lakefuse.text.codes.code_conflicts`): two models of one product line
+    (:func:`lakefuse.text.idf.code_conflicts`): two models of one product line
     (``kdl46xbr6`` / ``kdl52xbr6``), which a judge may link but which are not two rows of one
     entity, so they do not make a catalogue unclean. Codes that share their stem (``ldf6920ww``
     / ``ldf6920bb``) do not conflict: such links still count. Only sources whose share with
@@ -168,7 +168,7 @@ def variant_links(ev: Evidence, over: np.ndarray, union: UnionTable) -> np.ndarr
     inside = inside_links(ev) & over[ev.table_of[ev.l]]
     if not inside.any():
         return out
-    from lakefuse.text.codes import code_conflicts
+    from lakefuse.text.idf import code_conflicts
 
     evidence = set(union.evidence_attributes)
     columns = [union.column(a) for a in union.attributes if a in evidence]

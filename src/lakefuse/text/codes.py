@@ -126,32 +126,3 @@ def quantity_matrices(
     per_unit = (quantities @ to_unit).tocsr()
     per_unit.data[:] = 1.0
     return per_unit, quantities
-
-
-def code_conflicts(
-    columns: Sequence[Any], left: np.ndarray, right: np.ndarray, chunk: int = 50_000
-) -> np.ndarray:
-    """Per pair of rows ``(left[i], right[i])`` (positions in ``columns``, Arrow string arrays
-    or sequences of values): both rows carry codes and share none, the codes read as
-    :class:`lakefuse.text.idf.TextEvidence` reads them. Only the rows of the pairs are read
-    (cost linear in the pairs, not in the rows); a code is dropped when more than
-    ``max(MAX_CODE_ROWS, MAX_CODE_SHARE * rows read)`` of them carry it."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    from lakefuse.text.rows import ArrowStrings, as_strings
-
-    left = np.asarray(left, dtype=np.int64)
-    right = np.asarray(right, dtype=np.int64)
-    if len(left) == 0:
-        return np.zeros(0, dtype=bool)
-    rows, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
-    take = pa.array(rows)
-    sub = [as_strings(c).take(take) for c in columns]
-    x = code_matrix(ArrowStrings(code_texts(sub, len(rows))), CountVectorizer)
-    a, b = inverse[: len(left)], inverse[len(left) :]
-    has = np.diff(x.indptr) > 0
-    shared = np.zeros(len(a))
-    for s in range(0, len(a), chunk):
-        part = x[a[s : s + chunk]].multiply(x[b[s : s + chunk]])
-        shared[s : s + chunk] = np.asarray(part.sum(axis=1)).ravel()
-    return has[a] & has[b] & (shared <= 0)

@@ -93,6 +93,34 @@ def _rowdot(
     return out
 
 
+def _codes_shared(
+    codes: sparse.csr_matrix, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of rows of ``codes`` (rows x codes): the row-wise product of their code
+    vectors, and whether both rows carry codes and share none (a conflict)."""
+    dot = _rowdot(codes, codes, left, right)
+    has = np.asarray(codes.getnnz(axis=1)) > 0
+    return dot, has[left] & has[right] & (dot <= 0)
+
+
+def code_conflicts(columns: Sequence[Column], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per pair of rows ``(left[i], right[i])`` (positions in ``columns``): both rows carry
+    codes and share none, the codes read as :class:`TextEvidence` reads them. Only the rows
+    of the pairs are read (cost linear in the pairs, not in the rows); a code is dropped when
+    more than ``max(MAX_CODE_ROWS, MAX_CODE_SHARE * rows read)`` of them carry it."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    if len(left) == 0:
+        return np.zeros(0, dtype=bool)
+    ids, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
+    take = pa.array(ids)
+    sub = [rows.as_strings(c).take(take) for c in columns]
+    codes = code_matrix(_readable(code_texts(sub, len(ids))), CountVectorizer)
+    return _codes_shared(codes, inverse[: len(left)], inverse[len(left) :])[1]
+
+
 def _readable(texts: Texts) -> Sequence[str] | rows.ArrowStrings:
     return rows.ArrowStrings(texts) if isinstance(texts, pa.Array | pa.ChunkedArray) else texts
 
@@ -138,9 +166,7 @@ class TextEvidence:
         zero = np.zeros(len(left))
         if len(left) == 0 or self.words.shape[1] == 0:
             return PairText(zero, zero, zero, zero.astype(bool), zero)
-        codes = _rowdot(self.codes, self.codes, left, right)
-        has = np.asarray(self.codes.getnnz(axis=1)) > 0
-        conflict = has[left] & has[right] & (codes <= 0)
+        codes, conflict = _codes_shared(self.codes, left, right)
         shared_units = _rowdot(self.units, self.units, left, right)
         shared_quantities = _rowdot(self.quantities, self.quantities, left, right)
         return PairText(
