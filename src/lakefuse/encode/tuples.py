@@ -130,9 +130,7 @@ def tuple_embeddings(
 
     columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
-    emb = embedder
-    if emb is None:
-        emb = Embedder(encoder, threads=threads)
+    emb = embedder if embedder is not None else Embedder(encoder, threads=threads)
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
         col = columns[a]
