@@ -27,7 +27,7 @@ from lakefuse.config import Settings
 from lakefuse.encode import Embedder
 from lakefuse.engines import get_engine
 from lakefuse.io import align
-from lakefuse.judge.pair_features import SIM_COLUMNS, value_features
+from lakefuse.judge.pair_features import LITE_COLUMNS, SIM_COLUMNS, value_features
 from lakefuse.judge.similarity import pairs_table, scored_table
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
@@ -271,6 +271,15 @@ def test_pair_features_equal_reference(lake: tuple[str, UnionTable]) -> None:
     assert 0 < np.nanmean(new[:, :, 3]) < 1
     # every feature is symmetric: the sides swapped give the same numbers
     np.testing.assert_array_equal(pair_static(stats, right, left), new)
+    # the judge's two parts (the model's comparison first, the rest for the matcher's
+    # pairs) give every column as computed together, and leave the other columns 0
+    lite, rest = (pair_static(stats, left, right, part=p) for p in ("lite", "rest"))
+    both = present[:, :, None]
+    for c in range(SIM_COLUMNS):
+        mine, other = (lite, rest) if c in LITE_COLUMNS else (rest, lite)
+        np.testing.assert_array_equal(mine[:, :, c], new[:, :, c], err_msg=f"{name} {c}")
+        assert (np.where(both[:, :, 0], other[:, :, c], 0) == 0).all()
+    np.testing.assert_array_equal(lite[:, :, SIM_COLUMNS:], new[:, :, SIM_COLUMNS:])
     # the scalar form (training's filter of negatives) gives the reference's float64s
     for i, j in zip(*np.nonzero(present[:300])):
         a, b = rows[left[i]][j], rows[right[i]][j]

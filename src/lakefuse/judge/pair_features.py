@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,12 @@ from lakefuse.threads import thread_count
 
 SIM_COLUMNS = 10  # char, token_set, jaro_winkler, exact, canonical, acronym, numeric,
 # is_numeric, date, len_ratio
+#: the columns of the ``lite`` part: what a Fellegi-Sunter comparison reads (exact,
+#: canonical, Jaro-Winkler) and what a pair's reported evidence reads (char, acronym); the
+#: ``rest`` part is the other columns
+LITE_COLUMNS = (0, 2, 3, 4, 5)
+REST_COLUMNS = tuple(c for c in range(SIM_COLUMNS) if c not in LITE_COLUMNS)
+Part = Literal["all", "lite", "rest"]
 
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
@@ -219,8 +226,10 @@ class _Values:
         self._has_date: np.ndarray | None = None
         self._date: np.ndarray | None = None
 
-    def pairs(self, a: np.ndarray, b: np.ndarray, threads: int) -> np.ndarray:
-        """(len(a), SIM_COLUMNS) float64 features of the value pairs (a[i], b[i])."""
+    def pairs(self, a: np.ndarray, b: np.ndarray, threads: int, part: Part = "all") -> np.ndarray:
+        """(len(a), SIM_COLUMNS) float64 features of the value pairs (a[i], b[i]). ``part``:
+        every column, or only :data:`LITE_COLUMNS` or only the others (the rest stay 0),
+        each computed as for every column."""
         out = np.zeros((len(a), SIM_COLUMNS), dtype=np.float64)
         # a value that normalises to nothing gives no evidence: all zero
         keep = np.flatnonzero((self.nlen[a] > 0) & (self.nlen[b] > 0))
@@ -233,21 +242,23 @@ class _Values:
         m = len(self.norms)
         key, back = np.unique(np.minimum(na, nb) * m + np.maximum(na, nb), return_inverse=True)
         s1, s2 = pick(self.norms, key // m), pick(self.norms, key % m)
-        for col, scorer in ((0, fuzz.ratio), (1, fuzz.token_set_ratio)):
-            sim = process.cpdist(
-                s1, s2, scorer=scorer, processor=None, dtype=np.float64, workers=threads
+        scorers = ((0, fuzz.ratio, 100.0), (1, fuzz.token_set_ratio, 100.0))
+        scorers += ((2, JaroWinkler.similarity, 1.0),)
+        for col, scorer, scale in scorers:
+            if part == "all" or (col in LITE_COLUMNS) == (part == "lite"):
+                sim = process.cpdist(
+                    s1, s2, scorer=scorer, processor=None, dtype=np.float64, workers=threads
+                )
+                out[keep, col] = sim[back] / scale if scale != 1.0 else sim[back]
+        if part != "rest":
+            exact = na == nb
+            out[keep, 3] = exact
+            out[keep, 4] = self._canonical(a, b, exact)
+            out[keep, 5] = ((lb >= 2) & (self.acr[a] == self.flat[b])) | (
+                (la >= 2) & (self.acr[b] == self.flat[a])
             )
-            out[keep, col] = sim[back] / 100.0
-        jw = process.cpdist(
-            s1, s2, scorer=JaroWinkler.similarity, processor=None, dtype=np.float64, workers=threads
-        )
-        out[keep, 2] = jw[back]
-        exact = na == nb
-        out[keep, 3] = exact
-        out[keep, 4] = self._canonical(a, b, exact)
-        out[keep, 5] = ((lb >= 2) & (self.acr[a] == self.flat[b])) | (
-            (la >= 2) & (self.acr[b] == self.flat[a])
-        )
+        if part == "lite":
+            return out
         # numbers: relative closeness, sharp (5% apart is no agreement)
         both = self.has_num[a] & self.has_num[b]
         xa, xb = self.num[a], self.num[b]
@@ -312,10 +323,13 @@ def similarities(
     right: np.ndarray,
     threads: int | None = None,
     values: _Values | None = None,
+    part: Part = "all",
 ) -> np.ndarray:
     """(pairs, SIM_COLUMNS) float32 features of the value pairs ``dictionary[left[i]]``,
     ``dictionary[right[i]]`` (codes, -1 = null); rows where a side is null stay NaN.
-    ``values``: :func:`parsed` of the same dictionary, when the caller keeps one."""
+    ``values``: :func:`parsed` of the same dictionary, when the caller keeps one; ``part``:
+    see :meth:`_Values.pairs` (the columns not computed are 0 where both sides hold a
+    value)."""
     out = np.full((len(left), SIM_COLUMNS), np.nan, dtype=np.float32)
     rows = np.flatnonzero((left >= 0) & (right >= 0))
     if len(rows) == 0:
@@ -325,11 +339,11 @@ def similarities(
     # every feature is symmetric: one computation per unordered pair of distinct values
     key, back = np.unique(np.minimum(a, b) * d + np.maximum(a, b), return_inverse=True)
     if values is not None:
-        feats = values.pairs(key // d, key % d, thread_count(threads))
+        feats = values.pairs(key // d, key % d, thread_count(threads), part)
         out[rows] = feats[back]
         return out
     used, pos = np.unique(np.concatenate([key // d, key % d]), return_inverse=True)
     values = _Values(pick(dictionary, used))
-    feats = values.pairs(pos[: len(key)], pos[len(key) :], thread_count(threads))
+    feats = values.pairs(pos[: len(key)], pos[len(key) :], thread_count(threads), part)
     out[rows] = feats[back]  # float64 -> float32 once, as one pair's tuple is stored
     return out

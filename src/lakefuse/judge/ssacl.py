@@ -41,7 +41,7 @@ from lakefuse.config import Settings
 from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter
 from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.options import SSACLOptions
-from lakefuse.judge.pair_features import encode
+from lakefuse.judge.pair_features import REST_COLUMNS, encode
 from lakefuse.judge.similarity import SimilarityJudge, pairs_table
 from lakefuse.judge.ssacl_data import Rows, make_groups
 from lakefuse.judge.ssacl_features import (
@@ -347,18 +347,27 @@ class SSACLJudge:
         right = np.asarray(right, dtype=np.int64)
         if self.matcher is None and self._report.get("untrained"):
             return self._plain(union).score(union, left, right)
-        static = pair_static(self.stats_of(union), left, right, self.options["threads"])
+        stats, threads = self.stats_of(union), self.options["threads"]
         fs = self.fs if self.fs is not None and self.fs.attributes == union.attributes else None
+        # with the model, first only the features its comparison and a pair's reported
+        # evidence read (lite): the matcher's pairs get the rest below
+        static = pair_static(stats, left, right, threads, "lite" if fs is not None else "all")
         post = fs.posterior(static, union.n_tuples) if fs is not None else None
         # a pair that shares several attributes and that the Fellegi-Sunter model puts at
-        # odds of 1 in 10,000 or less is not scored by the matcher (a cascade: the cheap
-        # model's hopeless pairs skip the costly one); its score is the model's posterior
+        # odds under ``fs_skip`` is not scored by the matcher (a cascade: the cheap model's
+        # hopeless pairs skip the costly one and most of its features); its score is the
+        # model's posterior
         shared = (~np.isnan(static[:, :, 0])).sum(axis=1)
         hopeless = (
             (post < self.options["fs_skip"]) & (shared > 1)
             if post is not None
             else np.zeros(len(left), dtype=bool)
         )
+        if fs is not None:
+            run = np.flatnonzero(~hopeless)
+            rest = pair_static(stats, left[run], right[run], threads, "rest")
+            for c in REST_COLUMNS:
+                static[run, :, c] = rest[:, :, c]
         scores, ev, att, static = self._scores(union, left, right, static, ~hopeless)
         present = ~np.isnan(ev)
         decision = (shared > 0) & (scores >= self.threshold)
@@ -396,8 +405,10 @@ class SSACLJudge:
             # a pair that shares one attribute only is a key look-up (a player's team in a
             # table of teams, a conflicting copy of that team there): it is no look-up
             # when more than one other tuple holds the value on both sides
-            chance = chance_matches(self.stats_of(union), left, right, static)
-            decision &= ~(chance >= np.where(shared > 1, limit, max(limit, 2.0)))
+            # (read only where a pair is accepted: the rule only ever rejects)
+            d = np.flatnonzero(decision)
+            chance = chance_matches(stats, left[d], right[d], static[d])
+            decision[d] &= ~(chance >= np.where(shared[d] > 1, limit, max(limit, 2.0)))
         why = drivers(union.attributes, ev, att, static[:, :, 0], present)
         table = pairs_table(left, right, ev, scores, decision, conflict, union.attributes, why)
         return ScoredPairs(table, self.name, self.threshold)

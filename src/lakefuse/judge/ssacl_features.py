@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from lakefuse.encode.tuples import union_columns
-from lakefuse.judge.pair_features import SIM_COLUMNS, encode, parsed, similarities
+from lakefuse.judge.pair_features import SIM_COLUMNS, Part, encode, parsed, similarities
 from lakefuse.text.rows import form_codes, unify
 from lakefuse.types import TABLE, UnionTable
 
@@ -178,9 +178,17 @@ def static_features(
 
 
 def pair_static(
-    stats: UnionStats, left: np.ndarray, right: np.ndarray, threads: int | None = None
+    stats: UnionStats,
+    left: np.ndarray,
+    right: np.ndarray,
+    threads: int | None = None,
+    part: Part = "all",
 ) -> np.ndarray:
-    """:func:`static_features` of the union's tuple pairs ``(left[i], right[i])`` (tids)."""
+    """:func:`static_features` of the union's tuple pairs ``(left[i], right[i])`` (tids).
+    ``part``: every column; ``lite``, of the value similarities only
+    :data:`~lakefuse.judge.pair_features.LITE_COLUMNS` (the others 0) and every context
+    column; or ``rest``, only the value similarities that ``lite`` leaves out (every other
+    column 0 where both sides hold a value)."""
     A = len(stats.attributes)
     out = np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
     if len(left) == 0 or A == 0:
@@ -190,8 +198,11 @@ def pair_static(
         stats.parsed = parsed(stats.strings)
     for j in range(A):
         out[:, j, :SIM_COLUMNS] = similarities(
-            stats.strings, lc[:, j], rc[:, j], threads, stats.parsed
+            stats.strings, lc[:, j], rc[:, j], threads, stats.parsed, part
         )
+    if part == "rest":
+        out[:, :, SIM_COLUMNS:] = np.where(np.isnan(out[:, :, :1]), np.nan, 0.0)
+        return out
     sides = [(stats.dist[stats.tables[t]], stats.uniq[t], stats.rarity[t]) for t in (left, right)]
     _context(out, (lc >= 0) & (rc >= 0), sides[0], sides[1])
     return out
