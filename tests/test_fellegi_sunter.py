@@ -124,10 +124,11 @@ def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
     lt = np.concatenate([left, left])
     rt = np.concatenate([right, rng.integers(N, stats.n, len(left))])
     t = judge.score(union, lt, rt).table
+    cut = judge.options["fs_skip"]
     judge.options["fs_skip"] = 0.0
     full = judge.score(union, lt, rt).table
     post = judge.fs.posterior(pair_static(stats, lt, rt), stats.n)
-    skipped = post < 1e-4
+    skipped = post < cut
     assert 0.2 < skipped.mean() < 0.8  # the random half, nearly all of it
     d, d_full = (x.column("decision").to_numpy(zero_copy_only=False) for x in (t, full))
     assert not d[skipped].any()
