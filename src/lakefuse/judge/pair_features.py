@@ -24,7 +24,7 @@ import pyarrow as pa
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
 
-from lakefuse.text.abbreviations import acronym
+from lakefuse.text.abbreviations import MAX_TRUNCATION, acronym
 from lakefuse.text.dates import as_date
 from lakefuse.text.equivalence import canonical_forms, same_meaning
 from lakefuse.text.normalize import normalize
@@ -301,9 +301,12 @@ class _Values:
         form (several canonical forms) on a side."""
         fa, fb = self.form[a], self.form[b]
         out = exact | ((fa >= 0) & (fa == fb))
-        maybe = (self.initials[a] == self.initials[b]) & (
-            (self.n_words[a] > 1) | (self.nlen[a] != self.nlen[b])
-        )
+        # one word each: a truncation (of at most MAX_TRUNCATION letters) or a contraction
+        # (two letters or more shorter)
+        la, lb = self.nlen[a], self.nlen[b]
+        short, gap = np.minimum(la, lb), np.abs(la - lb)
+        word = (gap >= 2) | ((gap == 1) & (short <= MAX_TRUNCATION))
+        maybe = (self.initials[a] == self.initials[b]) & ((self.n_words[a] > 1) | word)
         check = np.flatnonzero(~out & (maybe | (fa < 0) | (fb < 0)))
         xs, ys = pick(self.values, a[check]), pick(self.values, b[check])
         for i, x, y in zip(check.tolist(), xs, ys):
