@@ -20,8 +20,10 @@ from lakefuse.text.rows import ArrowStrings, dictionary_codes
 from lakefuse.threads import thread_count
 from lakefuse.types import TID, UnionTable
 
-#: rows of the table a step works on at a time (bounds its temporaries)
-ROWS_AT_ONCE = 65_536
+#: rows of the table a step works on at a time (bounds its temporaries; small enough that
+#: they stay in the cache: the tuple embeddings of 200k generated people took 5.0 s in
+#: slices of 65,536 rows, 3.0 s in slices of 4,096, 3.8 s in slices of 1,024)
+ROWS_AT_ONCE = 4_096
 
 
 @dataclass(frozen=True)
