@@ -236,12 +236,12 @@ def fit_fellegi_sunter(
     # u: random pairs (nearly all different entities)
     r = rng.integers(0, n, (2, RANDOM_PAIRS))
     r = r[:, r[0] != r[1]]
-    u = _counts(levels(pair_static(stats, r[0], r[1], threads))) + 1.0
+    u = _counts(levels(pair_static(stats, r[0], r[1], threads, "lite"))) + 1.0
     u /= u.sum(axis=1, keepdims=True)
     ms, found = [], []
     report: dict[str, Any] = {"rules": []}
     for j, left, right, total in sessions:
-        m_j, lam, it = _em(levels(pair_static(stats, left, right, threads)), u, j)
+        m_j, lam, it = _em(levels(pair_static(stats, left, right, threads, "lite")), u, j)
         ms.append((j, m_j))
         found.append((j, lam * total))
         report["rules"].append(
