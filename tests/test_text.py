@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lakefuse.text.abbreviations import abbreviates, abbreviation_forms, acronym, same_words
 from lakefuse.text.dates import as_date, date_formats, date_keys
 from lakefuse.text.equivalence import canonical, same_meaning
 from lakefuse.text.names import same_given_name
-from lakefuse.text.normalize import fold, key, normalize, undot, words
+from lakefuse.text.normalize import fold, key, normalize, strip_accents, undot, words
 from lakefuse.text.numbers import as_number, number_formats, parse_number
 from lakefuse.text.places import place_names, unique_place
 
@@ -20,6 +24,16 @@ def test_comparison_forms() -> None:
     assert key("Green Bay,  WI.") == "greenbaywi"
     assert words("the 8th int'l workshop") == ["the", "8th", "intl", "workshop"]
     assert undot("U.S.A.") == "USA" and undot("n.y.") == "ny" and undot("St.") == "St."
+
+
+@given(st.text())
+def test_strip_accents_equals_the_decomposition_without_marks(text: str) -> None:
+    """The ASCII shortcut gives what the decomposition gives (accented letters kept in the
+    alphabet so that both paths are taken)."""
+    for t in (text, text + "é", "Böhlen " + text):
+        nfkd = unicodedata.normalize("NFKD", t)
+        assert strip_accents(t) == "".join(c for c in nfkd if not unicodedata.combining(c))
+    assert strip_accents("Böhlen") == "Bohlen"
 
 
 def test_numbers_and_dates() -> None:

@@ -26,6 +26,8 @@ _APOSTROPHE = re.compile(r"(?<=[a-z])['\u2019](?=[a-z])")
 
 def strip_accents(text: str) -> str:
     """Compatibility decomposition without the combining marks (``"é"`` -> ``"e"``)."""
+    if text.isascii():  # no ASCII character decomposes or combines
+        return text
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
