@@ -56,6 +56,7 @@ class PairSink:
         self.file = file
         self.tables = tables
         self.rows = rows
+        self._table_names = pa.array(tables, type=pa.string())  # taken by tid, batch by batch
         tid = pa.int32() if len(rows) < 2**31 - 1 else pa.int64()
         self.edge_schema = pa.schema([("l", tid), ("r", tid), ("weight", pa.float64())])
         self.pair_schema = pa.schema([("l", tid), ("r", tid)])
@@ -80,7 +81,7 @@ class PairSink:
         )
         rejected = pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))
         self._incompatible.append(t.filter(rejected).select(["l", "r"]).cast(self.pair_schema))
-        full = with_ids(t, self.tables, self.rows)
+        full = with_ids(t, self._table_names, self.rows)
         if self.file is None:
             self._parts.append(full)
             return
@@ -241,16 +242,17 @@ def cached_scores(path: str | None, cands: CandidatePairs, judge: Any) -> Cached
     )
 
 
-def with_ids(t: pa.Table, tables: np.ndarray, rows: np.ndarray) -> pa.Table:
+def with_ids(t: pa.Table, tables: pa.Array, rows: np.ndarray) -> pa.Table:
     """The judge's table with the source table and row of both tuples in front, and the
-    tids named ``l_tid``/``r_tid`` (the ``pairs.parquet`` contract)."""
+    tids named ``l_tid``/``r_tid`` (the ``pairs.parquet`` contract). ``tables``: each tid's
+    source table name (an Arrow string array)."""
     l = t.column("l").to_numpy()
     r = t.column("r").to_numpy()
     front = pa.table(
         {
-            "l_table": pa.array(tables[l], type=pa.string()),
+            "l_table": tables.take(pa.array(l)),
             "l_row": pa.array(rows[l], type=pa.int64()),
-            "r_table": pa.array(tables[r], type=pa.string()),
+            "r_table": tables.take(pa.array(r)),
             "r_row": pa.array(rows[r], type=pa.int64()),
         }
     )
