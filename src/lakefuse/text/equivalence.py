@@ -73,6 +73,7 @@ def canonical_forms(value: str) -> frozenset[str]:
     return frozenset("g:" + normalize(g[0]) for g in groups)
 
 
+@lru_cache(maxsize=1 << 18)  # value pairs recur across a judge's batches (about 3 calls in 5)
 def same_meaning(a: str, b: str) -> bool:
     """``a`` and ``b`` are known equivalents (or equal up to format and order), or the same
     words with some abbreviated (``Main St.`` / ``Main Street``)."""
