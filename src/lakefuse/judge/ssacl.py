@@ -28,7 +28,6 @@ arXiv 2412.00324), trained on the very tables being integrated, with no labels.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -52,9 +51,9 @@ from lakefuse.judge.ssacl_features import (
     pair_static,
     static_features,
 )
-from lakefuse.judge.ssacl_scoring import Vectors, cosines, drivers
-from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold, train
-from lakefuse.text.rows import Strings, pick
+from lakefuse.judge.ssacl_scoring import Vectors, as_tensors, drivers
+from lakefuse.judge.ssacl_train import auto_threshold, train
+from lakefuse.text.rows import pick
 from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable
 
@@ -140,24 +139,7 @@ class SSACLJudge:
         def embed(ids: np.ndarray) -> np.ndarray:
             return self.embedder.embed(pick(strings, ids))
 
-        return self._as_tensors(static, codes[0], codes[1], strings, embed)
-
-    def _as_tensors(
-        self,
-        static: np.ndarray,
-        lc: np.ndarray,
-        rc: np.ndarray,
-        strings: Strings,
-        vectors: Any,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
-        mask = ~np.isnan(static[:, :, 0])
-        cos = cosines(vectors, lc, rc, strings, mask)
-        return (
-            torch.from_numpy(np.clip(cos, -1.0, 1.0)),
-            torch.from_numpy(np.nan_to_num(static, nan=0.0)),
-            torch.from_numpy(mask),
-            static,
-        )
+        return as_tensors(static, codes[0], codes[1], strings, embed)
 
     # -- training ----------------------------------------------------------------------
     def fit(self, union: UnionTable, settings: Settings) -> None:
@@ -231,7 +213,7 @@ class SSACLJudge:
         elif o["threshold_method"] == "calibrated":
             self.threshold, method = float(o["threshold_posterior"]), "calibrated"
         else:
-            self.threshold, method = self._auto_threshold(union, settings, near, rng)
+            self.threshold, method = auto_threshold(self, union, settings, near, rng)
         kinds: dict[str, int] = {}
         for k in groups.kind:
             kinds[k] = kinds.get(k, 0) + 1
@@ -261,45 +243,6 @@ class SSACLJudge:
                 if fs is not None
                 else "not estimable: no two attributes whose values several tuples share"
             )
-
-    def _auto_threshold(
-        self, union: UnionTable, settings: Settings, near: np.ndarray, rng: np.random.Generator
-    ) -> tuple[float, str]:
-        """Label-free threshold from the scores of the pairs this run will judge: the
-        configured blocker's candidates (else the tuples' nearest neighbours)."""
-        population = "candidate"
-        try:
-            from lakefuse.block import get_blocker
-
-            blocker = get_blocker(settings.blocker, **settings.blocker_options)
-            cands = blocker.candidates(union, settings)
-            l, r = cands.left.astype(np.int64), cands.right.astype(np.int64)
-        except Exception:  # a blocker that cannot run here: fall back on neighbours
-            population = "neighbour"
-            n, k = near.shape
-            l = np.repeat(np.arange(n), k)
-            r = near.reshape(-1)
-            ok = r >= 0
-            l, r = l[ok], r[ok]
-        if len(l) > 20_000:
-            pick = np.sort(rng.choice(len(l), 20_000, replace=False))
-            l, r = l[pick], r[pick]
-        if len(l) < 10:
-            return 0.5, "default"
-        scores, ev, _, _ = self._scores(union, l, r)
-        if self.single_key_judge(union) is not None:  # not decided by this threshold
-            scores = scores[(~np.isnan(ev)).sum(axis=1) > 1]
-        scores = scores[np.isfinite(scores)]
-        if len(scores) < 10:
-            return 0.5, "default"
-        lo, hi = self.options["threshold_bounds"]
-        if self.options["threshold_method"] == "otsu":
-            return float(np.clip(otsu(scores), lo, hi)), f"otsu-on-{population}-pairs"
-        prior, thr = prior_shift_threshold(
-            scores, self._train_prior, self.options["threshold_posterior"]
-        )
-        self._report["estimated_match_share"] = round(prior, 5)
-        return float(np.clip(thr, lo, hi)), f"prior-em-on-{population}-pairs"
 
     # -- judging -----------------------------------------------------------------------
     def _scores(
@@ -334,7 +277,7 @@ class SSACLJudge:
             for s in range(0, len(todo), 4096):
                 rows = todo[s : s + 4096]
                 lc, rc = stats.codes[left[rows]], stats.codes[right[rows]]
-                cos, st, mask, _ = self._as_tensors(static[rows], lc, rc, stats.strings, vectors)
+                cos, st, mask, _ = as_tensors(static[rows], lc, rc, stats.strings, vectors)
                 logit, c, w = self.matcher(cos * mask, st, mask)
                 scores[rows] = torch.sigmoid(logit).numpy()
                 e = torch.sigmoid(c).numpy()
@@ -418,42 +361,14 @@ class SSACLJudge:
         return dict(self._report)
 
     def save(self, path: str | Path) -> None:
-        if self.matcher is None:
-            raise RuntimeError("nothing to save: fit() first")
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.matcher.state_dict(), folder / "matcher.pt")
-        opts = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options.items()}
-        meta = {
-            "name": self.name,
-            "options": opts,
-            "threshold": self.threshold,
-            "report": self._report,
-            "fellegi_sunter": None if self.fs is None else self.fs.to_json(),
-        }
-        (folder / "judge.json").write_text(json.dumps(meta, indent=2, default=str))
+        """The matcher's weights, options, threshold, report and Fellegi-Sunter model in
+        folder ``path`` (:mod:`lakefuse.judge.ssacl_io`)."""
+        from lakefuse.judge.ssacl_io import save
+
+        save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> SSACLJudge:
-        folder = Path(path)
-        meta = json.loads((folder / "judge.json").read_text())
-        opts = dict(meta["options"])
-        if "threshold_bounds" in opts:
-            opts["threshold_bounds"] = tuple(opts["threshold_bounds"])
-        # a judge saved before the option embedded numbers by the encoder
-        opts.setdefault("numbers_by_chars", False)
-        judge = cls(**opts)
-        n = int(opts.get("ensemble", 1))
-        judge.matcher = (
-            Matcher(opts["hidden"])
-            if n <= 1
-            else Ensemble([Matcher(opts["hidden"]) for _ in range(n)])
-        )
-        state = torch.load(folder / "matcher.pt", weights_only=True)
-        judge.matcher.load_state_dict(state)
-        judge.matcher.eval()
-        judge.threshold = float(meta["threshold"])
-        fs = meta.get("fellegi_sunter")
-        judge.fs = FellegiSunter.from_json(fs) if fs else None
-        judge._report = {**meta.get("report", {}), "loaded_from": str(folder)}
-        return judge
+        from lakefuse.judge.ssacl_io import load
+
+        return load(cls, path)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import torch
 
 from lakefuse.text.rows import Strings, nonempty, pick
 
@@ -200,3 +201,19 @@ def cosines(
         if len(rows):
             cos[rows, j] = np.einsum("ij,ij->i", table[li], table[ri])
     return cos
+
+
+def as_tensors(
+    static: np.ndarray, lc: np.ndarray, rc: np.ndarray, strings: Strings, vectors: Any
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """The matcher's inputs for pairs with static features ``static`` (P, A, features) and
+    value positions ``lc``, ``rc`` in ``strings``: embedding cosines (P, A), the static
+    features (zeros where null), the mask of attributes both sides hold; and ``static``."""
+    mask = ~np.isnan(static[:, :, 0])
+    cos = cosines(vectors, lc, rc, strings, mask)
+    return (
+        torch.from_numpy(np.clip(cos, -1.0, 1.0)),
+        torch.from_numpy(np.nan_to_num(static, nan=0.0)),
+        torch.from_numpy(mask),
+        static,
+    )

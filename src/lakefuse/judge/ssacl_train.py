@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from lakefuse.config import Settings
 from lakefuse.judge.matcher import Matcher
+from lakefuse.types import UnionTable
 
 
 def otsu(scores: np.ndarray, bins: int = 100) -> float:
@@ -139,3 +141,48 @@ def perturb(
     theta = torch.arccos(cos.detach().clamp(-1.0, 1.0))
     theta = (theta - torch.sign(grad) * step).clamp(0.0, float(np.pi))
     return torch.where(mask, torch.cos(theta), cos.detach())
+
+
+def auto_threshold(
+    judge: Any,
+    union: UnionTable,
+    settings: Settings,
+    near: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[float, str]:
+    """Label-free threshold of an SSACL judge (``threshold_method`` "prior-em" or "otsu")
+    from the scores of the pairs this run will judge: the configured blocker's candidates
+    (else the tuples' nearest neighbours ``near``)."""
+    population = "candidate"
+    try:
+        from lakefuse.block import get_blocker
+
+        blocker = get_blocker(settings.blocker, **settings.blocker_options)
+        cands = blocker.candidates(union, settings)
+        l, r = cands.left.astype(np.int64), cands.right.astype(np.int64)
+    except Exception:  # a blocker that cannot run here: fall back on neighbours
+        population = "neighbour"
+        n, k = near.shape
+        l = np.repeat(np.arange(n), k)
+        r = near.reshape(-1)
+        ok = r >= 0
+        l, r = l[ok], r[ok]
+    if len(l) > 20_000:
+        pick = np.sort(rng.choice(len(l), 20_000, replace=False))
+        l, r = l[pick], r[pick]
+    if len(l) < 10:
+        return 0.5, "default"
+    scores, ev, _, _ = judge._scores(union, l, r)
+    if judge.single_key_judge(union) is not None:  # not decided by this threshold
+        scores = scores[(~np.isnan(ev)).sum(axis=1) > 1]
+    scores = scores[np.isfinite(scores)]
+    if len(scores) < 10:
+        return 0.5, "default"
+    lo, hi = judge.options["threshold_bounds"]
+    if judge.options["threshold_method"] == "otsu":
+        return float(np.clip(otsu(scores), lo, hi)), f"otsu-on-{population}-pairs"
+    prior, thr = prior_shift_threshold(
+        scores, judge._train_prior, judge.options["threshold_posterior"]
+    )
+    judge._report["estimated_match_share"] = round(prior, 5)
+    return float(np.clip(thr, lo, hi)), f"prior-em-on-{population}-pairs"
