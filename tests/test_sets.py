@@ -470,3 +470,28 @@ def test_hybrid_outvoted_disagreement_is_noise_not_two_entities(case: str) -> No
         assert frozenset({0, 1, 2}) not in strict  # without the rule the person was split
     else:
         assert frozenset({0, 1, 2}) not in sets
+
+
+@given(
+    st.integers(1, 80).flatmap(
+        lambda n: st.tuples(
+            st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)))
+        )
+    )
+)
+def test_small_graph_components_equal_scipy(graph: tuple[int, list[tuple[int, int]]]) -> None:
+    """The union-find of small graphs labels components as scipy does (in order of each
+    component's smallest node), on both sides of the size where it takes over."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from lakefuse.sets.common import components
+
+    n, edges = graph
+    l = np.array([a for a, _ in edges], dtype=np.int64)
+    r = np.array([b for _, b in edges], dtype=np.int64)
+    m = coo_matrix((np.ones(len(l), dtype=np.int8), (l, r)), shape=(n, n))
+    want = connected_components(m, directed=False)[1]
+    got = components(n, l, r)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

@@ -71,9 +71,32 @@ def guard_within(graph: IntegrabilityGraph, labels: np.ndarray) -> tuple[np.ndar
     return np.concatenate(fa), np.concatenate(fb)
 
 
+#: graphs up to this many nodes get their components by a union-find in Python (scipy's
+#: call costs about half a millisecond: tens of thousands of small components at scale)
+SMALL_GRAPH = 64
+
+
 def components(n: int, l: np.ndarray, r: np.ndarray) -> np.ndarray:
-    m = coo_matrix((np.ones(len(l), dtype=np.int8), (l, r)), shape=(n, n))
-    return connected_components(m, directed=False)[1]
+    """Component label of each of ``n`` nodes joined by the edges ``(l[i], r[i])``, labels
+    numbered in order of each component's smallest node (as scipy numbers them)."""
+    if n > SMALL_GRAPH:
+        m = coo_matrix((np.ones(len(l), dtype=np.int8), (l, r)), shape=(n, n))
+        return connected_components(m, directed=False)[1]
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(l.tolist(), r.tolist()):
+        ra, rb = root(a), root(b)
+        if ra != rb:  # the smaller node stays the root: a component's root is its smallest
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = [root(x) for x in range(n)]
+    rank = {x: i for i, x in enumerate(sorted(set(roots)))}
+    return np.array([rank[x] for x in roots], dtype=np.int32)
 
 
 def graph_components(graph: IntegrabilityGraph) -> np.ndarray:
