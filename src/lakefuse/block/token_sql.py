@@ -52,7 +52,8 @@ def key_sql(qgram: int) -> str:
     within its attribute, so that one-letter codes and exact keys still meet; the letter and
     digit runs of a token that holds both ("gtx1050" -> "gtx", "1050"); a number with its
     unit (``_UNIT``) and a decimal number ("15,6" -> "15.6"), trailing zeros dropped
-    ("3.30 GHz" -> "3.3ghz"); and typo keys, one group per attribute: every token of 4-16
+    ("3.30 GHz" -> "3.3ghz"); and typo keys (:func:`typo_key_sql`, their own table), one
+    group per attribute: every token of 4-16
     characters of a short value, with and without each one of its characters (one edit
     apart: "sainst"/"saints" -> "sains", "eages"/"eagles" -> "eages"). With ``qgram`` > 0,
     the character q-grams of each token too."""
@@ -81,14 +82,7 @@ def key_sql(qgram: int) -> str:
         f"FROM (SELECT _tid, unnest(regexp_extract_all(v, '{_DECIMAL}', 0)) AS m FROM vals) d0) "
         "d1"
     )
-    typo = (
-        "SELECT DISTINCT _tid, '~' || CAST(a AS VARCHAR) || ':' || "
-        "(CASE WHEN i = 0 THEN tok ELSE substr(tok, 1, i - 1) || substr(tok, i + 1) END) "
-        "AS key, '~' || CAST(a AS VARCHAR) AS grp FROM (SELECT _tid, a, tok, "
-        "unnest(range(0, length(tok) + 1)) AS i FROM toks "
-        "WHERE short AND length(tok) BETWEEN 4 AND 16) t0"
-    )
-    keys = f"{words} UNION {typo}"
+    keys = words
     if qgram > 0:
         keys = (
             f"{keys} UNION SELECT DISTINCT _tid, '#' || substr(tok, i, {qgram}) AS key, "
@@ -97,6 +91,20 @@ def key_sql(qgram: int) -> str:
             f"FROM toks WHERE length(tok) >= {qgram + 1}) g0"
         )
     return keys
+
+
+def typo_key_sql() -> str:
+    """The typo keys of ``toks`` (see :func:`key_sql`) as ``(_tid, key, grp, src)`` rows,
+    ``src`` naming the token (with its attribute) the key was made from; where a tuple makes
+    one key from two of its tokens, the first in order."""
+    return (
+        "SELECT _tid, key, grp, min(src) AS src FROM (SELECT _tid, "
+        "'~' || CAST(a AS VARCHAR) || ':' || "
+        "(CASE WHEN i = 0 THEN tok ELSE substr(tok, 1, i - 1) || substr(tok, i + 1) END) "
+        "AS key, '~' || CAST(a AS VARCHAR) AS grp, CAST(a AS VARCHAR) || ':' || tok AS src "
+        "FROM (SELECT _tid, a, tok, unnest(range(0, length(tok) + 1)) AS i FROM toks "
+        "WHERE short AND length(tok) BETWEEN 4 AND 16) t0) t1 GROUP BY _tid, key, grp"
+    )
 
 
 def tokens_sql(union: str, attributes: Sequence[str]) -> str:
@@ -146,9 +154,11 @@ def token_candidates(
     if not attributes:
         return empty
     n = engine.count(union)
-    t = {s: _PREFIX + s for s in ("keys0", "keys", "kc", "k", "p", "ranked", "cand")}
+    names = ("keys0", "keys", "kc", "k", "kt", "ts", "p", "ranked", "cand")
+    t = {s: _PREFIX + s for s in names}
     try:
         engine.create(t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
+        _typo_keys(engine, t, union, attributes, max_df, n)
         _phrases(engine, t, phrase_jaccard, phrase_min_df, max_df)
         keys = f"SELECT _tid, key, grp FROM {t['keys']}"
         if compound:
@@ -170,12 +180,21 @@ def token_candidates(
         names = [t["p"] if parts == 1 else f"{t['p']}_{i}" for i in range(parts)]
         try:
             for i, name in enumerate(names):
-                part = f"WHERE a._tid % {parts} = {i} " if parts > 1 else ""
+                # a pair's typo keys made from one token on both sides meet once, as that
+                # token (``ts``), not once per key of it
+                and_part = f"AND a._tid % {parts} = {i} " if parts > 1 else ""
                 engine.create(
                     name,
-                    "WITH pg AS (SELECT a._tid AS l, b._tid AS r, a.grp, max(a.idf) AS idf "
+                    "WITH pg0 AS (SELECT a._tid AS l, b._tid AS r, a.grp, a.idf "
                     f"FROM {t['k']} a JOIN {t['k']} b ON a.key = b.key AND a.grp = b.grp "
-                    f"AND a._tid < b._tid {part}GROUP BY a._tid, b._tid, a.grp) "
+                    f"AND a._tid < b._tid {and_part}"
+                    "UNION ALL SELECT a._tid AS l, b._tid AS r, a.grp, a.idf "
+                    f"FROM {t['kt']} a JOIN {t['kt']} b ON a.key = b.key AND a.src <> b.src "
+                    f"AND a._tid < b._tid {and_part}"
+                    "UNION ALL SELECT a._tid AS l, b._tid AS r, a.grp, a.idf "
+                    f"FROM {t['ts']} a JOIN {t['ts']} b ON a.src = b.src "
+                    f"AND a._tid < b._tid {and_part}), "
+                    "pg AS (SELECT l, r, grp, max(idf) AS idf FROM pg0 GROUP BY l, r, grp) "
                     "SELECT CAST(l AS BIGINT) AS l, CAST(r AS BIGINT) AS r, "
                     "sum(CAST(round(idf * 1e9) AS BIGINT)) / 1e9 AS block_score "
                     "FROM pg GROUP BY l, r",
@@ -208,6 +227,32 @@ def token_candidates(
             "r": out.column("r").cast(pa.int64()),
             "block_score": out.column("block_score").cast(pa.float64()),
         }
+    )
+
+
+def _typo_keys(
+    engine: Engine, t: dict[str, str], union: str, attributes: Sequence[str], max_df: int, n: int
+) -> None:
+    """The typo keys under the frequency cap with their IDFs (``kt``: ``_tid, key, grp, src,
+    idf``), and each tuple's tokens that made one (``ts``: ``_tid, src, grp, idf``, the
+    token's best IDF over the keys made from it in any tuple). Two tuples that hold one token
+    share every key made from it, so they meet once through ``ts``, with the best of those
+    keys' IDFs, and through ``kt`` only where the keys come from different tokens (one edit
+    apart): the same best IDF per group as joining every key, with one row per shared token
+    instead of one per key (typo keys are their own namespace, ``~``)."""
+    engine.create(
+        t["kt"],
+        tokens_sql(union, attributes) + f", ty AS ({typo_key_sql()}), "
+        "df AS (SELECT key, count(*) AS df FROM ty GROUP BY key "
+        f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}) "
+        f"SELECT ty._tid, ty.key, ty.grp, ty.src, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
+        "FROM ty JOIN df ON ty.key = df.key",
+    )
+    engine.create(
+        t["ts"],
+        f"WITH m AS (SELECT src, max(idf) AS idf FROM {t['kt']} GROUP BY src) "
+        f"SELECT s._tid, s.src, s.grp, m.idf FROM (SELECT DISTINCT _tid, src, grp "
+        f"FROM {t['kt']}) s JOIN m ON s.src = m.src",
     )
 
 
