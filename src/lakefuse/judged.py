@@ -54,9 +54,8 @@ class PairSink:
 
     def __init__(self, file: Path | None, tables: np.ndarray, rows: np.ndarray) -> None:
         self.file = file
-        self.tables = tables
+        self.tables = pa.array(tables, type=pa.string())  # taken by tid, batch by batch
         self.rows = rows
-        self._table_names = pa.array(tables, type=pa.string())  # taken by tid, batch by batch
         tid = pa.int32() if len(rows) < 2**31 - 1 else pa.int64()
         self.edge_schema = pa.schema([("l", tid), ("r", tid), ("weight", pa.float64())])
         self.pair_schema = pa.schema([("l", tid), ("r", tid)])
@@ -81,7 +80,7 @@ class PairSink:
         )
         rejected = pc.and_(pc.invert(dec), pc.greater(t.column("shared"), 0))
         self._incompatible.append(t.filter(rejected).select(["l", "r"]).cast(self.pair_schema))
-        full = with_ids(t, self._table_names, self.rows)
+        full = with_ids(t, self.tables, self.rows)
         if self.file is None:
             self._parts.append(full)
             return

@@ -242,6 +242,7 @@ class _Values:
         m = len(self.norms)
         key, back = np.unique(np.minimum(na, nb) * m + np.maximum(na, nb), return_inverse=True)
         s1, s2 = pick(self.norms, key // m), pick(self.norms, key % m)
+        # (rapidfuzz's ratios are percentages, its Jaro-Winkler a share)
         scorers = ((0, fuzz.ratio, 100.0), (1, fuzz.token_set_ratio, 100.0))
         scorers += ((2, JaroWinkler.similarity, 1.0),)
         for col, scorer, scale in scorers:
@@ -249,7 +250,7 @@ class _Values:
                 sim = process.cpdist(
                     s1, s2, scorer=scorer, processor=None, dtype=np.float64, workers=threads
                 )
-                out[keep, col] = sim[back] / scale if scale != 1.0 else sim[back]
+                out[keep, col] = sim[back] / scale
         if part != "rest":
             exact = na == nb
             out[keep, 3] = exact
