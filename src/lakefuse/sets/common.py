@@ -326,8 +326,15 @@ def make_sets(
             method,
             info,
         )
-    uniq = {frozenset(int(x) for x in s) for s in lists}
-    uniq.discard(frozenset())
+    # only the sets that share a tuple with another can be subsumed or repeated: the others
+    # pass through as they are (their smallest members are their own)
+    sizes = np.fromiter((len(s) for s in lists), dtype=np.int64, count=len(lists))
+    owner = np.repeat(np.arange(len(lists)), sizes)
+    shared = np.bincount(flat, minlength=n_nodes)[flat] > 1
+    overlapping = np.zeros(len(lists), dtype=bool)
+    overlapping[owner[shared]] = True
+    alone = [lists[i] for i in np.flatnonzero(~overlapping & (sizes > 0)).tolist()]
+    uniq = {frozenset(int(x) for x in lists[i]) for i in np.flatnonzero(overlapping).tolist()}
     # drop sets contained in a larger one (subsumption, as in a full disjunction)
     by_size = sorted(uniq, key=len, reverse=True)
     kept: list[frozenset[int]] = []
@@ -341,11 +348,13 @@ def make_sets(
         kept.append(s)
         for x in s:
             member_of.setdefault(x, []).append(idx)
-    keyed = sorted((min(s), -len(s), sorted(s)) for s in kept)
-    # the listed sets in their order, then the partition's sets and the singletons: a tid of
-    # those is in no listed set, so their smallest members differ from every listed set's
-    l_sizes = np.fromiter((len(k[2]) for k in keyed), dtype=np.int64, count=len(keyed))
-    l_flat = np.fromiter((t for k in keyed for t in k[2]), dtype=np.int64, count=int(l_sizes.sum()))
+    # the kept overlapping sets in their order (by smallest member, larger first, members),
+    # then the others, the partition's sets and the singletons: a tid of those is in no other
+    # set, so their smallest members differ from every other set's (order among them is moot)
+    keyed = [k[2] for k in sorted((min(s), -len(s), sorted(s)) for s in kept)]
+    keyed += [sorted(int(x) for x in s) for s in alone]
+    l_sizes = np.fromiter((len(k) for k in keyed), dtype=np.int64, count=len(keyed))
+    l_flat = np.fromiter((t for k in keyed for t in k), dtype=np.int64, count=int(l_sizes.sum()))
     covered = np.zeros(n_nodes, dtype=bool)
     covered[l_flat] = True
     covered[p_flat] = True
