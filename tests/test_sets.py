@@ -495,3 +495,49 @@ def test_small_graph_components_equal_scipy(graph: tuple[int, list[tuple[int, in
     got = components(n, l, r)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+def _pairs_of(n: int) -> st.SearchStrategy[list[tuple[int, int]]]:
+    return st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 24).flatmap(lambda n: st.tuples(st.just(n), _pairs_of(n), _pairs_of(n))))
+def test_compatible_cliques_equal_networkx(
+    graph: tuple[int, list[tuple[int, int]], list[tuple[int, int]]],
+) -> None:
+    """The cliques of the compatibility graph, split by edge connectivity, are networkx's, in
+    networkx's order (later steps read the order): find_cliques on the complete graph less
+    the forbidden pairs, connected_components of each clique's edge subgraph."""
+    import networkx as nx
+
+    from lakefuse.sets.cliques import compatible_cliques
+    from lakefuse.sets.common import Component
+
+    n, edges, forbidden = graph
+
+    def arr(pairs: list[tuple[int, int]], i: int) -> np.ndarray:
+        return np.array([p[i] for p in pairs], dtype=np.int64)
+
+    comp = Component(
+        np.arange(n, dtype=np.int64),
+        arr(edges, 0),
+        arr(edges, 1),
+        np.ones(len(edges)),
+        arr(forbidden, 0),
+        arr(forbidden, 1),
+    )
+    compat = nx.complete_graph(n)
+    compat.remove_edges_from(comp.forbidden())
+    link = comp.nx_graph()
+    want = [
+        sorted(c)
+        for clique in nx.find_cliques(compat)
+        for c in nx.connected_components(link.subgraph(clique))
+    ]
+    assert compatible_cliques(comp, 10_000) == want
+    assert compatible_cliques(comp, 2) == [
+        sorted(c)
+        for clique in itertools.islice(nx.find_cliques(compat), 2)
+        for c in nx.connected_components(link.subgraph(clique))
+    ]

@@ -12,6 +12,7 @@ tuple (a team) completes several others (its players) and so belongs to several 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import networkx as nx
@@ -79,7 +80,7 @@ def judge_all_pairs(
     if clear is not None and ev is not None:
         names = [c[3:] for c in ev_cols]
         base = forbid.copy()
-        mostly = (np.nan_to_num(ev, nan=0.0) >= AGREE).sum(axis=1) > clear * shared
+        mostly = (ev >= AGREE).sum(axis=1) > clear * shared  # (NaN: no agreement)
         forbid &= (~mostly | (score < clear_score)) & (score < clear_always)
         kev = key_evidence(graph, comp, la, lb, ev, names) if keys or cross_keys else None
         keyed = kev.agree if kev is not None and keys else np.zeros_like(base)
@@ -115,8 +116,8 @@ def outvoted_pairs(
     edge = np.zeros((k, k), dtype=bool)
     edge[la[decision], lb[decision]] = True
     edge |= edge.T
-    agree = np.nan_to_num(ev, nan=0.0) >= AGREE
-    differs = np.nan_to_num(ev, nan=1.0) < DISAGREE
+    agree = ev >= AGREE  # a null side (NaN) neither agrees nor differs
+    differs = ev < DISAGREE
     for i in np.flatnonzero(forbid):
         x, y = int(la[i]), int(lb[i])
         d = differs[i]
@@ -159,8 +160,8 @@ def key_evidence(
     col = {a: j for j, a in enumerate(keys.attributes)}
     tl = keys.table_of[comp.nodes[la]]
     tr = keys.table_of[comp.nodes[lb]]
-    agrees = np.nan_to_num(ev, nan=0.0) >= AGREE
-    differs = np.nan_to_num(ev, nan=1.0) < DISAGREE
+    agrees = ev >= AGREE  # a null side (NaN) neither agrees nor differs
+    differs = ev < DISAGREE
     agree = np.zeros(len(la), dtype=bool)
     clash = np.zeros(len(la), dtype=bool)
     for j, a in enumerate(attributes):
@@ -202,14 +203,76 @@ def complete_with_judge(comp: Component, judged: Judged | None, reforbid: bool =
 
 
 def compatible_cliques(comp: Component, max_cliques: int) -> LocalSets:
-    """Maximal cliques of the compatibility graph, each split by integrable-edge connectivity."""
-    compat = nx.complete_graph(comp.k)
-    compat.remove_edges_from(comp.forbidden())
-    link = comp.nx_graph()
+    """Maximal cliques of the compatibility graph, each split by integrable-edge connectivity.
+
+    As ``nx.find_cliques`` on the complete graph less the forbidden pairs, each clique split
+    by ``nx.connected_components`` of the edges' subgraph, in networkx's order, without
+    building either graph (tens of thousands of small components at a million tuples)."""
+    k = comp.k
+    bad = comp.forbidden()
+    # as networkx builds them: neighbours in ascending order, nodes 0..k-1
+    compat = {
+        u: {v for v in range(k) if v != u and (min(u, v), max(u, v)) not in bad} for u in range(k)
+    }
+    link: dict[int, set[int]] = {u: set() for u in range(k)}
+    for a, b in zip(comp.l.tolist(), comp.r.tolist()):
+        if a != b:
+            link[a].add(b)
+            link[b].add(a)
     out: LocalSets = []
-    for clique in itertools.islice(nx.find_cliques(compat), max_cliques):
-        out.extend(sorted(c) for c in nx.connected_components(link.subgraph(clique)))
+    for clique in itertools.islice(_find_cliques(compat), max_cliques):
+        inside = set(clique)  # a subgraph view's node filter, iterated as networkx does
+        seeds = inside if 2 * len(inside) < k else range(k)
+        seen: set[int] = set()
+        for v in seeds:
+            if v in inside and v not in seen:
+                part, todo = {v}, [v]
+                while todo:
+                    for b in link[todo.pop()]:
+                        if b in inside and b not in part:
+                            part.add(b)
+                            todo.append(b)
+                seen |= part
+                out.append(sorted(part))
     return out
+
+
+def _find_cliques(adj: dict[int, set[int]]) -> Iterator[list[int]]:
+    """networkx's ``find_cliques`` (Tomita et al.'s pivoting, without recursion) over an
+    adjacency of sets, step for step, so the cliques come in the same order."""
+    if not adj:
+        return
+    q: list[int | None] = []
+    cand = set(adj)
+    subg = cand.copy()
+    stack: list[tuple[set[int], set[int], set[int]]] = []
+    q.append(None)
+    u = max(subg, key=lambda u: len(cand & adj[u]))
+    ext_u = cand - adj[u]
+    try:
+        while True:
+            if ext_u:
+                x = ext_u.pop()
+                cand.remove(x)
+                q[-1] = x
+                adj_x = adj[x]
+                subg_x = subg & adj_x
+                if not subg_x:
+                    yield [int(y) for y in q if y is not None]
+                else:
+                    cand_x = cand & adj_x
+                    if cand_x:
+                        stack.append((subg, cand, ext_u))
+                        q.append(None)
+                        subg = subg_x
+                        cand = cand_x
+                        u = max(subg, key=lambda u: len(cand & adj[u]))
+                        ext_u = cand - adj[u]
+            else:
+                q.pop()
+                subg, cand, ext_u = stack.pop()
+    except IndexError:
+        pass
 
 
 def edge_cliques(comp: Component, max_cliques: int) -> LocalSets:
@@ -228,7 +291,7 @@ def _completes(t: int, x: int, y: int, judged: Judged) -> bool:
     seen = ~np.isnan(exy)
     if not seen.any():
         return True
-    where = seen & (np.nan_to_num(exy, nan=1.0) < DISAGREE)
+    where = exy < DISAGREE  # (NaN: not seen)
     if not where.any():
         where = seen & (exy == np.nanmin(exy))
     for z in (x, y):
@@ -269,15 +332,12 @@ def arbitrate(
             _completes(t, x, y, judged) for x in di for y in dj if (min(x, y), max(x, y)) in bad
         )
 
-    ev = judged.ev
+    # per judged pair, how much evidence a link carries: its agreeing attributes (at least
+    # 1; 1 for every pair without ``by_evidence``)
+    agree_n = np.maximum(1, (judged.ev >= AGREE).sum(axis=1)).tolist()
 
     def agreeing(t: int, u: int) -> float:
-        """How much evidence a link carries: its agreeing attributes (1 without
-        ``by_evidence``)."""
-        if not by_evidence:
-            return 1.0
-        row = ev[judged.index[(min(t, u), max(t, u))]]
-        return float(max(1, np.count_nonzero(np.nan_to_num(row, nan=0.0) >= AGREE)))
+        return float(agree_n[judged.index[(min(t, u), max(t, u))]]) if by_evidence else 1.0
 
     for t in sorted(where):
         idx = [i for i in where[t] if t in members[i]]
