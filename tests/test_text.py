@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakefuse.text.abbreviations import abbreviates, abbreviation_forms, acronym, same_words
@@ -76,3 +76,17 @@ def test_abbreviations_by_rule() -> None:
     forms = abbreviation_forms("Stadium")
     assert forms and all(abbreviates(f.casefold(), "stadium") for f in forms)
     assert abbreviation_forms("Bay") == [] and abbreviation_forms("1998") == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZk9 0-/._,'é\u212a\u0130x5")), max_size=14))
+def test_a_text_with_codes_passes_the_arrow_prefilter(text: str) -> None:
+    """Rows that the Arrow condition blanks hold no code: it is necessary for codes_of."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from lakefuse.text.codes import MAY_HOLD_CODE, codes_of
+
+    may = pc.match_substring_regex(pa.array([text]), MAY_HOLD_CODE, ignore_case=True)
+    if codes_of(text):
+        assert may.to_pylist() == [True]

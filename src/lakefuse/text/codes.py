@@ -80,12 +80,25 @@ def code_value(value: str) -> bool:
     return not _NUMBER_CELL.match(value) or sum(c.isdigit() for c in value) >= MIN_ID_DIGITS
 
 
+#: what a text holding a code must hold (a necessary condition of :func:`codes_of`, read by
+#: Arrow for all rows at once, ignoring case): a letter and a digit side by side in a token,
+#: separators apart; four digits in a row; a digit before a hyphen. Or a character outside
+#: ASCII, whose lowercase :func:`codes_of` may read differently.
+MAY_HOLD_CODE = r"[a-z][\-/._]*[0-9]|[0-9][\-/._]*[a-z]|[0-9]{4}|[0-9][\-/._]*-|[^\x00-\x7f]"
+
+
 def code_texts(columns: Sequence[Any], n_rows: int) -> pa.Array:
     """One text per row to read codes from: the row's values that :func:`code_value` keeps
-    (columns: Arrow string arrays or sequences of values; an Arrow string array)."""
+    (columns: Arrow string arrays or sequences of values; an Arrow string array). A row
+    that cannot hold a code (:data:`MAY_HOLD_CODE`) gets an empty text: the same codes, read
+    without a Python call for most rows of a register of people."""
+    import pyarrow.compute as pc
+
     from lakefuse.text.rows import row_texts
 
-    return row_texts(columns, n_rows, keep=code_value)
+    texts = row_texts(columns, n_rows, keep=code_value)
+    may = pc.match_substring_regex(texts, MAY_HOLD_CODE, ignore_case=True)
+    return pc.if_else(pc.fill_null(may, False), texts, "")
 
 
 def code_matrix(texts: Sequence[str], vectorizer: Callable[..., Any]) -> sparse.csr_matrix:
