@@ -322,15 +322,18 @@ class SSACLJudge:
             sure = (post >= self.options["fs_threshold"]) & (shared > 1)
             decision |= sure
             scores = np.where(sure, np.maximum(scores, post), scores)
-        char = np.nan_to_num(static[:, :, 0], nan=1.0)
-        canon = np.nan_to_num(static[:, :, 4], nan=1.0)
-        ident = np.nan_to_num(static[:, :, STATIC_NAMES.index("dist_max")], nan=0.0) >= 0.5
-        clear = present & (np.nan_to_num(ev, nan=1.0) < 0.1) & (char < 0.6) & (canon < 1) & ident
+        # (a comparison with NaN, a null side, is False: no clear disagreement there)
+        char_low = static[:, :, 0] < 0.6
+        not_canon = static[:, :, 4] < 1
+        ident = static[:, :, STATIC_NAMES.index("dist_max")] >= 0.5
+        clear = present & (ev < 0.1) & char_low & not_canon & ident
         conflict = ~decision & clear.any(axis=1)
         # per-attribute evidence on the scale every judge reports (set discovery reads it:
         # >= 0.8 agrees, < 0.6 disagrees): the learned attribute evidence, raised to the
         # value similarity where the values are equal, typo-close or canonically the same
-        same = np.nan_to_num(static[:, :, [0, 4, 5]], nan=0.0).max(axis=2)
+        # (similarities are >= 0: the largest of those present, 0 where none is)
+        same = np.fmax(np.fmax(static[:, :, 0], static[:, :, 4]), static[:, :, 5])
+        same[np.isnan(same)] = 0.0
         ev = np.where(present, np.maximum(ev, same), np.nan)
         sk = self.single_key_judge(union)
         single = np.flatnonzero(shared == 1) if sk is not None else np.zeros(0, dtype=np.int64)

@@ -148,12 +148,14 @@ def _context(out: np.ndarray, both: np.ndarray, left: _Side, right: _Side) -> No
     """Fill the context columns of ``out`` (P, A, N_STATIC) where both sides have a value:
     ``left`` and ``right`` are the (P, A) distinctiveness, uniqueness and rarity arrays."""
     (dl, ul, rl), (dr, ur, rr) = left, right
-    ctx = np.stack(
-        [np.minimum(dl, dr), np.maximum(dl, dr), np.minimum(ul, ur), np.maximum(ul, ur)]
-        + [np.minimum(rl, rr)],
-        axis=2,
-    )
-    out[:, :, SIM_COLUMNS:] = np.where(both[:, :, None], ctx, np.nan)
+    neither = ~both
+    for k, (f, x, y) in enumerate(
+        ((np.minimum, dl, dr), (np.maximum, dl, dr), (np.minimum, ul, ur), (np.maximum, ul, ur))
+        + ((np.minimum, rl, rr),)
+    ):
+        col = f(x, y)
+        col[neither] = np.nan
+        out[:, :, SIM_COLUMNS + k] = col
 
 
 def static_features(

@@ -213,7 +213,7 @@ def as_tensors(
     cos = cosines(vectors, lc, rc, strings, mask)
     return (
         torch.from_numpy(np.clip(cos, -1.0, 1.0)),
-        torch.from_numpy(np.nan_to_num(static, nan=0.0)),
+        torch.from_numpy(np.where(np.isnan(static), np.float32(0.0), static)),
         torch.from_numpy(mask),
         static,
     )
