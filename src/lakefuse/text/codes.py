@@ -89,14 +89,18 @@ MAY_HOLD_CODE = r"[a-z][\-/._]*[0-9]|[0-9][\-/._]*[a-z]|[0-9]{4}|[0-9][\-/._]*-|
 
 def code_texts(columns: Sequence[Any], n_rows: int) -> pa.Array:
     """One text per row to read codes from: the row's values that :func:`code_value` keeps
-    (columns: Arrow string arrays or sequences of values; an Arrow string array). A row
-    that cannot hold a code (:data:`MAY_HOLD_CODE`) gets an empty text: the same codes, read
-    without a Python call for most rows of a register of people."""
-    import pyarrow.compute as pc
-
+    (columns: Arrow string arrays or sequences of values; an Arrow string array)."""
     from lakefuse.text.rows import row_texts
 
-    texts = row_texts(columns, n_rows, keep=code_value)
+    return row_texts(columns, n_rows, keep=code_value)
+
+
+def without_codeless(texts: pa.Array) -> pa.Array:
+    """``texts`` with each text that cannot hold a code (:data:`MAY_HOLD_CODE`) emptied: the
+    same codes, read without a Python call for most rows of a register of people (not for
+    quantities, which a number and a unit a space apart make)."""
+    import pyarrow.compute as pc
+
     may = pc.match_substring_regex(texts, MAY_HOLD_CODE, ignore_case=True)
     return pc.if_else(pc.fill_null(may, False), texts, "")
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 from scipy import sparse
 
 from lakefuse.text import rows
-from lakefuse.text.codes import code_matrix, code_texts, quantity_matrices
+from lakefuse.text.codes import code_matrix, code_texts, quantity_matrices, without_codeless
 
 #: row texts: Python strings, or an Arrow string array read a batch at a time
 Texts = Sequence[str] | pa.Array
@@ -117,7 +117,7 @@ def code_conflicts(columns: Sequence[Column], left: np.ndarray, right: np.ndarra
     ids, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
     take = pa.array(ids)
     sub = [rows.as_strings(c).take(take) for c in columns]
-    codes = code_matrix(_readable(code_texts(sub, len(ids))), CountVectorizer)
+    codes = code_matrix(_readable(without_codeless(code_texts(sub, len(ids)))), CountVectorizer)
     return _codes_shared(codes, inverse[: len(left)], inverse[len(left) :])[1]
 
 
