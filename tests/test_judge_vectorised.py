@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
@@ -520,29 +518,3 @@ def test_training_rows_come_from_codes(lake: tuple[str, UnionTable]) -> None:
     b = make_groups(rows, stats, near, anchors, Augmenter(), np.random.default_rng(3))
     assert a.kind == b.kind and a.label == b.label and a.n_groups > 5, name
     assert [x.values for x in a.right] == [x.values for x in b.right]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.data())
-def test_drivers_of_repeated_pairs_equal_reference(data: st.DataObject) -> None:
-    """Pairs that repeat a few texts (as the pairs the matcher skips do) get each text built
-    once and the same column as pair by pair; numbers outside [0, 1] too."""
-    A = data.draw(st.integers(1, 5))
-    number = st.sampled_from([0.0, 0.125, 0.5, 0.995, 0.994999, 1.0, 1.5, -0.2, 0.3333])
-    weight = st.sampled_from([0.0, 0.2, 0.7])
-    # each pair's four rows picked from small pools apart: pairs that differ in one only
-    pools = [
-        data.draw(st.lists(st.lists(x, min_size=A, max_size=A), min_size=1, max_size=3))
-        for x in (number, weight, number, st.booleans())
-    ]
-    n = data.draw(st.integers(1, 40))
-    ev, att, char, present = (
-        np.array([pool[data.draw(st.integers(0, len(pool) - 1))] for _ in range(n)])
-        for pool in pools
-    )
-    present = present.astype(bool)
-    ev = np.where(present, ev, np.nan)
-    attrs = [f"a{j}" for j in range(A)]
-    static = char[:, :, None]
-    got = drivers(attrs, ev, att, char, present)
-    assert got.to_pylist() == reference_drivers(attrs, ev, att, static, present)

@@ -68,48 +68,13 @@ def drivers(
 ) -> pa.Array:
     """Per pair, the (at most) three present attributes of highest attention, in that
     order (ties: attribute order): ``name=evidence(w=attention,chr=char similarity)``.
-    Built with Arrow's string kernels, once per distinct text: a pair's text is fixed by
-    which attribute holds each rank and the cents of its three numbers, and most pairs
-    (those the matcher skips, with no attention) repeat a few thousand texts."""
+    Built with Arrow's string kernels for all pairs at once."""
     P, A = att.shape
     if A == 0 or P == 0:
         return pa.array([""] * P, type=pa.string())
     order = np.argsort(-att, axis=1, kind="stable")
     here = np.take_along_axis(present, order, axis=1)
     rank = np.cumsum(here, axis=1)
-    rows = np.arange(P)
-    key = np.zeros((P, 3), dtype=np.int64)  # per rank: 0 = none, else attribute and cents
-    for k in range(1, 4):
-        hit = here & (rank == k)
-        has = hit.any(axis=1)
-        j = order[rows, np.argmax(hit, axis=1)]
-        code = j.astype(np.int64) + 1
-        for x in (ev, att, char):
-            cents, table = _cents(np.where(has, x[rows, j], 0.0))
-            if not table.all():  # a number outside [0, 1]: every pair by itself
-                return _drivers(attributes, ev, att, char, present, order, here, rank)
-            code = code * 101 + cents
-        key[:, k - 1] = np.where(has, code, 0)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    if 2 * len(first) > P:
-        return _drivers(attributes, ev, att, char, present, order, here, rank)
-    f = np.asarray(first)
-    texts = _drivers(attributes, ev[f], att[f], char[f], present[f], order[f], here[f], rank[f])
-    return texts.take(pa.array(np.asarray(inverse).ravel(), type=pa.int64()))
-
-
-def _drivers(
-    attributes: list[str],
-    ev: np.ndarray,
-    att: np.ndarray,
-    char: np.ndarray,
-    present: np.ndarray,
-    order: np.ndarray,
-    here: np.ndarray,
-    rank: np.ndarray,
-) -> pa.Array:
-    """:func:`drivers` of every pair, given the attention order and present ranks."""
-    P = len(att)
     rows = np.arange(P)
     names = pa.array(list(attributes), type=pa.string())
     out: pa.Array = pa.array([""] * P, type=pa.string())
