@@ -317,8 +317,9 @@ def make_sets(
     lists = [s if isinstance(s, list) else list(s) for s in sets if not isinstance(s, Partition)]
     p_flat, p_sizes = _partition_arrays(parts)
     flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64)
-    if len(np.unique(flat)) == len(flat):
-        sizes = np.fromiter((len(s) for s in lists), dtype=np.int64, count=len(lists))
+    sizes = np.fromiter((len(s) for s in lists), dtype=np.int64, count=len(lists))
+    shared = np.bincount(flat, minlength=n_nodes)[flat] > 1  # a tid listed more than once
+    if not shared.any():
         return _disjoint_sets(
             n_nodes,
             np.concatenate([flat, p_flat]),
@@ -328,9 +329,7 @@ def make_sets(
         )
     # only the sets that share a tuple with another can be subsumed or repeated: the others
     # pass through as they are (their smallest members are their own)
-    sizes = np.fromiter((len(s) for s in lists), dtype=np.int64, count=len(lists))
     owner = np.repeat(np.arange(len(lists)), sizes)
-    shared = np.bincount(flat, minlength=n_nodes)[flat] > 1
     overlapping = np.zeros(len(lists), dtype=bool)
     overlapping[owner[shared]] = True
     alone = [lists[i] for i in np.flatnonzero(~overlapping & (sizes > 0)).tolist()]
