@@ -104,6 +104,10 @@ def drivers(
     return out
 
 
+#: value pairs whose vectors :meth:`Vectors.cosines` gathers at a time (2 x 128 x 384 float32
+#: fit a core's cache; measured fastest of 64 .. 2048)
+_GATHER_ROWS = 128
+
 #: bytes a :class:`Vectors` table may take (2 GiB: 1.4 million values at 384 dimensions as
 #: float32, 2.8 million as float16)
 VECTORS_BUDGET = 2 << 30
@@ -161,16 +165,17 @@ class Vectors:
         seen[flat] = True
         self.embedder.stats["requested"] += int(np.count_nonzero(seen)) - len(ids)
         cos = np.zeros(mask.shape, dtype=np.float32)
-        for j in range(mask.shape[1]):
-            rows = np.flatnonzero(mask[:, j])
-            li, ri = lc[rows, j], rc[rows, j]
-            ok = (li >= 0) & (ri >= 0)
-            ok[ok] = self.nonempty[li[ok]] & self.nonempty[ri[ok]]
-            rows, li, ri = rows[ok], li[ok], ri[ok]
-            if len(rows):
-                a = self.table[li].astype(np.float32, copy=False)
-                b = self.table[ri].astype(np.float32, copy=False)
-                cos[rows, j] = np.einsum("ij,ij->i", a, b)
+        ok = mask & (lc >= 0) & (rc >= 0)
+        ok[ok] = self.nonempty[lc[ok]] & self.nonempty[rc[ok]]
+        li, ri = lc[ok], rc[ok]
+        dots = np.empty(len(li), dtype=np.float32)
+        # gathered a few rows at a time: both sides' vectors stay in the core's cache for
+        # the dot products (the same products, over twice as fast as one large gather)
+        for s in range(0, len(li), _GATHER_ROWS):
+            a = self.table[li[s : s + _GATHER_ROWS]].astype(np.float32, copy=False)
+            b = self.table[ri[s : s + _GATHER_ROWS]].astype(np.float32, copy=False)
+            dots[s : s + _GATHER_ROWS] = np.einsum("ij,ij->i", a, b)
+        cos[ok] = dots
         return cos
 
 
