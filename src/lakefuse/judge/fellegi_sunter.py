@@ -52,6 +52,7 @@ EM_ITERATIONS = 50
 _JW = STATIC_NAMES.index("jaro_winkler")
 _EXACT = STATIC_NAMES.index("exact")
 _CANON = STATIC_NAMES.index("canonical")
+_RARITY = STATIC_NAMES.index("rarity")
 
 
 def levels(static: np.ndarray) -> np.ndarray:
@@ -79,8 +80,13 @@ class FellegiSunter:
         """P(match) of two random tuples of a union of ``n`` tuples."""
         return float(np.clip(2.0 * self.pairs_per_tuple / max(n - 1, 1), 1e-12, 0.5))
 
-    def weights(self, lev: np.ndarray, n: int) -> np.ndarray:
-        """Match weight (log-odds) of each pair's levels (P, A) in a union of ``n`` tuples."""
+    def weights(self, lev: np.ndarray, n: int, tf: np.ndarray | None = None) -> np.ndarray:
+        """Match weight (log-odds) of each pair's levels (P, A) in a union of ``n`` tuples.
+        ``tf``: (P, A) the share of the attribute's filled cells that hold the value a pair
+        agrees on exactly (NaN: not known): such an agreement weighs ``log(m / tf)``, not the
+        attribute's average ``log(m / u)`` (a term-frequency adjustment, as Splink's: two
+        tuples that are different entities share a rare value less often than a common
+        one)."""
         bf = np.log(self.m) - np.log(self.u)  # (A, L)
         p = self.prior(n)
         w = np.full(len(lev), np.log(p) - np.log1p(-p))
@@ -88,12 +94,23 @@ class FellegiSunter:
             k = lev[:, j]
             ok = k >= 0
             w[ok] += bf[j, k[ok]]
+            if tf is not None:
+                adj = np.flatnonzero((k == 0) & (tf[:, j] > 0))
+                w[adj] += np.log(self.u[j, 0]) - np.log(tf[adj, j])
         return w
 
-    def posterior(self, static: np.ndarray, n: int) -> np.ndarray:
+    def posterior(
+        self, static: np.ndarray, n: int, nonnull: np.ndarray | None = None
+    ) -> np.ndarray:
         """P(match) of each pair from the judge's pair features, in a union of ``n``
-        tuples."""
-        w = self.weights(levels(static), n)
+        tuples; ``nonnull``: per attribute, the union's filled cells (given: exact
+        agreements weigh by the value's frequency, read from the pairs' ``rarity``)."""
+        tf = None
+        if nonnull is not None:
+            # rarity = 1 - log(count) / log(n + 1): the count of the (more common) value
+            count = np.power(n + 1.0, 1.0 - static[:, :, _RARITY])
+            tf = count / np.maximum(nonnull, 1.0)
+        w = self.weights(levels(static), n, tf)
         return 1.0 / (1.0 + np.exp(-np.clip(w, -60, 60)))
 
     @property

@@ -126,6 +126,11 @@ class SSACLOptions(Options):
         "random pairs, m by EM, as Splink does) and accept the pairs it is sure of "
         "(fs_threshold) that share two attributes or more.",
     )
+    fs_tf: bool = Field(
+        True,
+        description="The Fellegi-Sunter model weighs an exact agreement by how common the "
+        "value is (a term-frequency adjustment, as Splink's), not by the attribute's average.",
+    )
     fs_threshold: float = Field(
         0.9, ge=0, le=1, description="Posterior from which the Fellegi-Sunter model accepts."
     )

@@ -295,7 +295,8 @@ class SSACLJudge:
         # with the model, first only the features its comparison and a pair's reported
         # evidence read (lite): the matcher's pairs get the rest below
         static = pair_static(stats, left, right, threads, "lite" if fs is not None else "all")
-        post = fs.posterior(static, union.n_tuples) if fs is not None else None
+        nonnull = stats.nonnull.sum(axis=0) if self.options["fs_tf"] else None
+        post = fs.posterior(static, union.n_tuples, nonnull) if fs is not None else None
         # a pair that shares several attributes and that the Fellegi-Sunter model puts at
         # odds under ``fs_skip`` is not scored by the matcher (a cascade: the cheap model's
         # hopeless pairs skip the costly one and most of its features); its score is the
