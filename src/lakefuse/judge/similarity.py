@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from lakefuse.config import Settings
 from lakefuse.encode.tuples import AttributeStats
 from lakefuse.judge.features import pair_evidence
-from lakefuse.judge.ssacl_scoring import _two_decimals_arrow
+from lakefuse.judge.ssacl_scoring import cent_texts, either
 from lakefuse.types import ScoredPairs, UnionTable
 
 
@@ -34,22 +34,23 @@ def scored_table(
     use = np.where((conflict & low.any(axis=1))[:, None], low, present)
     rank = np.cumsum(use, axis=1)
     rows = np.arange(len(left))
-    names = pa.array(list(attributes), type=pa.string())
-    text: pa.Array = pa.array([""] * len(left), type=pa.string())
+    heads = pa.array([f"{a}=" for a in attributes] + [""], type=pa.string())
+    pieces: list[pa.Array] = []
     for k in range(1, 4):
         hit = use & (rank == k)
         has = hit.any(axis=1)
         if not has.any():
             break
         j = order[np.argmax(hit, axis=1)] if len(order) else np.zeros(len(left), np.int64)
-        item = pc.binary_join_element_wise(
-            names.take(pa.array(j, type=pa.int64())),
-            "=",
-            _two_decimals_arrow(np.where(has, evidence[rows, j], 0.0)),
-            "",
-        )
-        joined = item if k == 1 else pc.binary_join_element_wise(text, item, ",")
-        text = pc.if_else(pa.array(has), joined, text)
+        if k > 1:
+            pieces.append(either(has, ","))
+        pieces.append(heads.take(pa.array(np.where(has, j, len(attributes)), type=pa.int64())))
+        pieces.append(cent_texts(evidence[rows, j], has))
+    text = (
+        pc.binary_join_element_wise(*pieces, "")
+        if pieces
+        else pa.array([""] * len(left), type=pa.string())
+    )
     drivers = text
     return pairs_table(
         left,

@@ -29,13 +29,21 @@ _UP_AT = np.array(
 )
 
 
+#: the boundaries with a -inf before and a +inf after (the neighbours of any cent code)
+_BOUNDS_PAD = np.concatenate([[-np.inf], _BOUNDS, [np.inf]])
+
+
 def _cents(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cent codes (index into ``_CENTS``) of the elements of ``x`` in [0, 1], correctly
     rounded as ``format`` rounds, and the mask of those elements."""
     x = np.asarray(x, dtype=np.float64)
     table = (x >= 0.0) & (x <= 1.0) & ~np.signbit(x)
     v = np.where(table, x, 0.0)
-    below = np.searchsorted(_BOUNDS, v, side="left")  # boundaries strictly below v
+    # the boundaries strictly below v: estimated by arithmetic, then set right by the two
+    # boundaries beside the estimate (it is off by one at most, next to a boundary)
+    below = np.clip(np.ceil(v * 100.0 - 0.5), 0, len(_BOUNDS)).astype(np.int64)
+    below -= _BOUNDS_PAD[below] >= v
+    below += _BOUNDS_PAD[below + 1] < v
     at = np.minimum(below, len(_BOUNDS) - 1)
     return below + ((_BOUNDS[at] == v) & _UP_AT[at]), table
 
@@ -51,16 +59,24 @@ def two_decimals(x: np.ndarray) -> np.ndarray:
     return out
 
 
-_CENTS_ARROW = pa.array(_CENTS.tolist(), type=pa.string())
+#: the 101 cent strings, then "" (the code of an item not written)
+_CENTS_ARROW = pa.array([*_CENTS.tolist(), ""], type=pa.string())
+_NONE = len(_CENTS)
 
 
-def _two_decimals_arrow(x: np.ndarray) -> pa.Array:
-    """:func:`two_decimals` as an Arrow string array (taken from a table of the 101 cent
-    strings; elements outside [0, 1] formatted one by one)."""
+def cent_texts(x: np.ndarray, has: np.ndarray) -> pa.Array:
+    """:func:`two_decimals` of ``x`` where ``has``, "" elsewhere, as an Arrow string array
+    (taken from the table of cent strings; elements outside [0, 1] formatted one by one)."""
+    x = np.where(has, x, 0.0)  # (0: not written)
     cents, table = _cents(x)
     if table.all():
-        return _CENTS_ARROW.take(pa.array(cents, type=pa.int64()))
-    return pa.array(two_decimals(x).tolist(), type=pa.string())
+        return _CENTS_ARROW.take(pa.array(np.where(has, cents, _NONE), type=pa.int64()))
+    return pa.array(np.where(has, two_decimals(x), "").tolist(), type=pa.string())
+
+
+def either(has: np.ndarray, text: str) -> pa.Array:
+    """``text`` where ``has``, "" elsewhere."""
+    return pa.array([text, ""], type=pa.string()).take(pa.array(np.where(has, 0, 1)))
 
 
 def drivers(
@@ -68,7 +84,8 @@ def drivers(
 ) -> pa.Array:
     """Per pair, the (at most) three present attributes of highest attention, in that
     order (ties: attribute order): ``name=evidence(w=attention,chr=char similarity)``.
-    Built with Arrow's string kernels for all pairs at once."""
+    Built with Arrow's string kernels for all pairs at once: every piece of the three items
+    (a piece of an item not written is "") joined in one pass."""
     P, A = att.shape
     if A == 0 or P == 0:
         return pa.array([""] * P, type=pa.string())
@@ -76,32 +93,28 @@ def drivers(
     here = np.take_along_axis(present, order, axis=1)
     rank = np.cumsum(here, axis=1)
     rows = np.arange(P)
-    names = pa.array(list(attributes), type=pa.string())
-    out: pa.Array = pa.array([""] * P, type=pa.string())
+    heads = pa.array([f"{a}=" for a in attributes] + [""], type=pa.string())
+    pieces: list[pa.Array] = []
     for k in range(1, 4):
         hit = here & (rank == k)
         has = hit.any(axis=1)
         if not has.any():
             break
         j = order[rows, np.argmax(hit, axis=1)]
-
-        def text(x: np.ndarray, j: np.ndarray = j, has: np.ndarray = has) -> pa.Array:
-            return _two_decimals_arrow(np.where(has, x[rows, j], 0.0))  # 0: not written
-
-        item = pc.binary_join_element_wise(
-            names.take(pa.array(j, type=pa.int64())),
-            "=",
-            text(ev),
-            "(w=",
-            text(att),
-            ",chr=",
-            text(char),
-            ")",
-            "",
-        )
-        joined = item if k == 1 else pc.binary_join_element_wise(out, item, ",")
-        out = pc.if_else(pa.array(has), joined, out)
-    return out
+        if k > 1:
+            pieces.append(either(has, ","))
+        pieces += [
+            heads.take(pa.array(np.where(has, j, A), type=pa.int64())),
+            cent_texts(ev[rows, j], has),
+            either(has, "(w="),
+            cent_texts(att[rows, j], has),
+            either(has, ",chr="),
+            cent_texts(char[rows, j], has),
+            either(has, ")"),
+        ]
+    if not pieces:
+        return pa.array([""] * P, type=pa.string())
+    return pc.binary_join_element_wise(*pieces, "")
 
 
 #: value pairs whose vectors :meth:`Vectors.cosines` gathers at a time (2 x 128 x 384 float32
