@@ -318,6 +318,13 @@ class SSACLJudge:
         if post is not None:
             scores[hopeless] = post[hopeless]
             decision[hopeless] = False
+            # a pair the model finds more likely different than one (a posterior under
+            # ``fs_veto``): the matcher may not accept it. The matcher knows neither this
+            # lake's prior of a match, which falls as the lake grows, nor how common the
+            # values it agrees on are here; its score is capped at the posterior
+            veto = (post < self.options["fs_veto"]) & (shared > 1) & decision
+            decision &= ~veto
+            scores = np.where(veto, np.minimum(scores, post), scores)
             # the Fellegi-Sunter model's sure pairs: it knows how often this lake's
             # duplicates disagree on each attribute, which augmentations cannot tell
             sure = (post >= self.options["fs_threshold"]) & (shared > 1)
