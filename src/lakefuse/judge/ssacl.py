@@ -303,7 +303,7 @@ class SSACLJudge:
         # model's posterior
         shared = (~np.isnan(static[:, :, 0])).sum(axis=1)
         hopeless = (
-            (post < self.options["fs_skip"]) & (shared > 1)
+            (post < max(self.options["fs_skip"], self.options["fs_veto"])) & (shared > 1)
             if post is not None
             else np.zeros(len(left), dtype=bool)
         )
