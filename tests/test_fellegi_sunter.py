@@ -5,6 +5,8 @@ number above a shared state, and the pairs it is sure of are FEBRL's true pairs.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,9 +16,11 @@ from hypothesis import strategies as st
 from lakefuse.config import Settings
 from lakefuse.engines import get_engine
 from lakefuse.io import align
-from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter, rule_pairs
-from lakefuse.judge.ssacl_features import UnionStats, pair_static
+from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter, levels, rule_pairs
+from lakefuse.judge.ssacl_features import STATIC_NAMES, UnionStats, pair_static
 from lakefuse.pipeline import build_union, read_inputs
+from lakefuse.text.normalize import normalize
+from lakefuse.text.rows import pick
 from lakefuse.types import UnionTable
 
 N = 1500
@@ -111,8 +115,8 @@ def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
     febrl4: Lake,
 ) -> None:
     """In the SSACL judge: the model's sure pairs are accepted, and a pair it puts at odds
-    under ``fs_skip`` is rejected without the matcher, with the decision the matcher gives
-    it (FEBRL4's pairs: the true ones and as many random others)."""
+    under ``fs_skip`` or ``fs_veto`` is rejected without the matcher, with the decision the
+    matcher gives it (FEBRL4's pairs: the true ones and as many random others)."""
     from lakefuse.judge.ssacl import SSACLJudge
 
     union, stats, left, right = febrl4
@@ -124,10 +128,10 @@ def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
     lt = np.concatenate([left, left])
     rt = np.concatenate([right, rng.integers(N, stats.n, len(left))])
     t = judge.score(union, lt, rt).table
-    cut = judge.options["fs_skip"]
-    judge.options["fs_skip"] = 0.0
+    cut = max(judge.options["fs_skip"], judge.options["fs_veto"])
+    judge.options["fs_skip"] = judge.options["fs_veto"] = 0.0
     full = judge.score(union, lt, rt).table
-    post = judge.fs.posterior(pair_static(stats, lt, rt), stats.n)
+    post = judge.fs.posterior(pair_static(stats, lt, rt), stats.n, stats.nonnull.sum(axis=0))
     skipped = post < cut
     assert 0.2 < skipped.mean() < 0.8  # the random half, nearly all of it
     d, d_full = (x.column("decision").to_numpy(zero_copy_only=False) for x in (t, full))
@@ -138,3 +142,47 @@ def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
     assert all("w=0.00" in x for x in np.array(t.column("drivers").to_pylist())[skipped])
     sure = post >= 0.9
     assert d[sure].all() and d_full[sure].all()
+
+
+def test_term_frequencies_weigh_an_exact_agreement_by_how_common_the_value_is(
+    febrl4: Lake,
+) -> None:
+    """With the union's filled cells given, an exact agreement weighs ``log(m / tf)``: on
+    FEBRL4, the pairs that agree exactly on a surname held by many weigh less than those
+    agreeing on a rare one, by the log of their frequencies' ratio; the other levels and
+    attributes weigh as without; without the counts every exact agreement weighs the
+    attribute's average."""
+    union, stats, left, right = febrl4
+    fs = fit_fellegi_sunter(stats, np.random.default_rng(0))
+    assert fs is not None
+    static = pair_static(stats, left, right)
+    nonnull = stats.nonnull.sum(axis=0)
+    j = stats.attributes.index("surname")
+    # the surname agreements equal after normalising (not only canonically the same)
+    exact = (levels(static)[:, j] == 0) & (static[:, j, STATIC_NAMES.index("exact")] > 0)
+    assert exact.sum() > 100
+    plain = fs.weights(levels(static), stats.n)
+    tf = np.full(static.shape[:2], np.nan)
+    codes = stats.codes[:, j]
+    forms = [normalize(v) for v in pick(stats.strings, codes[codes >= 0])]
+    count = Counter(f for f in forms if f)
+    # each agreed value's count (two tuples at least hold it)
+    held = np.array([count[normalize(v)] for v in pick(stats.strings, codes[left[exact]])])
+    assert held.min() >= 2 and held.max() > 2 * held.min()
+    tf[exact, j] = held / nonnull[j]
+    only = fs.weights(levels(static), stats.n, tf)
+    want = plain.copy()
+    want[exact] += np.log(fs.u[j, 0]) - np.log(held / nonnull[j])
+    np.testing.assert_allclose(only, want)
+    # the posterior reads the counts from the pairs' rarity: the same weights (the surname
+    # alone, so that no posterior is 0 or 1)
+    alone = static[exact].copy()
+    alone[:, [a for a in range(alone.shape[1]) if a != j]] = np.nan
+    p = fs.posterior(alone, stats.n, nonnull)
+    np.testing.assert_allclose(
+        np.log(p / (1 - p)),
+        only[exact] - plain[exact] + fs.weights(levels(alone), stats.n),
+        rtol=1e-6,
+    )
+    rare, common = held == held.min(), held == held.max()
+    assert p[rare].min() > p[common].max()

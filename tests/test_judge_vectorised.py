@@ -31,7 +31,9 @@ from lakefuse.judge.pair_features import LITE_COLUMNS, SIM_COLUMNS, value_featur
 from lakefuse.judge.similarity import pairs_table, scored_table
 from lakefuse.judge.ssacl_data import make_groups
 from lakefuse.judge.ssacl_features import (
+    LITE_CONTEXT,
     N_STATIC,
+    REST_CONTEXT,
     UnionStats,
     View,
     pair_static,
@@ -275,11 +277,14 @@ def test_pair_features_equal_reference(lake: tuple[str, UnionTable]) -> None:
     # pairs) give every column as computed together, and leave the other columns 0
     lite, rest = (pair_static(stats, left, right, part=p) for p in ("lite", "rest"))
     both = present[:, :, None]
-    for c in range(SIM_COLUMNS):
-        mine, other = (lite, rest) if c in LITE_COLUMNS else (rest, lite)
+    lite_columns = (*LITE_COLUMNS, *(SIM_COLUMNS + k for k in LITE_CONTEXT))
+    assert sorted((*LITE_CONTEXT, *REST_CONTEXT)) == list(range(N_STATIC - SIM_COLUMNS))
+    for c in range(N_STATIC):
+        mine, other = (lite, rest) if c in lite_columns else (rest, lite)
         np.testing.assert_array_equal(mine[:, :, c], new[:, :, c], err_msg=f"{name} {c}")
         assert (np.where(both[:, :, 0], other[:, :, c], 0) == 0).all()
-    np.testing.assert_array_equal(lite[:, :, SIM_COLUMNS:], new[:, :, SIM_COLUMNS:])
+        # a null side: NaN in both parts
+        assert np.isnan(mine[:, :, c][~both[:, :, 0]]).all()
     # the scalar form (training's filter of negatives) gives the reference's float64s
     for i, j in zip(*np.nonzero(present[:300])):
         a, b = rows[left[i]][j], rows[right[i]][j]

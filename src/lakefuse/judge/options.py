@@ -138,7 +138,7 @@ class SSACLOptions(Options):
         ge=0,
         le=1,
         description="A pair sharing several attributes whose Fellegi-Sunter posterior is "
-        "below this is not accepted by the matcher (0: off).",
+        "below this is not accepted by the matcher, nor scored by it (0: off).",
     )
     fs_threshold: float = Field(
         0.9, ge=0, le=1, description="Posterior from which the Fellegi-Sunter model accepts."

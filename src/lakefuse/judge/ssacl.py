@@ -40,10 +40,11 @@ from lakefuse.config import Settings
 from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter
 from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.options import SSACLOptions
-from lakefuse.judge.pair_features import REST_COLUMNS, encode
+from lakefuse.judge.pair_features import REST_COLUMNS, SIM_COLUMNS, encode
 from lakefuse.judge.similarity import SimilarityJudge, pairs_table
 from lakefuse.judge.ssacl_data import Rows, make_groups
 from lakefuse.judge.ssacl_features import (
+    REST_CONTEXT,
     STATIC_NAMES,
     UnionStats,
     View,
@@ -297,10 +298,13 @@ class SSACLJudge:
         static = pair_static(stats, left, right, threads, "lite" if fs is not None else "all")
         nonnull = stats.nonnull.sum(axis=0) if self.options["fs_tf"] else None
         post = fs.posterior(static, union.n_tuples, nonnull) if fs is not None else None
-        # a pair that shares several attributes and that the Fellegi-Sunter model puts at
-        # odds under ``fs_skip`` is not scored by the matcher (a cascade: the cheap model's
-        # hopeless pairs skip the costly one and most of its features); its score is the
-        # model's posterior
+        # a pair that shares several attributes and that the Fellegi-Sunter model finds
+        # more likely different than one (a posterior under ``fs_veto``) may not be
+        # accepted by the matcher: the matcher knows neither this lake's prior of a match,
+        # which falls as the lake grows, nor how common the values it agrees on are here.
+        # Such a pair (or one under ``fs_skip``) is not scored by the matcher either (a
+        # cascade: the cheap model's hopeless pairs skip the costly one and most of its
+        # features); its score is the model's posterior
         shared = (~np.isnan(static[:, :, 0])).sum(axis=1)
         hopeless = (
             (post < max(self.options["fs_skip"], self.options["fs_veto"])) & (shared > 1)
@@ -310,7 +314,7 @@ class SSACLJudge:
         if fs is not None:
             run = np.flatnonzero(~hopeless)
             rest = pair_static(stats, left[run], right[run], threads, "rest")
-            for c in REST_COLUMNS:
+            for c in (*REST_COLUMNS, *(SIM_COLUMNS + k for k in REST_CONTEXT)):
                 static[run, :, c] = rest[:, :, c]
         scores, ev, att, static = self._scores(union, left, right, static, ~hopeless)
         present = ~np.isnan(ev)
@@ -318,13 +322,6 @@ class SSACLJudge:
         if post is not None:
             scores[hopeless] = post[hopeless]
             decision[hopeless] = False
-            # a pair the model finds more likely different than one (a posterior under
-            # ``fs_veto``): the matcher may not accept it. The matcher knows neither this
-            # lake's prior of a match, which falls as the lake grows, nor how common the
-            # values it agrees on are here; its score is capped at the posterior
-            veto = (post < self.options["fs_veto"]) & (shared > 1) & decision
-            decision &= ~veto
-            scores = np.where(veto, np.minimum(scores, post), scores)
             # the Fellegi-Sunter model's sure pairs: it knows how often this lake's
             # duplicates disagree on each attribute, which augmentations cannot tell
             sure = (post >= self.options["fs_threshold"]) & (shared > 1)

@@ -141,18 +141,29 @@ class UnionStats:
         return View(values, self.dist[self.tables[tid]], self.uniq[tid], self.rarity[tid])
 
 
-_Side = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: a side's distinctiveness, uniqueness and rarity (None: not read)
+_Side = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
-def _context(out: np.ndarray, both: np.ndarray, left: _Side, right: _Side) -> None:
-    """Fill the context columns of ``out`` (P, A, N_STATIC) where both sides have a value:
-    ``left`` and ``right`` are the (P, A) distinctiveness, uniqueness and rarity arrays."""
+#: the context columns (offsets after the value similarities) every judged pair needs:
+#: ``dist_max`` (a clear disagreement is one on an identifying attribute) and ``rarity``
+#: (the Fellegi-Sunter model's term frequencies); the others only the matcher reads
+LITE_CONTEXT = (1, 4)
+REST_CONTEXT = (0, 2, 3)
+
+
+def _context(
+    out: np.ndarray, both: np.ndarray, left: _Side, right: _Side, which: tuple[int, ...]
+) -> None:
+    """Fill the context columns ``which`` (offsets after the value similarities) of ``out``
+    (P, A, N_STATIC) where both sides have a value: ``left`` and ``right`` are the (P, A)
+    distinctiveness, uniqueness and rarity arrays (None where no column asked reads it)."""
     (dl, ul, rl), (dr, ur, rr) = left, right
     neither = ~both
-    for k, (f, x, y) in enumerate(
-        ((np.minimum, dl, dr), (np.maximum, dl, dr), (np.minimum, ul, ur), (np.maximum, ul, ur))
-        + ((np.minimum, rl, rr),)
-    ):
+    columns = ((np.minimum, dl, dr), (np.maximum, dl, dr), (np.minimum, ul, ur))
+    columns += ((np.maximum, ul, ur), (np.minimum, rl, rr))
+    for k in which:
+        f, x, y = columns[k]
         col = f(x, y)
         col[neither] = np.nan
         out[:, :, SIM_COLUMNS + k] = col
@@ -175,7 +186,7 @@ def static_features(
         tuple(np.stack([getattr(x, k)[:n_attr] for x in views]) for k in ("dist", "uniq", "rarity"))
         for views in (left, right)
     ]
-    _context(out, both, sides[0], sides[1])
+    _context(out, both, sides[0], sides[1], tuple(range(N_STATIC - SIM_COLUMNS)))
     return out
 
 
@@ -188,9 +199,9 @@ def pair_static(
 ) -> np.ndarray:
     """:func:`static_features` of the union's tuple pairs ``(left[i], right[i])`` (tids).
     ``part``: every column; ``lite``, of the value similarities only
-    :data:`~lakefuse.judge.pair_features.LITE_COLUMNS` (the others 0) and every context
-    column; or ``rest``, only the value similarities that ``lite`` leaves out (every other
-    column 0 where both sides hold a value)."""
+    :data:`~lakefuse.judge.pair_features.LITE_COLUMNS` and of the context only
+    :data:`LITE_CONTEXT` (the others 0 where both sides hold a value); or ``rest``, only
+    the columns that ``lite`` leaves out (the others 0 there)."""
     A = len(stats.attributes)
     out = np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
     if len(left) == 0 or A == 0:
@@ -202,11 +213,19 @@ def pair_static(
         out[:, j, :SIM_COLUMNS] = similarities(
             stats.strings, lc[:, j], rc[:, j], threads, stats.parsed, part
         )
-    if part == "rest":
+    which = {"all": (*LITE_CONTEXT, *REST_CONTEXT), "lite": LITE_CONTEXT, "rest": REST_CONTEXT}
+    if part != "all":
         out[:, :, SIM_COLUMNS:] = np.where(np.isnan(out[:, :, :1]), np.nan, 0.0)
-        return out
-    sides = [(stats.dist[stats.tables[t]], stats.uniq[t], stats.rarity[t]) for t in (left, right)]
-    _context(out, (lc >= 0) & (rc >= 0), sides[0], sides[1])
+    # only the sides' arrays the columns asked read
+    sides: list[_Side] = [
+        (
+            stats.dist[stats.tables[t]],
+            stats.uniq[t] if part != "lite" else None,
+            stats.rarity[t] if part != "rest" else None,
+        )
+        for t in (left, right)
+    ]
+    _context(out, (lc >= 0) & (rc >= 0), sides[0], sides[1], which[part])
     return out
 
 
