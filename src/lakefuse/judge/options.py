@@ -150,7 +150,8 @@ class SSACLOptions(Options):
         ge=0,
         le=1,
         description="A pair sharing several attributes whose Fellegi-Sunter posterior is "
-        "below this is rejected without the matcher (0: the matcher scores every pair).",
+        "below this is rejected without the matcher (0: only those under fs_veto; both 0: "
+        "the matcher scores every pair).",
     )
     single_key: Literal["similarity", "learned"] = Field(
         "similarity",
