@@ -20,7 +20,9 @@ how often the duplicates of *this* lake disagree on an attribute. A Fellegi-Sunt
   filled.
 
 A pair's match weight is the prior's log-odds plus, per attribute both tuples fill,
-``log(m / u)`` of its level; the posterior is its logistic. Cost: a few hundred thousand
+``log(m / u)`` of its level (an exact agreement: ``log(m / tf)``, ``tf`` the agreed value's
+share of the attribute's filled cells, a term-frequency adjustment as Splink's); the
+posterior is its logistic. Cost: a few hundred thousand
 sampled pairs through the judge's own pair features, fixed in the size of the lake."""
 
 from __future__ import annotations

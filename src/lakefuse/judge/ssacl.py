@@ -21,6 +21,10 @@ arXiv 2412.00324), trained on the very tables being integrated, with no labels.
   their negatives look like the training ones; they are far easier, so that correction
   over-shoots (it sat at its upper bound on every bench task). "otsu" splits the candidates'
   score histogram. A given threshold overrides all.
+* A Fellegi-Sunter model of the same tables (:mod:`lakefuse.judge.fellegi_sunter`, no
+  labels) accepts the pairs it is sure of, and the matcher may not accept a pair the model
+  finds more likely different than one (``fs_veto``): the model knows the lake's prior of a
+  match and how common each agreed value is, the matcher neither.
 * A pair whose agreeing values are common (other tuples of a side's table are expected to
   share them all: a given name, a state and a house number) is not integrable, whatever
   its score (:func:`~lakefuse.judge.ssacl_features.chance_matches`, ``max_chance_matches``):
