@@ -186,3 +186,8 @@ def test_term_frequencies_weigh_an_exact_agreement_by_how_common_the_value_is(
     )
     rare, common = held == held.min(), held == held.max()
     assert p[rare].min() > p[common].max()
+    # canonically the same but not equal ("U.S." / "United States"): the average weight
+    canon = alone.copy()
+    canon[:, j, STATIC_NAMES.index("exact")] = 0.0
+    canon[:, j, STATIC_NAMES.index("canonical")] = 1.0
+    np.testing.assert_allclose(fs.posterior(canon, stats.n, nonnull), fs.posterior(canon, stats.n))

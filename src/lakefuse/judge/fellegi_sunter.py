@@ -105,13 +105,16 @@ class FellegiSunter:
         self, static: np.ndarray, n: int, nonnull: np.ndarray | None = None
     ) -> np.ndarray:
         """P(match) of each pair from the judge's pair features, in a union of ``n``
-        tuples; ``nonnull``: per attribute, the union's filled cells (given: exact
-        agreements weigh by the value's frequency, read from the pairs' ``rarity``)."""
+        tuples; ``nonnull``: per attribute, the union's filled cells (given: agreements on
+        equal values weigh by the value's frequency, read from the pairs' ``rarity``)."""
         tf = None
         if nonnull is not None:
-            # rarity = 1 - log(count) / log(n + 1): the count of the (more common) value
+            # rarity = 1 - log(count) / log(n + 1): the count of the (more common) value.
+            # Only where the values are equal after normalising, so that both tuples hold
+            # the counted value (two at least); a canonical match ("U.S." / "United
+            # States") agrees on a group whose count no one form tells: the average weight
             count = np.power(n + 1.0, 1.0 - static[:, :, _RARITY])
-            tf = count / np.maximum(nonnull, 1.0)
+            tf = np.where(static[:, :, _EXACT] > 0, count / np.maximum(nonnull, 1.0), np.nan)
         w = self.weights(levels(static), n, tf)
         return 1.0 / (1.0 + np.exp(-np.clip(w, -60, 60)))
 
