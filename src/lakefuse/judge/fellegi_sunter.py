@@ -113,8 +113,11 @@ class FellegiSunter:
             # Only where the values are equal after normalising, so that both tuples hold
             # the counted value (two at least); a canonical match ("U.S." / "United
             # States") agrees on a group whose count no one form tells: the average weight
-            count = np.power(n + 1.0, 1.0 - static[:, :, _RARITY])
-            tf = np.where(static[:, :, _EXACT] > 0, count / np.maximum(nonnull, 1.0), np.nan)
+            equal = static[:, :, _EXACT] > 0
+            count = np.power(n + 1.0, 1.0 - static[:, :, _RARITY][equal])
+            filled = np.broadcast_to(np.maximum(nonnull, 1.0), equal.shape)[equal]
+            tf = np.full(equal.shape, np.nan)
+            tf[equal] = count / filled
         w = self.weights(levels(static), n, tf)
         return 1.0 / (1.0 + np.exp(-np.clip(w, -60, 60)))
 
