@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 
 from lakefuse.encode import Embedder, amx, resolve_encoder
 from lakefuse.encode.cache import EmbeddingCache, round_trip, value_key
+from lakefuse.judge.pair_features import encode
+from lakefuse.judge.ssacl_scoring import Vectors
 
 
 def test_cache_round_trip_and_model_keys(tmp_path: Path) -> None:
@@ -34,6 +37,28 @@ def test_embedder_dedups_and_cache_gives_identical_vectors(tmp_path: Path) -> No
     assert again.stats["computed"] == 0
     np.testing.assert_array_equal(y[1], x[0])
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-2)
+
+
+def test_values_embedded_on_scoring_threads_with_an_on_disk_cache(tmp_path: Path) -> None:
+    """A judge loaded with --model embeds while it scores, on several threads: the on-disk
+    cache opened on the main thread is read and written from the others (this raised
+    sqlite3.ProgrammingError), and each value is computed once."""
+    words = [f"{a} {b}" for a in ("north", "south", "east", "west") for b in range(300)]
+    _, strings = encode(words)
+    warm = Embedder("qgram", cache=str(tmp_path))
+    warm.embed(words[::3])  # some values already on disk, read back by the threads
+    e = Embedder("qgram", cache=str(tmp_path))
+    vectors = Vectors(e, strings)
+    ids = np.arange(len(words))
+    batches = [np.roll(ids, 97 * i)[:500] for i in range(12)]  # overlapping batches
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(vectors, batches))
+    assert e.stats["computed"] == len(set(np.concatenate(batches).tolist())) - len(
+        set(np.concatenate(batches).tolist()) & set(ids[::3].tolist())
+    )
+    fresh = Embedder("qgram", cache=None)
+    for b, x in zip(batches, got, strict=True):
+        np.testing.assert_array_equal(x, fresh.embed([strings[i] for i in b.tolist()]))
 
 
 def test_unknown_encoder() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -38,20 +39,24 @@ def round_trip(vectors: np.ndarray) -> np.ndarray:
 class EmbeddingCache:
     """Get/put vectors of one model. ``path=None`` or the env var ``LAKEFUSE_NO_CACHE=1``
     keeps everything in memory only. Vectors are held (and given back) as float16, as
-    stored: half the memory of float32 in a large lake."""
+    stored: half the memory of float32 in a large lake. Safe to share between threads (a
+    judge scores batches on several): the SQLite connection is used under a lock."""
 
     def __init__(self, model: str, dim: int, path: str | Path | None = "default") -> None:
         self.model = model
         self.dim = dim
         self.memory: dict[bytes, np.ndarray] = {}
         self.con: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
         if path == "default":
             path = None if os.environ.get("LAKEFUSE_NO_CACHE") == "1" else cache_dir()
         if path is not None:
             folder = Path(path)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                self.con = sqlite3.connect(str(folder / "embeddings.sqlite"), timeout=60)
+                self.con = sqlite3.connect(
+                    str(folder / "embeddings.sqlite"), timeout=60, check_same_thread=False
+                )
                 self.con.execute(
                     "CREATE TABLE IF NOT EXISTS emb (model TEXT NOT NULL, key BLOB NOT NULL, "
                     "vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"
@@ -67,10 +72,11 @@ class EmbeddingCache:
             for s in range(0, len(missing), 900):
                 chunk = missing[s : s + 900]
                 marks = ",".join("?" * len(chunk))
-                rows = self.con.execute(
-                    f"SELECT key, vec FROM emb WHERE model = ? AND key IN ({marks})",
-                    [self.model, *chunk],
-                ).fetchall()
+                with self._lock:
+                    rows = self.con.execute(
+                        f"SELECT key, vec FROM emb WHERE model = ? AND key IN ({marks})",
+                        [self.model, *chunk],
+                    ).fetchall()
                 for k, blob in rows:
                     v = np.frombuffer(blob, dtype=STORE_DTYPE).copy()
                     if v.shape[0] == self.dim:
@@ -85,13 +91,15 @@ class EmbeddingCache:
             self.memory[k] = v
             rows.append((self.model, k, v.tobytes()))
         if self.con is not None and rows:
-            try:
-                self.con.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?, ?)", rows)
-                self.con.commit()
-            except sqlite3.Error:
-                pass
+            with self._lock:
+                try:
+                    self.con.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?, ?)", rows)
+                    self.con.commit()
+                except sqlite3.Error:
+                    pass
 
     def close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        with self._lock:
+            if self.con is not None:
+                self.con.close()
+                self.con = None

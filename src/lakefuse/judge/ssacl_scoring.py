@@ -3,6 +3,7 @@ ScoredPairs table with its ``drivers`` column, built for all pairs at once."""
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 from typing import Any
 
@@ -132,7 +133,8 @@ class Vectors:
     batches read it from a table (``budget`` bytes at most; a larger union asks the
     embedder every time). Asking only for the values not yet seen changes nothing: the
     embedder computes exactly the values it has not cached, in the order asked, and every
-    value seen is cached."""
+    value seen is cached. Batches scored on several threads share one table: a value is
+    embedded under a lock, once (a judge loaded with ``--model`` embeds while it scores)."""
 
     def __init__(self, embedder: Any, strings: Strings, budget: int = VECTORS_BUDGET) -> None:
         self.embedder = embedder
@@ -145,17 +147,19 @@ class Vectors:
         self.known = np.zeros(n if self.table is not None else 0, dtype=bool)
         #: per string, whether it is non-empty (an empty string has cosine 0), when needed
         self.nonempty: np.ndarray | None = None
+        self._lock = threading.Lock()
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         """(len(ids), dim) embeddings of ``strings[ids]``."""
-        if self.table is None:
-            return self.embedder.embed(pick(self.strings, ids))
-        new = ids[~self.known[ids]]
-        if len(new):
-            self.table[new] = self.embedder.embed(pick(self.strings, new))
-            self.known[new] = True
-        # counted as asked for, as when every value of the batch is asked of the embedder
-        self.embedder.stats["requested"] += len(ids) - len(new)
+        with self._lock:
+            if self.table is None:
+                return self.embedder.embed(pick(self.strings, ids))
+            new = ids[~self.known[ids]]
+            if len(new):
+                self.table[new] = self.embedder.embed(pick(self.strings, new))
+                self.known[new] = True
+            # counted as asked for, as when every value of the batch is asked of the embedder
+            self.embedder.stats["requested"] += len(ids) - len(new)
         return self.table[ids].astype(np.float32, copy=False)
 
     def cosines(self, lc: np.ndarray, rc: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -176,7 +180,8 @@ class Vectors:
         # scored on several threads at once)
         seen = np.zeros(len(self.strings), dtype=bool)
         seen[flat] = True
-        self.embedder.stats["requested"] += int(np.count_nonzero(seen)) - len(ids)
+        with self._lock:
+            self.embedder.stats["requested"] += int(np.count_nonzero(seen)) - len(ids)
         cos = np.zeros(mask.shape, dtype=np.float32)
         ok = mask & (lc >= 0) & (rc >= 0)
         ok[ok] = self.nonempty[lc[ok]] & self.nonempty[rc[ok]]
