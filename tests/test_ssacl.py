@@ -12,11 +12,10 @@ import pytest
 
 from lakefuse.config import Settings
 from lakefuse.encode import amx
-from lakefuse.encode.tuples import tuple_embeddings
 from lakefuse.engines import get_engine
 from lakefuse.io import align, from_dataframe, outer_union
 from lakefuse.judge import get_judge, load_judge
-from lakefuse.judge.ssacl import SSACLJudge, neighbour_pool
+from lakefuse.judge.ssacl import SSACLJudge
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold
 from lakefuse.types import TABLE, UnionTable
 
@@ -132,28 +131,6 @@ def test_separates_duplicates_without_labels(trained) -> None:  # type: ignore[n
     # the label-free threshold errs on the side of precision on this tiny table
     assert precision > 0.9 and recall > 0.25, (precision, recall)
     assert (s[y] >= 0.5).mean() > 0.6 and (s[~y] < 0.5).mean() > 0.99
-
-
-def test_neighbours_from_a_bounded_pool(trained) -> None:  # type: ignore[no-untyped-def]
-    """Above ``neighbour_pool`` tuples, the anchors' neighbours are searched among the
-    anchors and a sample: those tuples' embeddings are the full table's rows, and a judge
-    trained so still ranks duplicates above the rest."""
-    union, _, gold = trained
-    n = union.n_tuples
-    anchors = np.arange(0, n, 7)
-    assert neighbour_pool(n, anchors, n, 0) is None
-    pool = neighbour_pool(n, anchors, n // 2, 0)
-    assert pool is not None and len(pool) == n // 2 and np.all(np.diff(pool) > 0)
-    assert np.isin(anchors, pool).all()
-    np.testing.assert_array_equal(pool, neighbour_pool(n, anchors, n // 2, 0))
-    full = tuple_embeddings(union, "qgram")
-    np.testing.assert_array_equal(tuple_embeddings(union, "qgram", rows=pool), full[pool])
-    judge = SSACLJudge(**{**FAST, "neighbour_pool": n // 3})
-    judge.fit(union, Settings(seed=0))
-    l, r = all_cross_pairs(union)
-    s = judge.score(union, l, r).table.column("score").to_numpy(zero_copy_only=False)
-    y = np.array([(a, b) in gold for a, b in zip(l.tolist(), r.tolist())])
-    assert np.mean(s[y][:, None] > s[~y][None, :]) > 0.95
 
 
 def test_null_is_no_mismatch_and_a_shared_city_is_no_match(trained) -> None:  # type: ignore[no-untyped-def]

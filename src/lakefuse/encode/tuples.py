@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakefuse.text.normalize import normalize
-from lakefuse.text.rows import ArrowStrings, dictionary_codes, pick
+from lakefuse.text.rows import ArrowStrings, dictionary_codes
 from lakefuse.threads import thread_count
 from lakefuse.types import TID, UnionTable
 
@@ -123,45 +123,31 @@ def tuple_embeddings(
     weights: np.ndarray | None = None,
     threads: int | None = None,
     embedder: Any = None,
-    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n_tuples, dim) float32, rows L2-normalised (zero for an all-null tuple).
     ``embedder``: an :class:`~lakefuse.encode.Embedder` to use (and fill) instead of a new
     one, so that a caller that embeds the same values later (the judge) finds them in its
-    memory rather than embedding them again. ``rows``: only these tuples (sorted tids), as
-    (len(rows), dim), embedding only their values."""
+    memory rather than embedding them again."""
     from lakefuse.encode import Embedder
 
     columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
     emb = embedder if embedder is not None else Embedder(encoder, threads=threads)
-    size = union.n_tuples if rows is None else len(rows)
     out: np.ndarray | None = None
     for j, a in enumerate(union.attributes):
         col = columns[a]
-        codes = col.codes if rows is None else col.codes[rows]
-        idx = np.flatnonzero(codes >= 0)
+        idx = np.flatnonzero(col.codes >= 0)
         if not len(idx):
             continue
-        if rows is None:
-            vecs = emb.embed_all(col.dictionary)  # each distinct value once
-        else:  # the values the rows hold, each once, read by their place among them
-            used = np.unique(codes[idx])
-            vecs = np.concatenate(
-                [
-                    emb.embed(pick(col.dictionary, used[s : s + ROWS_AT_ONCE]))
-                    for s in range(0, len(used), ROWS_AT_ONCE)
-                ]
-            )
-            codes = np.where(codes >= 0, np.searchsorted(used, codes), -1)
+        vecs = emb.embed_all(col.dictionary)  # each distinct value once
         if out is None:
-            out = np.zeros((size, vecs.shape[1]), dtype=np.float32)
+            out = np.zeros((union.n_tuples, vecs.shape[1]), dtype=np.float32)
         # in slices of rows: no temporary the size of the table
         for s in range(0, len(idx), ROWS_AT_ONCE):
             part = idx[s : s + ROWS_AT_ONCE]
-            out[part] += w[j] * vecs[codes[part]]
+            out[part] += w[j] * vecs[col.codes[part]]
     if out is None:
-        out = np.zeros((size, emb.dim), dtype=np.float32)
+        out = np.zeros((union.n_tuples, emb.dim), dtype=np.float32)
     for s in range(0, len(out), ROWS_AT_ONCE):
         part = out[s : s + ROWS_AT_ONCE]
         part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)

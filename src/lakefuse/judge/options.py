@@ -78,13 +78,6 @@ class SSACLOptions(Options):
         0.25, ge=0, le=1, description="Share of anchors that also make a join-key group."
     )
     neighbours: int = Field(10, ge=1, description="Nearest neighbours per tuple (hard negatives).")
-    neighbour_pool: int = Field(
-        50_000,
-        ge=1,
-        description="The anchors' near neighbours are searched among at most this many "
-        "tuples (the anchors and a random sample of the rest; a smaller union: all), so "
-        "training embeds a bounded number of tuples as the lake grows.",
-    )
     batch: int = Field(64, ge=1, description="Groups per training batch.")
     lr: float = Field(3e-3, gt=0, description="Learning rate (AdamW).")
     hidden: int = Field(32, ge=1, description="Hidden units of the matcher.")

@@ -67,18 +67,6 @@ from lakefuse.types import ScoredPairs, UnionTable
 DEFAULTS: dict[str, Any] = SSACLOptions().model_dump()
 
 
-def neighbour_pool(n: int, anchors: np.ndarray, size: int, seed: int) -> np.ndarray | None:
-    """The sorted tids among which the anchors' near neighbours are searched: the anchors and
-    a random sample of the other tuples, ``size`` in all; None (every tuple) when the union
-    is no larger. Drawn from its own generator, so the training sample is the same."""
-    if n <= size:
-        return None
-    rest = np.setdiff1d(np.arange(n, dtype=np.int64), anchors)
-    rng = np.random.default_rng([seed, 7])
-    extra = rng.choice(rest, max(0, min(len(rest), size - len(anchors))), replace=False)
-    return np.union1d(anchors, extra).astype(np.int64)
-
-
 def _seed_all(seed: int, threads: int | None) -> None:
     torch.manual_seed(seed)
     torch.set_num_threads(thread_count(threads))
@@ -176,20 +164,12 @@ class SSACLJudge:
         self._report["numbers_by_chars"] = o["numbers_by_chars"]
         rows = Rows(stats)
         A = len(union.attributes)
+        x = tuple_embeddings(union, o["encoder"], threads=o["threads"], embedder=self.embedder)
         n_anchor = min(union.n_tuples, o["max_anchors"])
         anchors = np.sort(rng.choice(union.n_tuples, n_anchor, replace=False))
-        # near neighbours (hard negatives) of the anchors only, among a bounded pool of
-        # tuples: a bounded number of values embedded and of exact searches
-        pool = neighbour_pool(union.n_tuples, anchors, o["neighbour_pool"], settings.seed)
-        x = tuple_embeddings(
-            union, o["encoder"], threads=o["threads"], embedder=self.embedder, rows=pool
-        )
-        if pool is None:
-            near = knn_of(x, anchors, o["neighbours"], threads=o["threads"])
-        else:
-            local = knn_of(x, np.searchsorted(pool, anchors), o["neighbours"], o["threads"])
-            near = np.full((union.n_tuples, local.shape[1]), -1, dtype=np.int64)
-            near[pool] = np.where(local >= 0, pool[np.maximum(local, 0)], -1)
+        # near neighbours (hard negatives) of the anchors only: a bounded number of exact
+        # searches, linear in the table
+        near = knn_of(x, anchors, o["neighbours"], threads=o["threads"])
         t_embed = time.perf_counter() - t0
         repeat = int(np.clip(np.ceil(o["target_groups"] / max(1, n_anchor)), 1, 8))
         anchors = np.repeat(anchors, repeat)
