@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from lakefuse.config import Settings
@@ -17,6 +18,7 @@ from lakefuse.io import align, from_dataframe, outer_union
 from lakefuse.judge import get_judge, load_judge
 from lakefuse.judge.ssacl import SSACLJudge
 from lakefuse.judge.ssacl_train import otsu, prior_shift_threshold
+from lakefuse.judged import scored_batches
 from lakefuse.types import TABLE, UnionTable
 
 FAST = {"encoder": "qgram", "epochs": 6, "target_groups": 600, "max_anchors": 200}
@@ -199,6 +201,32 @@ def test_report_save_and_load(trained, tmp_path: Path) -> None:  # type: ignore[
 
 
 @pytest.mark.slow
+def test_a_loaded_judge_scores_as_the_trained_one_on_any_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A judge loaded with --model embeds the union's values itself. With MiniLM (whose
+    vectors depend a little on the batch they are embedded in) it gives the pairs the
+    trained judge's scores, batch by batch on one thread or two; no cache on disk carries
+    the vectors between the two."""
+    import lakefuse.judged as judged
+
+    monkeypatch.setenv("LAKEFUSE_NO_CACHE", "1")
+    monkeypatch.setattr(judged, "SCORE_BATCH", 64)  # many batches, side by side
+    a, b, _ = lake()
+    union = make_union({"a": a, "b": b})
+    judge = SSACLJudge(**{**FAST, "encoder": "auto"})
+    judge.fit(union, Settings(seed=0))
+    l, r = all_cross_pairs(union)
+    # (the matcher's float32 sums depend on the batch: compared batch for batch)
+    want = pa.concat_tables([sp.table for sp in scored_batches(judge, union, l, r, 1)])
+    judge.save(tmp_path / "m")
+    for threads in (1, 2):
+        again = load_judge(str(tmp_path / "m"))
+        got = [sp.table for sp in scored_batches(again, union, l, r, threads)]
+        assert len(got) > 2
+        assert pa.concat_tables(got).equals(want), threads
+
+
 def test_encoder_auto_is_saved_as_the_model_used(tmp_path: Path) -> None:
     a, b, _ = lake()
     judge = SSACLJudge(**{**FAST, "encoder": "auto"})

@@ -117,6 +117,18 @@ def attribute_weights(union: UnionTable) -> np.ndarray:
     return np.maximum(AttributeStats.of(union).distinctiveness, 0.05)
 
 
+def embed_values(union: UnionTable, embedder: Any) -> None:
+    """Every distinct value of the union embedded into ``embedder`` (its memory and cache),
+    attribute by attribute in the batches :func:`tuple_embeddings` uses: an encoder whose
+    vectors depend a little on their batch (MiniLM in bfloat16) gives each value the vector
+    a judge trained on this union saw, whichever thread later asks for it."""
+    columns = union_columns(union)
+    for a in union.attributes:
+        col = columns[a]
+        if (col.codes >= 0).any():
+            embedder.embed_all(col.dictionary)
+
+
 def tuple_embeddings(
     union: UnionTable,
     encoder: str = "auto",

@@ -89,6 +89,8 @@ class SSACLJudge:
         self._embedder: Any = None
         self._stats: tuple[int, UnionStats] | None = None
         self._vectors: tuple[UnionStats, Vectors] | None = None
+        #: the union statistics whose values the embedder holds (set by fit)
+        self._embedded: UnionStats | None = None
         self._train_prior = 0.125
         self._single: tuple[int, SimilarityJudge] | None = None
         #: the Fellegi-Sunter model of the union fit() met (None: off or not estimable)
@@ -165,6 +167,7 @@ class SSACLJudge:
         rows = Rows(stats)
         A = len(union.attributes)
         x = tuple_embeddings(union, o["encoder"], threads=o["threads"], embedder=self.embedder)
+        self._embedded = stats
         n_anchor = min(union.n_tuples, o["max_anchors"])
         anchors = np.sort(rng.choice(union.n_tuples, n_anchor, replace=False))
         # near neighbours (hard negatives) of the anchors only: a bounded number of exact
@@ -272,6 +275,14 @@ class SSACLJudge:
         if static is None:
             static = pair_static(stats, left, right, self.options["threads"])
         if self._vectors is None or self._vectors[0] is not stats:
+            if self._embedded is not stats:
+                # a judge loaded with --model (or fitted on another union): every value
+                # embedded first, in one pass and the batches training uses, not a few at a
+                # time in whichever scoring thread meets them (the first batch runs alone)
+                from lakefuse.encode.tuples import embed_values
+
+                embed_values(union, self.embedder)
+                self._embedded = stats
             self._vectors = (stats, Vectors(self.embedder, stats.strings))
         vectors = self._vectors[1]
         scores = np.zeros(len(left))

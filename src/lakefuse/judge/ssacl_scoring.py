@@ -134,7 +134,8 @@ class Vectors:
     embedder every time). Asking only for the values not yet seen changes nothing: the
     embedder computes exactly the values it has not cached, in the order asked, and every
     value seen is cached. Batches scored on several threads share one table: a value is
-    embedded under a lock, once (a judge loaded with ``--model`` embeds while it scores)."""
+    embedded into it under a lock, once (a judge loaded with ``--model`` embeds while it
+    scores)."""
 
     def __init__(self, embedder: Any, strings: Strings, budget: int = VECTORS_BUDGET) -> None:
         self.embedder = embedder
@@ -151,9 +152,9 @@ class Vectors:
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         """(len(ids), dim) embeddings of ``strings[ids]``."""
+        if self.table is None:  # nothing shared to fill: the embedder's cache is thread-safe
+            return self.embedder.embed(pick(self.strings, ids))
         with self._lock:
-            if self.table is None:
-                return self.embedder.embed(pick(self.strings, ids))
             new = ids[~self.known[ids]]
             if len(new):
                 self.table[new] = self.embedder.embed(pick(self.strings, new))
