@@ -227,6 +227,7 @@ def test_a_loaded_judge_scores_as_the_trained_one_on_any_thread_count(
         assert pa.concat_tables(got).equals(want), threads
 
 
+@pytest.mark.slow
 def test_encoder_auto_is_saved_as_the_model_used(tmp_path: Path) -> None:
     a, b, _ = lake()
     judge = SSACLJudge(**{**FAST, "encoder": "auto"})
