@@ -8,6 +8,7 @@ dominate and a null simply drops out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,16 +118,25 @@ def attribute_weights(union: UnionTable) -> np.ndarray:
     return np.maximum(AttributeStats.of(union).distinctiveness, 0.05)
 
 
-def embed_values(union: UnionTable, embedder: Any) -> None:
-    """Every distinct value of the union embedded into ``embedder`` (its memory and cache),
-    attribute by attribute in the batches :func:`tuple_embeddings` uses: an encoder whose
-    vectors depend a little on their batch (MiniLM in bfloat16) gives each value the vector
-    a judge trained on this union saw, whichever thread later asks for it."""
+def _value_vectors(union: UnionTable, embedder: Any) -> Iterator[tuple[int, Column, np.ndarray]]:
+    """Per attribute that holds a value: its index, its column and the embeddings of its
+    distinct values (each embedded once, into ``embedder``'s memory and cache), attribute by
+    attribute: the one order and batching both :func:`embed_values` and
+    :func:`tuple_embeddings` embed in."""
     columns = union_columns(union)
-    for a in union.attributes:
+    for j, a in enumerate(union.attributes):
         col = columns[a]
         if (col.codes >= 0).any():
-            embedder.embed_all(col.dictionary)
+            yield j, col, embedder.embed_all(col.dictionary)
+
+
+def embed_values(union: UnionTable, embedder: Any) -> None:
+    """Every distinct value of the union embedded into ``embedder`` (its memory and cache),
+    in the batches :func:`tuple_embeddings` uses: an encoder whose vectors depend a little
+    on their batch (MiniLM in bfloat16) gives each value the vector a judge trained on this
+    union saw, whichever thread later asks for it."""
+    for _ in _value_vectors(union, embedder):
+        pass
 
 
 def tuple_embeddings(
@@ -142,16 +152,11 @@ def tuple_embeddings(
     memory rather than embedding them again."""
     from lakefuse.encode import Embedder
 
-    columns = union_columns(union)
     w = attribute_weights(union) if weights is None else weights
     emb = embedder if embedder is not None else Embedder(encoder, threads=threads)
     out: np.ndarray | None = None
-    for j, a in enumerate(union.attributes):
-        col = columns[a]
+    for j, col, vecs in _value_vectors(union, emb):
         idx = np.flatnonzero(col.codes >= 0)
-        if not len(idx):
-            continue
-        vecs = emb.embed_all(col.dictionary)  # each distinct value once
         if out is None:
             out = np.zeros((union.n_tuples, vecs.shape[1]), dtype=np.float32)
         # in slices of rows: no temporary the size of the table
