@@ -139,7 +139,10 @@ def test_the_judge_accepts_what_the_model_is_sure_of_and_skips_the_hopeless(
     assert (d == d_full).mean() > 0.99  # the matcher rejects those pairs as well
     s = t.column("score").to_numpy(zero_copy_only=False)
     assert np.allclose(s[skipped], post[skipped])
-    assert all("w=0.00" in x for x in np.array(t.column("drivers").to_pylist())[skipped])
+    why = np.array(t.column("drivers").to_pylist())
+    named = np.array([f"fellegi_sunter={v:.2f}" for v in s.tolist()])
+    assert (why[skipped] == named[skipped]).all()
+    assert not any(x.startswith("fellegi_sunter=") for x in why[~skipped])
     sure = post >= 0.9
     assert d[sure].all() and d_full[sure].all()
 

@@ -325,6 +325,12 @@ def test_scoring_table_and_drivers_equal_reference(lake: tuple[str, UnionTable])
     got = drivers(union.attributes, ev, att, static[:, :, 0], present)
     want = reference_drivers(union.attributes, ev, att, static, present)
     assert got.to_pylist() == want
+    # pairs another model decided get its name; the others the same drivers
+    other = rng.random(P) < 0.7
+    score = rng.random(P)
+    some = drivers(union.attributes, ev, att, static[:, :, 0], present, (other, "fs", score))
+    named = [f"fs={v:.2f}" if o else w for o, v, w in zip(other, score.tolist(), want)]
+    assert some.to_pylist() == named
     score = rng.random(P)
     decision, conflict = score > 0.5, score < 0.1
     table = pairs_table(left, right, ev, score, decision, conflict, union.attributes, got)

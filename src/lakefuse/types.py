@@ -137,7 +137,8 @@ class ScoredPairs:
     Columns: ``l``, ``r`` (int64), ``score`` (float in [0,1], null when the two tuples share no
     non-null attribute), ``decision`` (bool: integrable), ``conflict`` (bool: the judge saw a
     clear disagreement on an identifying attribute), ``shared`` (int: attributes non-null on
-    both sides), ``drivers`` (string: attributes that drove the decision), then one float
+    both sides), ``drivers`` (string: attributes that drove the decision, or
+    ``model=score`` where a model decided alone), then one float
     column ``ev:<attribute>`` per attribute (null = no evidence, i.e. null on a side).
     """
 

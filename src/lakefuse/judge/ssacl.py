@@ -375,7 +375,9 @@ class SSACLJudge:
             d = np.flatnonzero(decision)
             chance = chance_matches(stats, left[d], right[d], static[d])
             decision[d] &= ~(chance >= np.where(shared[d] > 1, limit, max(limit, 2.0)))
-        why = drivers(union.attributes, ev, att, static[:, :, 0], present)
+        # a cascade pair: the Fellegi-Sunter model decided (no attention to rank drivers by)
+        cascade = (hopeless, "fellegi_sunter", scores)
+        why = drivers(union.attributes, ev, att, static[:, :, 0], present, cascade)
         table = pairs_table(left, right, ev, scores, decision, conflict, union.attributes, why)
         return ScoredPairs(table, self.name, self.threshold)
 

@@ -81,12 +81,29 @@ def either(has: np.ndarray, text: str) -> pa.Array:
 
 
 def drivers(
-    attributes: list[str], ev: np.ndarray, att: np.ndarray, char: np.ndarray, present: np.ndarray
+    attributes: list[str],
+    ev: np.ndarray,
+    att: np.ndarray,
+    char: np.ndarray,
+    present: np.ndarray,
+    elsewhere: tuple[np.ndarray, str, np.ndarray] | None = None,
 ) -> pa.Array:
     """Per pair, the (at most) three present attributes of highest attention, in that
     order (ties: attribute order): ``name=evidence(w=attention,chr=char similarity)``.
     Built with Arrow's string kernels for all pairs at once: every piece of the three items
-    (a piece of an item not written is "") joined in one pass."""
+    (a piece of an item not written is "") joined in one pass. ``elsewhere``: (a mask of
+    pairs, a name, their scores): those pairs, which another model decided, get
+    ``name=score`` instead."""
+    if elsewhere is not None and elsewhere[0].any():
+        mask, name, score = elsewhere
+        keep, other = np.flatnonzero(~mask), np.flatnonzero(mask)
+        built = drivers(attributes, ev[keep], att[keep], char[keep], present[keep])
+        named = pc.binary_join_element_wise(
+            f"{name}=", cent_texts(score[other], np.ones(len(other), dtype=bool)), ""
+        )
+        at = np.empty(len(mask), dtype=np.int64)
+        at[keep], at[other] = np.arange(len(keep)), len(keep) + np.arange(len(other))
+        return pa.concat_arrays([built, named]).take(pa.array(at))
     P, A = att.shape
     if A == 0 or P == 0:
         return pa.array([""] * P, type=pa.string())
