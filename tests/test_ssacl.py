@@ -118,6 +118,22 @@ def test_registered_and_contract(trained) -> None:  # type: ignore[no-untyped-de
     assert all(d and "=" in d for d in drivers)
 
 
+@pytest.mark.parametrize("method", ["prior-em", "otsu"])
+def test_label_free_threshold_methods_read_the_candidates(method: str) -> None:
+    """The optional label-free cuts score the blocker's candidates with the matcher and
+    stay in their bounds; prior-em reports the match share it estimated there."""
+    a, b, _ = lake()
+    union = make_union({"a": a, "b": b})
+    judge = SSACLJudge(**{**FAST, "threshold_method": method})
+    judge.fit(union, Settings(seed=0))
+    report = judge.report()
+    lo, hi = judge.options["threshold_bounds"]
+    assert report["threshold_method"] == f"{method}-on-candidate-pairs"
+    assert lo <= judge.threshold <= hi
+    share = report.get("estimated_match_share")
+    assert (share is not None and 0.0 < share < 1.0) if method == "prior-em" else share is None
+
+
 def test_separates_duplicates_without_labels(trained) -> None:  # type: ignore[no-untyped-def]
     union, judge, gold = trained
     l, r = all_cross_pairs(union)

@@ -91,7 +91,7 @@ class SSACLJudge:
         self._vectors: tuple[UnionStats, Vectors] | None = None
         #: the union statistics whose values the embedder holds (set by fit)
         self._embedded: UnionStats | None = None
-        self._train_prior = 0.125
+        self.train_prior = 0.125
         self._single: tuple[int, SimilarityJudge] | None = None
         #: the Fellegi-Sunter model of the union fit() met (None: off or not estimable)
         self.fs: FellegiSunter | None = None
@@ -189,7 +189,7 @@ class SSACLJudge:
             return
         cos, st, mask, _ = self._tensors(groups.left, groups.right, A)
         labels = torch.tensor(groups.label, dtype=torch.float32)
-        self._train_prior = float(labels.mean())
+        self.train_prior = float(labels.mean())
         t_data = time.perf_counter() - t0 - t_embed
 
         members, curves = [], []
@@ -221,10 +221,9 @@ class SSACLJudge:
         elif o["threshold_method"] == "calibrated":
             self.threshold, method = float(o["threshold_posterior"]), "calibrated"
         else:
-            self.threshold, method = auto_threshold(self, union, settings, near, rng)
-        kinds: dict[str, int] = {}
-        for k in groups.kind:
-            kinds[k] = kinds.get(k, 0) + 1
+            self.threshold, method, share = auto_threshold(self, union, settings, near, rng)
+            self._report.update({"estimated_match_share": share} if share is not None else {})
+        kinds = {k: groups.kind.count(k) for k in dict.fromkeys(groups.kind)}
         self._report = {
             **self._report,
             "encoder": o["encoder"],
@@ -253,7 +252,7 @@ class SSACLJudge:
             )
 
     # -- judging -----------------------------------------------------------------------
-    def _scores(
+    def matcher_scores(
         self,
         union: UnionTable,
         left: np.ndarray,
@@ -331,7 +330,7 @@ class SSACLJudge:
             rest = pair_static(stats, left[run], right[run], threads, "rest")
             for c in (*REST_COLUMNS, *(SIM_COLUMNS + k for k in REST_CONTEXT)):
                 static[run, :, c] = rest[:, :, c]
-        scores, ev, att, static = self._scores(union, left, right, static, ~hopeless)
+        scores, ev, att, static = self.matcher_scores(union, left, right, static, ~hopeless)
         present = ~np.isnan(ev)
         decision = (shared > 0) & (scores >= self.threshold)
         if post is not None:

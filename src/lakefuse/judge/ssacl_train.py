@@ -149,10 +149,11 @@ def auto_threshold(
     settings: Settings,
     near: np.ndarray,
     rng: np.random.Generator,
-) -> tuple[float, str]:
+) -> tuple[float, str, float | None]:
     """Label-free threshold of an SSACL judge (``threshold_method`` "prior-em" or "otsu")
-    from the scores of the pairs this run will judge: the configured blocker's candidates
-    (else the tuples' nearest neighbours ``near``)."""
+    from the matcher's scores of the pairs this run will judge: the configured blocker's
+    candidates (else the tuples' nearest neighbours ``near``). With the method's name and,
+    for "prior-em", the match share it estimated among them (else None)."""
     population = "candidate"
     try:
         from lakefuse.block import get_blocker
@@ -171,18 +172,17 @@ def auto_threshold(
         pick = np.sort(rng.choice(len(l), 20_000, replace=False))
         l, r = l[pick], r[pick]
     if len(l) < 10:
-        return 0.5, "default"
-    scores, ev, _, _ = judge._scores(union, l, r)
+        return 0.5, "default", None
+    scores, ev, _, _ = judge.matcher_scores(union, l, r)
     if judge.single_key_judge(union) is not None:  # not decided by this threshold
         scores = scores[(~np.isnan(ev)).sum(axis=1) > 1]
     scores = scores[np.isfinite(scores)]
     if len(scores) < 10:
-        return 0.5, "default"
+        return 0.5, "default", None
     lo, hi = judge.options["threshold_bounds"]
     if judge.options["threshold_method"] == "otsu":
-        return float(np.clip(otsu(scores), lo, hi)), f"otsu-on-{population}-pairs"
+        return float(np.clip(otsu(scores), lo, hi)), f"otsu-on-{population}-pairs", None
     prior, thr = prior_shift_threshold(
-        scores, judge._train_prior, judge.options["threshold_posterior"]
+        scores, judge.train_prior, judge.options["threshold_posterior"]
     )
-    judge._report["estimated_match_share"] = round(prior, 5)
-    return float(np.clip(thr, lo, hi)), f"prior-em-on-{population}-pairs"
+    return float(np.clip(thr, lo, hi)), f"prior-em-on-{population}-pairs", round(prior, 5)
