@@ -181,3 +181,36 @@ def test_pairs_made_in_parts_are_the_pairs_made_at_once(
         assert parts.equals(whole)
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("top_k", [True, False])
+def test_each_tuples_mean_score_with_its_k_best_partners(
+    top_k: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local scaling's per-tuple scale, by DuckDB's top-k aggregate and by the window other
+    engines run: the mean of each tuple's k best pair scores (ties included), as numpy
+    computes it."""
+    import numpy as np
+
+    from lakefuse.block.token_sql import _scale_sql
+    from lakefuse.engines.duckdb_engine import DuckDBEngine
+
+    rng = np.random.default_rng(5)
+    left, right = np.triu_indices(40, 1)
+    keep = rng.random(len(left)) < 0.5
+    left, right = left[keep], right[keep]
+    score = rng.choice([0.5, 1.25, 2.0, 3.5], len(left))  # many ties
+    monkeypatch.setattr(DuckDBEngine, "top_k_aggregate", top_k)
+    engine = get_engine("duckdb")
+    try:
+        engine.register("p", pa.table({"l": left, "r": right, "block_score": score}))
+        got = engine.query(_scale_sql(engine, "p", 4) + " ORDER BY t")
+    finally:
+        engine.close()
+    want = {}
+    for t in range(40):
+        mine = np.concatenate([score[left == t], score[right == t]])
+        if len(mine):
+            want[t] = np.sort(mine)[::-1][:4].mean()
+    assert got.column("t").to_pylist() == list(want)
+    np.testing.assert_allclose(got.column("s").to_numpy(), list(want.values()), rtol=1e-12)

@@ -59,6 +59,9 @@ class Engine(ABC):
     #: whether a large join is best run in parts (one process's memory: DuckDB); an engine
     #: that partitions and spills its own work (Spark) runs it as one query
     join_in_parts: bool = True
+    #: whether the source dialect's top-k aggregate (``max(x, k)``: a list of the k
+    #: largest, a heap per group) runs here; where not, the k largest are taken by a window
+    top_k_aggregate: bool = False
     _lock_guard = threading.Lock()
 
     @property

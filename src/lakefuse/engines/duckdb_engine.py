@@ -46,6 +46,7 @@ RELEASE_TO = "256MB"
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
+    top_k_aggregate = True
 
     def __init__(
         self,
