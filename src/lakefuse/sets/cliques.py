@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from lakefuse.sets.common import Component, LocalSets, PerComponent
+from lakefuse.sets.common import Component, LocalSets, PerComponent, adjacency
 from lakefuse.types import IntegrabilityGraph
 
 #: an attribute whose similarity is below this is where two forbidden tuples disagree
@@ -214,11 +214,7 @@ def compatible_cliques(comp: Component, max_cliques: int) -> LocalSets:
     compat = {
         u: {v for v in range(k) if v != u and (min(u, v), max(u, v)) not in bad} for u in range(k)
     }
-    link: dict[int, set[int]] = {u: set() for u in range(k)}
-    for a, b in zip(comp.l.tolist(), comp.r.tolist()):
-        if a != b:
-            link[a].add(b)
-            link[b].add(a)
+    link = adjacency(comp.l, comp.r, k)
     out: LocalSets = []
     for clique in itertools.islice(_find_cliques(compat), max_cliques):
         inside = set(clique)  # a subgraph view's node filter, iterated as networkx does

@@ -163,11 +163,19 @@ class Component:
         return {(min(a, b), max(a, b)) for a, b in zip(self.fl.tolist(), self.fr.tolist())}
 
     def partners(self) -> dict[int, set[int]]:
-        out: dict[int, set[int]] = {}
-        for a, b in zip(self.fl.tolist(), self.fr.tolist()):
-            out.setdefault(a, set()).add(b)
-            out.setdefault(b, set()).add(a)
-        return out
+        """Each node's forbidden partners."""
+        return adjacency(self.fl, self.fr)
+
+
+def adjacency(a: np.ndarray, b: np.ndarray, k: int | None = None) -> dict[int, set[int]]:
+    """Each node's neighbours over the pairs ``(a[i], b[i])``, both ways, loops left out;
+    with ``k``, every node ``0..k-1`` a key (an empty set where it has none)."""
+    out: dict[int, set[int]] = {u: set() for u in range(k)} if k is not None else {}
+    for x, y in zip(a.tolist(), b.tolist()):
+        if x != y:
+            out.setdefault(x, set()).add(y)
+            out.setdefault(y, set()).add(x)
+    return out
 
 
 @dataclass
