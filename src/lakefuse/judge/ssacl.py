@@ -33,6 +33,7 @@ arXiv 2412.00324), trained on the very tables being integrated, with no labels.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +213,6 @@ class SSACLJudge:
         self.fs = fs if fs is not None and fs.used else None
         t_fs = time.perf_counter() - t0 - t_embed - t_data - t_train
 
-        # threshold without labels: the score distribution of nearest-neighbour pairs
         method = "given"
         if settings.threshold is not None:
             self.threshold = float(settings.threshold)
@@ -222,8 +222,9 @@ class SSACLJudge:
             self.threshold, method = float(o["threshold_posterior"]), "calibrated"
         else:
             self.threshold, method, share = auto_threshold(self, union, settings, near, rng)
-            self._report.update({"estimated_match_share": share} if share is not None else {})
-        kinds = {k: groups.kind.count(k) for k in dict.fromkeys(groups.kind)}
+            if share is not None:
+                self._report["estimated_match_share"] = share
+        kinds = dict(Counter(groups.kind))
         self._report = {
             **self._report,
             "encoder": o["encoder"],
