@@ -151,8 +151,8 @@ class Vectors:
     embedder every time). Asking only for the values not yet seen changes nothing: the
     embedder computes exactly the values it has not cached, in the order asked, and every
     value seen is cached. Batches scored on several threads share one table: a value is
-    embedded into it under a lock, once (a judge loaded with ``--model`` embeds while it
-    scores)."""
+    written into it under a lock, once (the judge embeds every value of the union before it
+    scores, so the embedder hands over vectors it holds rather than computing them)."""
 
     def __init__(self, embedder: Any, strings: Strings, budget: int = VECTORS_BUDGET) -> None:
         self.embedder = embedder
