@@ -4,6 +4,7 @@ one source of the options' names, defaults and documentation."""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import logging
@@ -24,7 +25,7 @@ from lakefuse.errors import InputError
 from lakefuse.judge import get_judge
 from lakefuse.judge.options import SSACLOptions
 from lakefuse.reference import MARKDOWN_COMMAND, STAGES, render_markdown
-from lakefuse.registry import OptionError
+from lakefuse.registry import OptionError, warm_imports
 
 from .conftest import EXAMPLE, ROOT
 
@@ -161,6 +162,32 @@ def test_every_model_matches_its_strategy(stage: str, name: str) -> None:
     for f in model.model_fields.values():
         assert f.description, (stage, name)
     assert model.__doc__, (stage, name)
+
+
+def test_heavy_imports_name_installed_libraries() -> None:
+    # a misspelt name would be skipped silently by warm_imports
+    named = [m for reg, _ in STAGES.values() for n in reg.names() for m in reg.heavy_imports(n)]
+    assert "torch._dynamo" in named
+    for module in named:
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def test_warm_imports_imports_on_its_own_thread_past_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lf_warm_bad.py").write_text("raise ImportError('broken')\n")
+    (tmp_path / "lf_warm_ok.py").write_text(
+        "import threading\nTHREAD = threading.current_thread().name\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("lf_warm_bad", "lf_warm_ok"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    thread = warm_imports(["lf_warm_bad", "lf_warm_ok", "lf_warm_ok"])
+    assert thread is not None
+    thread.join(timeout=30)
+    assert sys.modules["lf_warm_ok"].THREAD == thread.name != "MainThread"
+    assert "lf_warm_bad" not in sys.modules  # the stage that needs it meets the error
+    assert warm_imports(["lf_warm_ok", "json"]) is None  # nothing left to import
 
 
 def test_ssacl_defaults_come_from_its_model() -> None:

@@ -22,13 +22,14 @@ from lakefuse.engines import Engine, get_engine
 from lakefuse.io import align, expand_inputs, from_dataframe, outer_union, read_table
 from lakefuse.io.profile import detect_surrogate_keys
 from lakefuse.io.read import RawTable
-from lakefuse.judge import Judge, get_judge, load_judge
+from lakefuse.judge import JUDGES, Judge, get_judge, load_judge
 from lakefuse.judged import PAIRS_FILE, JudgedPairs, cached_scores, judge_pairs, tid_sources
 from lakefuse.merge import merge
 from lakefuse.output import OutputFolder, write_run_json, write_tables
 from lakefuse.progress import Tracker
-from lakefuse.resolve import get_resolver
-from lakefuse.sets import get_set_finder
+from lakefuse.registry import warm_imports
+from lakefuse.resolve import RESOLVERS, get_resolver
+from lakefuse.sets import SET_FINDERS, get_set_finder
 from lakefuse.types import (
     CandidatePairs,
     IntegrabilityGraph,
@@ -160,6 +161,14 @@ def integrate(
                 raw, settings.columns, settings.columns_file or "--columns"
             )
             st.detail["tables"] = len(raw)
+        # the stages' slow imports (seconds) on a thread, while the engine reads and blocks
+        warm_imports(
+            [
+                *JUDGES.heavy_imports(settings.judge),
+                *SET_FINDERS.heavy_imports(settings.sets),
+                *RESOLVERS.heavy_imports(settings.resolver),
+            ]
+        )
         result = _run(
             raw,
             attributes,

@@ -8,8 +8,11 @@ command-line flag, the option, the problem and the value given.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -130,7 +133,8 @@ class Registry:
     """The strategies of one stage: name -> (``module:Class``, options model).
 
     ``flag`` is the stage's command-line flag (``--judge``); its options go in
-    ``{flag}-opt``."""
+    ``{flag}-opt``. ``heavy``: name -> the slow-to-import libraries its strategy imports as
+    it runs (see :func:`warm_imports`)."""
 
     def __init__(
         self,
@@ -138,10 +142,12 @@ class Registry:
         entries: Mapping[str, tuple[str, type[Options]]],
         *,
         flag: str,
+        heavy: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.stage = stage
         self.flag = flag
         self.option_flag = f"{flag}-opt"
+        self.heavy = dict(heavy or {})
         #: name -> "module:Class"
         self.entries: dict[str, str] = {}
         #: name -> options model
@@ -167,6 +173,11 @@ class Registry:
         self.check_name(name)
         return self.models[name]
 
+    def heavy_imports(self, name: str) -> tuple[str, ...]:
+        """The slow-to-import libraries strategy ``name`` imports as it runs, in the order
+        it needs them."""
+        return self.heavy.get(name, ())
+
     def load(self, name: str) -> Any:
         """The class of strategy ``name`` (its module imported now)."""
         self.check_name(name)
@@ -181,3 +192,26 @@ class Registry:
         """Strategy ``name`` built from its validated options (defaults filled in)."""
         validated = self.validate(name, options)
         return self.load(name)(**as_kwargs(validated))
+
+
+def warm_imports(modules: Iterable[str]) -> threading.Thread | None:
+    """Import ``modules`` (in order) on a background thread and return it (None: all are
+    imported already). A run starts it once its inputs are read: torch, scikit-learn,
+    igraph and the like take seconds to import, most of it while the engine works with
+    the interpreter lock released (reading, the union, blocking). A stage that needs a
+    module still being imported waits for it (Python's per-module import lock); one that
+    failed here is imported again there, which reports the error. Only libraries go here,
+    not lakefuse's own modules: no module of either thread imports the other's, so neither
+    waits for a lock the other holds."""
+    todo = [m for m in dict.fromkeys(modules) if m not in sys.modules]
+    if not todo:
+        return None
+
+    def run() -> None:
+        for module in todo:
+            with contextlib.suppress(Exception):  # the stage's own import reports it
+                importlib.import_module(module)
+
+    thread = threading.Thread(target=run, name="lakefuse-imports", daemon=True)
+    thread.start()
+    return thread

@@ -29,6 +29,9 @@ JUDGES = Registry(
         "ssacl": ("lakefuse.judge.ssacl:SSACLJudge", SSACLOptions),
     },
     flag="--judge",
+    # embedding (torch), neighbour search (faiss), the optimiser's first step (torch's
+    # compiler stack, over a second to import)
+    heavy={"ssacl": ("torch", "faiss", "torch._dynamo")},
 )
 
 

@@ -30,6 +30,8 @@ RESOLVERS = Registry(
         "iclcr": ("lakefuse.resolve.iclcr:ICLCR", ICLCROptions),
     },
     flag="--resolver",
+    # the context evidence's attribute weights (mutual information, scikit-learn)
+    heavy={"typo_vote": ("sklearn.metrics",), "iclcr": ("sklearn.metrics",)},
 )
 
 

@@ -33,6 +33,12 @@ SET_FINDERS = Registry(
         "hybrid": ("lakefuse.sets.hybrid:Hybrid", o.HybridOptions),
     },
     flag="--sets",
+    # community detection; the one-to-one pass's text weights (scikit-learn)
+    heavy={
+        "hybrid": ("igraph", "leidenalg", "sklearn.feature_extraction.text"),
+        "leiden": ("igraph", "leidenalg"),
+        "louvain": ("igraph",),
+    },
 )
 
 
