@@ -164,3 +164,24 @@ def test_installed_cli_on_example(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(tmp_path / "o")
     assert (tmp_path / "o" / "run.json").exists()
+
+
+def test_installed_command_exits_2_with_one_error_line(tmp_path: Path) -> None:
+    # the command skips the interpreter's teardown at exit (lakefuse.shutdown): the status
+    # and the error line must still come out
+    exe = ROOT / ".venv" / "bin" / "lakefuse"
+    if not exe.exists():
+        pytest.skip("no .venv/bin/lakefuse")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,4,5\n")
+    proc = subprocess.run(
+        [str(exe), "integrate", str(bad), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: file ") and "bad.csv, row 1" in lines[0]
+    assert not (tmp_path / "o").exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +25,7 @@ from lakefuse.judge import JUDGES
 from lakefuse.registry import Registry
 from lakefuse.resolve import RESOLVERS
 from lakefuse.sets import SET_FINDERS
+from lakefuse.shutdown import exit_code, exit_now
 from lakefuse.validate import validate_settings
 
 app = typer.Typer(
@@ -320,9 +320,13 @@ _add_bench()
 def main() -> None:
     try:
         app()
+        code = 0
     except InputError as exc:  # pragma: no cover - commands catch their own
         err.print(f"error: {exc.format()}", highlight=False, soft_wrap=True, markup=False)
-        sys.exit(2)
+        code = 2
+    except SystemExit as exc:  # how click ends every command
+        code = exit_code(exc.code)
+    exit_now(code)
 
 
 if __name__ == "__main__":

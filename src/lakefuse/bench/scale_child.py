@@ -219,4 +219,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from lakefuse.shutdown import exit_now
+
+    exit_now(main(sys.argv[1:]))  # each system's process ends as the lakefuse command does
