@@ -183,6 +183,45 @@ def test_pairs_made_in_parts_are_the_pairs_made_at_once(
         engine.close()
 
 
+def test_pairs_meet_once_per_group_with_or_without_the_solo_rows(
+    stadiums: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair's rows in groups where no tuple holds two keys skip the per-group maximum: the
+    candidates and scores are those of grouping every row (with typo keys, phrases and
+    compound keys, whose groups hold several keys a tuple)."""
+    import functools
+
+    import lakefuse.block.token_sql as ts
+
+    engine = get_engine("duckdb")
+    try:
+        tables = [(r.name, r.table) for r in read_inputs([stadiums])]
+        attributes = sorted({c for _, t in tables for c in t.column_names})
+        engine.outer_union("u", tables, attributes)
+
+        def run() -> pa.Table:
+            return token_candidates(
+                engine,
+                "u",
+                attributes,
+                10,
+                5,
+                fill=True,
+                local_scale=10,
+                phrase_jaccard=0.5,
+                phrase_min_df=3,
+                compound=True,
+            ).sort_by([("l", "ascending"), ("r", "ascending")])
+
+        fast = run()
+        monkeypatch.setattr(ts, "_pairs_sql", functools.partial(ts._pairs_sql, solo=False))
+        every = run()
+        assert fast.num_rows > 100
+        assert fast.equals(every)
+    finally:
+        engine.close()
+
+
 @pytest.mark.parametrize("top_k", [True, False])
 def test_each_tuples_mean_score_with_its_k_best_partners(
     top_k: bool, monkeypatch: pytest.MonkeyPatch
