@@ -197,8 +197,8 @@ class Registry:
 def warm_imports(modules: Iterable[str]) -> threading.Thread | None:
     """Import ``modules`` (in order) on a background thread and return it (None: all are
     imported already). A run starts it once its inputs are read: torch, scikit-learn,
-    igraph and the like take seconds to import, most of it while the engine works with
-    the interpreter lock released (reading, the union, blocking). A stage that needs a
+    igraph and the like take seconds to import, which can overlap the engine's work
+    (reading, the union and blocking run with the interpreter lock released). A stage that needs a
     module still being imported waits for it (Python's per-module import lock); one that
     failed here is imported again there, which reports the error. Only libraries go here,
     not lakefuse's own modules: no module of either thread imports the other's, so neither
