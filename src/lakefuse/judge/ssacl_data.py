@@ -119,25 +119,26 @@ class _SameValue:
         codes, lower = dictionary_codes(stats.strings.mapped(str.lower, pa.string()))
         self.lower = codes if len(codes) else np.zeros(1, dtype=np.int64)
         self.width = max(1, len(lower))
-        self.index: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.index: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def _key(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+    def _key(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each tuple's key for attribute ``j``, the tuples in key order, and the keys in
+        that order (made once per attribute: a look-up is then two binary searches)."""
         if j not in self.index:
             c = self.stats.codes[:, j]
             key = np.where(c >= 0, self.stats.tables * self.width + self.lower[c], -1)
             order = np.argsort(key, kind="stable")
-            self.index[j] = (key, order)
+            self.index[j] = (key, order, key[order])
         return self.index[j]
 
     def tuples(self, t: int, j: int) -> list[int]:
         """The tids (increasing) of ``t``'s table whose value of ``j`` is ``t``'s, lower
         case."""
-        key, order = self._key(j)
+        key, order, ordered = self._key(j)
         k = key[t]
         if k < 0:
             return []
-        s = key[order]
-        lo, hi = np.searchsorted(s, k, "left"), np.searchsorted(s, k, "right")
+        lo, hi = np.searchsorted(ordered, k, "left"), np.searchsorted(ordered, k, "right")
         return order[lo:hi].tolist()
 
 
