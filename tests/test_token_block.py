@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +17,7 @@ from lakefuse.bench.tasks import shared_dir
 from lakefuse.block import get_blocker
 from lakefuse.block.token_sql import token_candidates
 from lakefuse.config import Settings
-from lakefuse.engines import get_engine
+from lakefuse.engines import Engine, get_engine
 from lakefuse.pipeline import read_inputs
 from lakefuse.types import ROW, TABLE, TID
 from tests.test_ssacl import make_union
@@ -156,6 +158,20 @@ def test_common_values_meet_through_their_combination() -> None:
         engine.close()
 
 
+@contextlib.contextmanager
+def stadium_union(stadiums: Path) -> Iterator[tuple[Engine, list[str]]]:
+    """The stadium tables' outer union as table ``u`` of a DuckDB engine, and its
+    attributes; the engine closed afterwards."""
+    engine = get_engine("duckdb")
+    try:
+        tables = [(r.name, r.table) for r in read_inputs([stadiums])]
+        attributes = sorted({c for _, t in tables for c in t.column_names})
+        engine.outer_union("u", tables, attributes)
+        yield engine, attributes
+    finally:
+        engine.close()
+
+
 def test_pairs_made_in_parts_are_the_pairs_made_at_once(
     stadiums: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,11 +179,7 @@ def test_pairs_made_in_parts_are_the_pairs_made_at_once(
     candidates, scores and cut are those of one query."""
     import lakefuse.block.token_sql as ts
 
-    engine = get_engine("duckdb")
-    try:
-        tables = [(r.name, r.table) for r in read_inputs([stadiums])]
-        attributes = sorted({c for _, t in tables for c in t.column_names})
-        engine.outer_union("u", tables, attributes)
+    with stadium_union(stadiums) as (engine, attributes):
 
         def run() -> pa.Table:
             return token_candidates(engine, "u", attributes, 10, 50).sort_by(
@@ -179,8 +191,6 @@ def test_pairs_made_in_parts_are_the_pairs_made_at_once(
         parts = run()
         assert whole.num_rows > 100
         assert parts.equals(whole)
-    finally:
-        engine.close()
 
 
 def test_pairs_meet_once_per_group_with_or_without_the_solo_rows(
@@ -193,11 +203,7 @@ def test_pairs_meet_once_per_group_with_or_without_the_solo_rows(
 
     import lakefuse.block.token_sql as ts
 
-    engine = get_engine("duckdb")
-    try:
-        tables = [(r.name, r.table) for r in read_inputs([stadiums])]
-        attributes = sorted({c for _, t in tables for c in t.column_names})
-        engine.outer_union("u", tables, attributes)
+    with stadium_union(stadiums) as (engine, attributes):
 
         def run() -> pa.Table:
             return token_candidates(
@@ -218,8 +224,6 @@ def test_pairs_meet_once_per_group_with_or_without_the_solo_rows(
         every = run()
         assert fast.num_rows > 100
         assert fast.equals(every)
-    finally:
-        engine.close()
 
 
 @pytest.mark.parametrize("top_k", [True, False])
