@@ -1,13 +1,13 @@
 """Token blocking as SQL, written once and run by any engine (transpiled by sqlglot).
 
 The algorithm is a chain of steps, each materialised by the engine (``Engine.create``): the
-blocking keys of every tuple, their document frequencies and IDFs, the scored pairs, and the
-budget cut. The SQL keeps to what sqlglot carries across dialects: ASCII classes over
-lowercased text (``[a-z0-9]``, where RE2 and Java agree), no back-references (a number's
-trailing zeros are dropped by concatenating ``regexp_extract`` groups) and no ``QUALIFY``.
-One known difference: ``\\b`` in Java (Spark) also takes non-ASCII letters as word characters,
-RE2 (DuckDB) only ASCII ones, so a number with its unit glued to an accented letter can be a key
-on one engine and not on the other.
+blocking keys of every tuple (their SQL in :mod:`lakefuse.block.token_keys`), their document
+frequencies and IDFs, the scored pairs, and the budget cut. The SQL keeps to what sqlglot
+carries across dialects: ASCII classes over lowercased text (``[a-z0-9]``, where RE2 and Java
+agree), no back-references (a number's trailing zeros are dropped by concatenating
+``regexp_extract`` groups) and no ``QUALIFY``. One known difference: ``\\b`` in Java (Spark)
+also takes non-ASCII letters as word characters, RE2 (DuckDB) only ASCII ones, so a number
+with its unit glued to an accented letter can be a key on one engine and not on the other.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def token_candidates(
             t["k"],
             f"WITH ks AS ({keys}), df AS (SELECT key, count(*) AS df FROM ks GROUP BY key "
             f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
-            f"k0 AS (SELECT k0._tid, k0.key, k0.grp, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
-            "FROM ks k0 JOIN df ON k0.key = df.key), "
+            f"k0 AS (SELECT x._tid, x.key, x.grp, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
+            "FROM ks x JOIN df ON x.key = df.key), "
             "gs AS (SELECT grp, max(c) AS c FROM (SELECT _tid, grp, count(*) AS c FROM k0 "
             "GROUP BY _tid, grp) g0 GROUP BY grp) "
             "SELECT k0._tid, k0.key, k0.grp, k0.idf, gs.c = 1 AS solo "
