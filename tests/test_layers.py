@@ -16,7 +16,17 @@ SRC = Path(lakefuse.__file__).resolve().parent
 
 #: lowest first; a module's stage is its sub-package, or its own name for a top-level module
 STAGES: list[set[str]] = [
-    {"types", "errors", "config", "registry", "progress", "threads", "memory", "shutdown"},
+    {
+        "types",
+        "errors",
+        "config",
+        "registry",
+        "progress",
+        "threads",
+        "memory",
+        "shutdown",
+        "arrays",
+    },
     {"engines"},
     {"text"},
     {"io"},

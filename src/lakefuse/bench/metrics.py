@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.bench.gold import Gold, Prediction, TupleId
 from lakefuse.bench.noise import normalize
 
@@ -35,14 +36,14 @@ from lakefuse.bench.noise import normalize
 def _pair_codes(sets: Iterable[Sequence[int]], n: int) -> np.ndarray:
     parts = []
     for s in sets:
-        a = np.unique(np.asarray(s, dtype=np.int64))
+        a = unique_sorted(np.asarray(s, dtype=np.int64))
         if len(a) < 2:
             continue
         i, j = np.triu_indices(len(a), k=1)
         parts.append(a[i] * n + a[j])
     if not parts:
         return np.empty(0, dtype=np.int64)
-    return np.unique(np.concatenate(parts))
+    return unique_sorted(np.concatenate(parts))
 
 
 def pairwise(

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.bench.scale_child import run_measured
 from lakefuse.bench.scale_data import ensure
 
@@ -114,7 +115,7 @@ def group_pair_codes(sets: np.ndarray, members: np.ndarray, n: int) -> np.ndarra
     left = np.repeat(np.arange(len(s)), later)
     first = np.repeat(np.cumsum(later) - later, later)
     right = left + 1 + (np.arange(total) - first)
-    return np.unique(m[left].astype(np.int64) * n + m[right])
+    return unique_sorted(m[left].astype(np.int64) * n + m[right])
 
 
 def pair_scores(person: np.ndarray, tuples: np.ndarray, sets: np.ndarray) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def pair_scores(person: np.ndarray, tuples: np.ndarray, sets: np.ndarray) -> dic
     n = len(person)
     gold_pairs = _choose2(np.bincount(person))
     set_codes = pd.factorize(sets)[0]
-    if len(tuples) == len(np.unique(tuples)):
+    if len(tuples) == len(unique_sorted(tuples)):
         pred_pairs = _choose2(np.bincount(set_codes))
         cell = set_codes.astype(np.int64) * (int(person.max()) + 1) + person[tuples]
         true_pairs = _choose2(np.unique(cell, return_counts=True)[1])
@@ -143,7 +144,7 @@ def pair_scores(person: np.ndarray, tuples: np.ndarray, sets: np.ndarray) -> dic
         "pred_pairs": pred_pairs,
         "gold_pairs": gold_pairs,
         "true_pairs": true_pairs,
-        "pred_sets": int(len(np.unique(set_codes))),
+        "pred_sets": int(len(unique_sorted(set_codes))),
         "largest_set": int(np.bincount(set_codes).max()) if len(set_codes) else 0,
         "pair_count": method,
     }

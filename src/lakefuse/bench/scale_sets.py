@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.sets import DEFAULT, get_set_finder
 from lakefuse.sets.common import components, group_nodes
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
@@ -41,7 +42,7 @@ def _pairs_table(l: np.ndarray, r: np.ndarray, w: np.ndarray | None = None) -> p
 def _dedup(l: np.ndarray, r: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.minimum(l, r), np.maximum(l, r)
     keep = a != b
-    code = np.unique(a[keep] * np.int64(n) + b[keep])
+    code = unique_sorted(a[keep] * np.int64(n) + b[keep])
     return code // n, code % n
 
 
@@ -73,7 +74,7 @@ def synthetic_graph(
     labels = np.repeat(np.arange(len(size)), size)
     ls: list[np.ndarray] = []
     rs: list[np.ndarray] = []
-    for s in np.unique(size[size > 1]):
+    for s in unique_sorted(size[size > 1]):
         i, j = np.triu_indices(int(s), k=1)
         base = starts[size == s][:, None]
         ls.append((base + i).ravel())

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.bench.baselines import read_union, write_output
 from lakefuse.progress import Tracker
 
@@ -40,7 +41,7 @@ def best_matches(texts: list[str], groups: np.ndarray) -> tuple[np.ndarray, np.n
         return best, score
     x = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=True).fit_transform(texts)
     xt = x.T.tocsc()
-    several = len(np.unique(groups)) > 1
+    several = len(unique_sorted(groups)) > 1
     for s in range(0, n, CHUNK):
         sim = (x[s : s + CHUNK] @ xt).toarray()
         rows = np.arange(s, min(s + CHUNK, n))

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.text.normalize import normalize
 from lakefuse.text.rows import ArrowStrings, dictionary_codes
 from lakefuse.threads import thread_count
@@ -222,7 +223,7 @@ def knn_of(
     n, d = x.shape
     k = max(0, min(k, n - 1))
     out = np.full((n, k), -1, dtype=np.int64)
-    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    rows = unique_sorted(np.asarray(rows, dtype=np.int64))
     if k == 0 or len(rows) == 0:
         return out
     x = np.ascontiguousarray(x, dtype=np.float32)

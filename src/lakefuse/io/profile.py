@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import numpy as np
 import pyarrow as pa
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.io.read import RawTable
 from lakefuse.text.rows import ArrowStrings, dictionary_codes
 
@@ -42,7 +42,7 @@ def _row_numbers(column: pa.ChunkedArray) -> bool:
         return False
     nums = table.to_numpy()[codes]
     lo, hi = int(nums.min()), int(nums.max())
-    return len(np.unique(nums)) == len(nums) and (hi - lo + 1) <= 1.5 * len(nums)
+    return len(unique_sorted(nums)) == len(nums) and (hi - lo + 1) <= 1.5 * len(nums)
 
 
 def detect_surrogate_keys(

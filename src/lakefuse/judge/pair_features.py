@@ -24,6 +24,7 @@ import pyarrow as pa
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.text.abbreviations import MAX_TRUNCATION, acronym
 from lakefuse.text.dates import as_date
 from lakefuse.text.equivalence import canonical_forms, same_meaning
@@ -284,7 +285,7 @@ class _Values:
             self._date_known = np.zeros(len(self.values), dtype=bool)
             self._has_date = np.zeros(len(self.values), dtype=bool)
             self._date = np.zeros(len(self.values), dtype=np.int64)
-        todo = np.unique(need)
+        todo = unique_sorted(need)
         todo = todo[~self._date_known[todo]]
         for i, v in zip(todo.tolist(), pick(self.values, todo)):
             d = self._date_of(v)

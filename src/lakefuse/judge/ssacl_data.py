@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.augment import Augmenter
 from lakefuse.judge.pair_features import value_features
 from lakefuse.judge.ssacl_features import UnionStats, View
@@ -105,7 +106,7 @@ class Rows(Sequence[list[str | None]]):
 def _sorted_values(stats: UnionStats, j: int) -> ArrowStrings:
     """The distinct values of attribute ``j`` in sorted order (code point order, as Python
     sorts strings; UTF-8 bytes sort the same), held by Arrow."""
-    c = np.unique(stats.codes[:, j])
+    c = unique_sorted(stats.codes[:, j])
     values = stats.strings.array.take(pa.array(c[c >= 0].astype(np.int64)))
     return ArrowStrings(values.take(pc.sort_indices(values)))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.types import (
     ROW,
     TABLE,
@@ -59,7 +60,7 @@ def _cells(codes: np.ndarray, sid: np.ndarray, tid: np.ndarray, n_sets: int) -> 
     n_cells = np.bincount(s, minlength=n_sets)
     # distinct (set, code) pairs
     width = int(cc.max()) + 1 if len(cc) else 1
-    pair = np.unique(s * width + cc)
+    pair = unique_sorted(s * width + cc)
     n_distinct = np.bincount(pair // width, minlength=n_sets)
     agreed = np.full(n_sets, -1, dtype=np.int64)
     one = n_distinct[s] == 1
@@ -85,7 +86,7 @@ def find_conflicts(union: UnionTable, sets: IntegrableSets) -> Conflicts:
     if len(ps) == 0:
         return Conflicts(sid, tid, cells, [], [])
     # the agreed values of the sets with a conflict, for each problem's ``known``
-    csets = np.unique(ps)
+    csets = unique_sorted(ps)
     known_of: dict[int, list[tuple[str, str]]] = {int(s): [] for s in csets.tolist()}
     for a in attrs:
         code = cells[a].agreed[csets]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.resolve.values import fold
 from lakefuse.text.rows import ArrowStrings, Lookup, dictionary_codes
 from lakefuse.types import UnionTable
@@ -70,7 +71,7 @@ def adjusted_mutual_info(labels_true: Sequence[str], labels_pred: Sequence[str])
     from sklearn.metrics.cluster import contingency_matrix
 
     y, x = np.asarray(labels_true), np.asarray(labels_pred)
-    n_classes, n_clusters = len(np.unique(y)), len(np.unique(x))
+    n_classes, n_clusters = len(unique_sorted(y)), len(unique_sorted(x))
     if n_classes == n_clusters == 1 or n_classes == n_clusters == 0:
         return 1.0
     if n_classes == 1 or n_clusters == 1:

@@ -18,6 +18,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.types import IntegrabilityGraph, IntegrableSets
 
 LocalSets = list[list[int]]
@@ -264,7 +265,7 @@ def _partition_fast_path(comp: Component, sets: list[list[int]]) -> tuple[LocalS
     for i, s in enumerate(sets):
         label[s] = i
     inside = (label[comp.fl] == label[comp.fr]) & (label[comp.fl] >= 0)
-    dirty = np.unique(label[comp.fl[inside]])
+    dirty = unique_sorted(label[comp.fl[inside]])
     is_dirty = np.zeros(len(sets), dtype=bool)
     is_dirty[dirty] = True
     keep = (label[comp.l] == label[comp.r]) & (label[comp.l] >= 0) & ~is_dirty[label[comp.l]]

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.sets.one_to_one_evidence import (
     Evidence,
     duplicate_share,
@@ -266,7 +267,7 @@ def _assign(
     for a, b in bad:
         pair_ok &= ~((lo == a) & (hi == b))
     key = lo[pair_ok] * n_tab + hi[pair_ok]
-    report.paired = [[names[k // n_tab], names[k % n_tab]] for k in np.unique(key).tolist()]
+    report.paired = [[names[k // n_tab], names[k % n_tab]] for k in unique_sorted(key).tolist()]
     l, r, acc = ev.l[pair_ok], ev.r[pair_ok], ev.accepted[pair_ok]
     cos = text_weights(pair_ok)
     keep, weight, trusted, cuts = accept(l, r, table_of, cos, ev.w[pair_ok], acc, key, min_text)

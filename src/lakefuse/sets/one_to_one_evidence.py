@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.sets.common import pair_slices
 from lakefuse.types import IntegrabilityGraph, UnionTable
 
@@ -88,7 +89,7 @@ def linked_sources(graph: IntegrabilityGraph, table_of: np.ndarray) -> set[tuple
             ta, tb = table_of[l], table_of[r]
             across = ta != tb
             lo, hi = np.minimum(ta, tb)[across], np.maximum(ta, tb)[across]
-            out |= {divmod(int(k), n_tab) for k in np.unique(lo * n_tab + hi)}
+            out |= {divmod(int(k), n_tab) for k in unique_sorted(lo * n_tab + hi)}
     return out
 
 
@@ -125,7 +126,7 @@ def duplicate_share(
     inside = inside_links(ev)
     if ignore is not None:
         inside &= ~ignore
-    linked = np.unique(np.concatenate([ev.l[inside], ev.r[inside]]))
+    linked = unique_sorted(np.concatenate([ev.l[inside], ev.r[inside]]))
     count = np.bincount(ev.table_of[linked], minlength=ev.n_tables)
     return count / np.maximum(sizes, 1)
 

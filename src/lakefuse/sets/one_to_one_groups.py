@@ -11,6 +11,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from lakefuse.arrays import unique_sorted
+
 if TYPE_CHECKING:
     from lakefuse.sets.one_to_one_evidence import Evidence
 
@@ -166,7 +168,7 @@ def assign_groups(
     n_tab = int(table_of.max()) + 1 if n else 1
     comp_src = label * n_tab + table_of
     uniq, counts = np.unique(comp_src, return_counts=True)
-    clash = np.unique(uniq[counts > 1] // n_tab)
+    clash = unique_sorted(uniq[counts > 1] // n_tab)
     if len(clash) == 0:
         return label, 0
     inside = np.isin(label[l], clash)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pyarrow as pa
 
+from lakefuse.arrays import unique_sorted
 from lakefuse.types import IntegrabilityGraph, PairScorer, ScoredPairs
 
 #: pairs judged per batch (about the pipeline's scoring batch)
@@ -68,7 +69,7 @@ class PrefetchingScorer:
     def __call__(self, left: np.ndarray, right: np.ndarray) -> ScoredPairs:
         left = np.asarray(left, dtype=np.int64)
         right = np.asarray(right, dtype=np.int64)
-        key = np.union1d(left, right).tobytes()
+        key = unique_sorted(np.concatenate((left, right))).tobytes()
         queued = self.next < len(self.queue) and key == self.queue[self.next].tobytes()
         if key not in self.ready and queued:
             self._fill()
