@@ -194,3 +194,33 @@ def test_term_frequencies_weigh_an_exact_agreement_by_how_common_the_value_is(
     canon[:, j, STATIC_NAMES.index("exact")] = 0.0
     canon[:, j, STATIC_NAMES.index("canonical")] = 1.0
     np.testing.assert_allclose(fs.posterior(canon, stats.n, nonnull), fs.posterior(canon, stats.n))
+
+
+def test_the_judge_fits_the_model_beside_the_matcher_as_it_would_alone(
+    febrl4: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SSACL judge estimates the model on a thread of its own while the matcher trains:
+    the model is the one the same generator state gives when fitted alone (the training
+    draws nothing from that generator meanwhile)."""
+    import copy
+    import threading
+
+    import lakefuse.judge.ssacl_train as ssacl_train
+    from lakefuse.judge.ssacl import SSACLJudge
+
+    union, stats, _, _ = febrl4
+    calls: list[tuple[str, np.random.Generator]] = []
+
+    def recording(s: UnionStats, rng: np.random.Generator, threads: int | None = None):  # type: ignore[no-untyped-def]
+        calls.append((threading.current_thread().name, copy.deepcopy(rng)))
+        return fit_fellegi_sunter(s, rng, threads)
+
+    monkeypatch.setattr(ssacl_train, "fit_fellegi_sunter", recording)
+    judge = SSACLJudge(encoder="qgram", epochs=3, target_groups=300, max_anchors=100)
+    judge.fit(union, Settings(seed=0))
+    assert len(calls) == 1 and calls[0][0].startswith("lakefuse-fs"), calls
+    alone = fit_fellegi_sunter(UnionStats(union), calls[0][1])
+    assert judge.fs is not None and alone is not None
+    np.testing.assert_array_equal(judge.fs.m, alone.m)
+    np.testing.assert_array_equal(judge.fs.u, alone.u)
+    assert judge.fs.report == alone.report

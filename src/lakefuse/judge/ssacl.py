@@ -42,7 +42,7 @@ import torch
 
 from lakefuse.augment import Augmenter
 from lakefuse.config import Settings
-from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter
+from lakefuse.judge.fellegi_sunter import FellegiSunter
 from lakefuse.judge.matcher import Ensemble, Matcher
 from lakefuse.judge.options import SSACLOptions
 from lakefuse.judge.pair_features import REST_COLUMNS, SIM_COLUMNS, encode
@@ -58,7 +58,7 @@ from lakefuse.judge.ssacl_features import (
     static_features,
 )
 from lakefuse.judge.ssacl_scoring import Vectors, as_tensors, drivers
-from lakefuse.judge.ssacl_train import auto_threshold, train
+from lakefuse.judge.ssacl_train import auto_threshold, train_all
 from lakefuse.text.rows import pick
 from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable
@@ -192,26 +192,12 @@ class SSACLJudge:
         labels = torch.tensor(groups.label, dtype=torch.float32)
         self.train_prior = float(labels.mean())
         t_data = time.perf_counter() - t0 - t_embed
-
-        members, curves = [], []
-        # the matcher is tiny and its batches small: one thread trains it fastest (more
-        # only wait on each other, badly so on a busy machine); scoring uses every core
-        torch.set_num_threads(1)
-        try:
-            for i in range(max(1, int(o["ensemble"]))):
-                seed = settings.seed + 1009 * i
-                members.append(Matcher(o["hidden"], seed=seed))
-                curves.append(
-                    train(members[-1], o, cos, st, mask, labels, groups.size, seed, self.progress)
-                )
-        finally:
-            torch.set_num_threads(thread_count(o["threads"]))
-        curve = curves[0]
-        self.matcher = members[0] if len(members) == 1 else Ensemble(members).eval()
-        t_train = time.perf_counter() - t0 - t_embed - t_data
-        fs = fit_fellegi_sunter(stats, rng, o["threads"]) if o["fellegi_sunter"] else None
+        fitted = train_all(
+            o, cos, st, mask, labels, groups.size, settings.seed, self.progress, stats, rng
+        )
+        self.matcher, curve, fs = fitted.matcher, fitted.curve, fitted.fs
+        t_train, t_fs = fitted.seconds_train, fitted.seconds_fs
         self.fs = fs if fs is not None and fs.used else None
-        t_fs = time.perf_counter() - t0 - t_embed - t_data - t_train
 
         method = "given"
         if settings.threshold is not None:
@@ -240,6 +226,7 @@ class SSACLJudge:
                 "embed_and_knn": round(t_embed, 2),
                 "augment_and_features": round(t_data, 2),
                 "train": round(t_train, 2),
+                # (beside the training, on its own thread: not part of the sum)
                 "fellegi_sunter": round(t_fs, 2),
                 "total_fit": round(time.perf_counter() - t0, 2),
             },

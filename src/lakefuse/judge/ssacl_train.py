@@ -4,13 +4,20 @@ EM and Otsu's split) kept as options beside the default calibrated cut."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from lakefuse.config import Settings
-from lakefuse.judge.matcher import Matcher
+from lakefuse.judge.fellegi_sunter import FellegiSunter, fit_fellegi_sunter
+from lakefuse.judge.matcher import Ensemble, Matcher
+from lakefuse.judge.ssacl_features import UnionStats
+from lakefuse.threads import thread_count
 from lakefuse.types import UnionTable
 
 
@@ -141,6 +148,67 @@ def perturb(
     theta = torch.arccos(cos.detach().clamp(-1.0, 1.0))
     theta = (theta - torch.sign(grad) * step).clamp(0.0, float(np.pi))
     return torch.where(mask, torch.cos(theta), cos.detach())
+
+
+@dataclass
+class Trained:
+    """What :func:`train_all` fitted: the matcher (or the ensemble), the first member's loss
+    curve, the Fellegi-Sunter model (None: not asked for or not estimable) and the seconds
+    each took (side by side, so they do not add up)."""
+
+    matcher: Matcher | Ensemble
+    curve: list[dict[str, float]]
+    fs: FellegiSunter | None
+    seconds_train: float
+    seconds_fs: float
+
+
+def _timed(f: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``f(*args)`` and the seconds it took."""
+    t0 = time.perf_counter()
+    return f(*args), time.perf_counter() - t0
+
+
+def train_all(
+    o: dict[str, Any],
+    cos: torch.Tensor,
+    st: torch.Tensor,
+    mask: torch.Tensor,
+    labels: torch.Tensor,
+    size: int,
+    seed: int,
+    progress: Any,
+    stats: UnionStats,
+    rng: np.random.Generator,
+) -> Trained:
+    """The matcher (``o["ensemble"]`` members, :func:`train`) and, with
+    ``o["fellegi_sunter"]``, the Fellegi-Sunter model of ``stats``. The model reads nothing
+    of the matcher: it is estimated on a thread of its own while the matcher trains on one
+    core (numpy and rapidfuzz leave the GIL), and ``rng`` is the model's alone until it is
+    done, so both come out as when fitted one after the other."""
+    t0 = time.perf_counter()
+    pool = ThreadPoolExecutor(1, "lakefuse-fs")
+    job = (
+        pool.submit(_timed, fit_fellegi_sunter, stats, rng, o["threads"])
+        if o["fellegi_sunter"]
+        else None
+    )
+    members, curves = [], []
+    # the matcher is tiny and its batches small: one thread trains it fastest (more
+    # only wait on each other, badly so on a busy machine); scoring uses every core
+    torch.set_num_threads(1)
+    try:
+        for i in range(max(1, int(o["ensemble"]))):
+            s = seed + 1009 * i
+            members.append(Matcher(o["hidden"], seed=s))
+            curves.append(train(members[-1], o, cos, st, mask, labels, size, s, progress))
+    finally:
+        torch.set_num_threads(thread_count(o["threads"]))
+        t_train = time.perf_counter() - t0
+        pool.shutdown(wait=True)  # (the model's error, if any, is raised below)
+    fs, t_fs = job.result() if job is not None else (None, 0.0)
+    matcher = members[0] if len(members) == 1 else Ensemble(members).eval()
+    return Trained(matcher, curves[0], fs, t_train, t_fs)
 
 
 def auto_threshold(
