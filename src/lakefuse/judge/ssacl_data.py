@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, overload
 
 import numpy as np
@@ -57,7 +58,10 @@ class Groups:
         return len(self.label) // max(1, self.size)
 
 
+@lru_cache(maxsize=1 << 16)
 def _differs(a: str, b: str) -> bool:
+    """Whether two values clearly differ (remembered: an anchor's repeats and its
+    neighbours ask about the same pairs)."""
     if same_list(a, b):  # one author list written two ways is no disagreement
         return False
     f = value_features(a, b)
@@ -157,9 +161,17 @@ def make_groups(
     """Training groups for ``anchors`` (tids). ``neighbours``: (n, k) tids, -1 = none."""
     n, A = len(rows), len(stats.attributes)
     g = Groups(size=1 + n_neg)
+    decoded: dict[int, list[str | None]] = {}
+
+    def row_of(t: int) -> list[str | None]:
+        """``row_of(t)``, decoded once (an anchor and its neighbours are read many times)."""
+        r = decoded.get(t)
+        if r is None:
+            r = decoded[t] = rows[t]
+        return r
 
     def real(t: int) -> View:
-        return stats.view(t, rows[t])
+        return stats.view(t, row_of(t))
 
     def like(t: int, values: list[str | None]) -> View:
         base = real(t)
@@ -171,7 +183,7 @@ def make_groups(
     same_value = _SameValue(stats)
 
     for a in anchors.tolist():
-        row = rows[a]
+        row = row_of(a)
         ident = [j for j in stats.identifying[stats.tables[a]] if row[j] is not None]
         if not ident:
             continue
@@ -195,7 +207,7 @@ def make_groups(
             vals = aug.dropped(vals, rng, keep=swap[0])
             ok = True
             for j in swap:
-                w = rows[t][j]
+                w = row_of(t)[j]
                 if w is None or not _differs(w, row[j] or ""):
                     w = _other(distinct[j], row[j] or "", rng)
                 if w is None:
@@ -209,7 +221,7 @@ def make_groups(
         for t in near:
             if len(kinds) >= 4:
                 break
-            shared, differ = _key_disagreement(rows[t], row, ident)
+            shared, differ = _key_disagreement(row_of(t), row, ident)
             if shared and differ * 2 >= shared:
                 negs.append(real(t))
                 kinds.append("neighbour")
@@ -222,11 +234,11 @@ def make_groups(
             t = int(rng.integers(n))
             if t == a:
                 continue
-            shared, differ = _key_disagreement(rows[t], row, ident)
+            shared, differ = _key_disagreement(row_of(t), row, ident)
             if shared and differ * 2 < shared:
                 continue
             negs.append(
-                like(t, aug.dropped(rows[t], rng, keep=-1)) if rng.random() < 0.3 else real(t)
+                like(t, aug.dropped(row_of(t), rng, keep=-1)) if rng.random() < 0.3 else real(t)
             )
             kinds.append("random")
         if len(negs) < n_neg:
@@ -257,7 +269,7 @@ def make_groups(
             kk: list[str] = []
             for t in same[:3]:
                 hide = set(stats.identifying[stats.tables[t]])
-                knegs.append(like(t, [None if i in hide else x for i, x in enumerate(rows[t])]))
+                knegs.append(like(t, [None if i in hide else x for i, x in enumerate(row_of(t))]))
                 kk.append("shares-value")
             # hard: the most similar values of the attribute that still clearly differ
             for w, _, _ in process.extract(v, distinct[j], scorer=fuzz.WRatio, limit=8):
@@ -270,7 +282,7 @@ def make_groups(
                     kk.append("near-key")
             while len(knegs) < n_neg:
                 t = int(rng.integers(n))
-                w = rows[t][j]
+                w = row_of(t)[j]
                 if t != a and w is not None and _differs(w, v):
                     vals = [None] * A
                     vals[j] = w
