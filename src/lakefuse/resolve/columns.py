@@ -95,16 +95,14 @@ class ColumnCounts:
                 batch = ([], [])
         yield batch
 
-    def _build(self, attribute: str) -> None:
-        def both(v: str) -> list[str]:
-            return [x for w in _positional(v) for x in (w, w.lstrip("<>="))]
-
-        self._words[attribute] = Lookup.counted(self._parts(attribute, both))
-        self._shapes[attribute] = Lookup.counted(self._parts(attribute, lambda v: [shape(v)]))
-
     def words(self, attribute: str) -> Lookup:
+        """Occurrences of each word of the column, in its position and anywhere."""
         if attribute not in self._words:
-            self._build(attribute)
+
+            def both(v: str) -> list[str]:
+                return [x for w in _positional(v) for x in (w, w.lstrip("<>="))]
+
+            self._words[attribute] = Lookup.counted(self._parts(attribute, both))
         return self._words[attribute]
 
     def spelling(self, attribute: str, value: str) -> float:
@@ -145,7 +143,8 @@ class ColumnCounts:
 
     def format_share(self, attribute: str, value: str) -> float:
         if attribute not in self._shapes:
-            self._build(attribute)
+            parts = self._parts(attribute, lambda v: [shape(v)])
+            self._shapes[attribute] = Lookup.counted(parts)
         shapes = self._shapes[attribute]
         total = shapes.total()
         return shapes[shape(value)] / total if total else 0.0

@@ -57,8 +57,8 @@ class KeyCodes:
 
 class _PairTable:
     """The counts of :meth:`ContextEvidence._tables` for one (a, b), as arrays: rows outside
-    the conflicts on ``a`` carrying both (``pair``: sorted ``ka * width + kb`` and counts;
-    ``with_b``: per key of ``a``), and the column ``b`` (``col_b``, ``n_b``)."""
+    the conflicts on ``a`` carrying both (:meth:`pair_count` per pair of keys; ``with_b``:
+    per key of ``a``), and the column ``b`` (``col_b``, ``n_b``)."""
 
     def __init__(
         self, ka: np.ndarray, kb: np.ndarray, excluded: np.ndarray, n_ka: int, n_kb: int
@@ -68,13 +68,20 @@ class _PairTable:
         self.n_b = int(np.count_nonzero(has_b))
         m = has_b & (ka >= 0) & ~excluded
         self.width = max(n_kb, 1)
-        self.pair, self.pair_n = np.unique(ka[m] * self.width + kb[m], return_counts=True)
         self.with_b = np.bincount(ka[m], minlength=n_ka)
+        # the (a, b) pair counts are sorted out when first asked for: the weights read
+        # ``with_b`` of every b, the evidence pair counts of the few b it keeps
+        self._rows = (ka, kb, m)
+        self._pairs: tuple[np.ndarray, np.ndarray] | None = None
 
     def pair_count(self, ka: int, kb: int) -> int:
+        if self._pairs is None:
+            a, b, m = self._rows
+            self._pairs = np.unique(a[m] * self.width + b[m], return_counts=True)
+        pair, pair_n = self._pairs
         k = ka * self.width + kb
-        i = int(np.searchsorted(self.pair, k))
-        return int(self.pair_n[i]) if i < len(self.pair) and self.pair[i] == k else 0
+        i = int(np.searchsorted(pair, k))
+        return int(pair_n[i]) if i < len(pair) and pair[i] == k else 0
 
 
 class ContextEvidence:
