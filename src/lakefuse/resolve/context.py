@@ -101,13 +101,16 @@ class ContextEvidence:
         self.key_share = key_share
         self.keys = KeyCodes(context.union)
         n = context.union.n_tuples
-        self._excluded: dict[str, np.ndarray] = {}
+        # per attribute, the tuples in a conflict on it (gathered, then set at once)
+        cells: dict[str, list[int]] = {}
         for p in problems:
-            ex = self._excluded.get(p.attribute)
-            if ex is None:
-                ex = self._excluded[p.attribute] = np.zeros(n, dtype=bool)
+            tids = cells.setdefault(p.attribute, [])
             for c in p.candidates:
-                ex[list(c.tids)] = True
+                tids.extend(c.tids)
+        self._excluded: dict[str, np.ndarray] = {}
+        for a, tids in cells.items():
+            ex = self._excluded[a] = np.zeros(n, dtype=bool)
+            ex[np.array(tids, dtype=np.int64)] = True
         self._weights: dict[str, dict[str, float]] = {}
         self._pairs: dict[tuple[str, str], _PairTable] = {}
 
