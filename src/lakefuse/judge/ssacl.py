@@ -58,7 +58,7 @@ from lakefuse.judge.ssacl_features import (
     static_features,
 )
 from lakefuse.judge.ssacl_scoring import Vectors, as_tensors, drivers
-from lakefuse.judge.ssacl_train import auto_threshold, train_all
+from lakefuse.judge.ssacl_train import TrainingTensors, auto_threshold, train_all
 from lakefuse.text.rows import pick
 from lakefuse.threads import thread_count
 from lakefuse.types import ScoredPairs, UnionTable
@@ -192,9 +192,8 @@ class SSACLJudge:
         labels = torch.tensor(groups.label, dtype=torch.float32)
         self.train_prior = float(labels.mean())
         t_data = time.perf_counter() - t0 - t_embed
-        fitted = train_all(
-            o, cos, st, mask, labels, groups.size, settings.seed, self.progress, stats, rng
-        )
+        data = TrainingTensors(cos, st, mask, labels, groups.size)
+        fitted = train_all(o, data, settings.seed, self.progress, stats, rng)
         self.matcher, curve, fs = fitted.matcher, fitted.curve, fitted.fs
         t_train, t_fs = fitted.seconds_train, fitted.seconds_fs
         self.fs = fs if fs is not None and fs.used else None

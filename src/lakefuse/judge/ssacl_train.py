@@ -78,17 +78,23 @@ def pair_loss(
     return nce + o["bce_weight"] * bce, nce, bce
 
 
+@dataclass
+class TrainingTensors:
+    """The training groups as tensors, a group's pairs in consecutive rows (``size`` each:
+    the anchor with its positive, then with each negative): embedding cosines (P, A), static
+    features (P, A, F), the attributes both sides hold (P, A) and the labels (P)."""
+
+    cos: torch.Tensor
+    st: torch.Tensor
+    mask: torch.Tensor
+    labels: torch.Tensor
+    size: int
+
+
 def train(
-    matcher: Matcher,
-    o: dict[str, Any],
-    cos: torch.Tensor,
-    st: torch.Tensor,
-    mask: torch.Tensor,
-    labels: torch.Tensor,
-    size: int,
-    seed: int,
-    progress: Any = None,
+    matcher: Matcher, o: dict[str, Any], data: TrainingTensors, seed: int, progress: Any = None
 ) -> list[dict[str, float]]:
+    cos, st, mask, labels, size = data.cos, data.st, data.mask, data.labels, data.size
     n_groups = len(labels) // size
     opt = torch.optim.AdamW(matcher.parameters(), lr=o["lr"], weight_decay=1e-4)
     gen = torch.Generator().manual_seed(seed)
@@ -171,11 +177,7 @@ def _timed(f: Callable[..., Any], *args: Any) -> tuple[Any, float]:
 
 def train_all(
     o: dict[str, Any],
-    cos: torch.Tensor,
-    st: torch.Tensor,
-    mask: torch.Tensor,
-    labels: torch.Tensor,
-    size: int,
+    data: TrainingTensors,
     seed: int,
     progress: Any,
     stats: UnionStats,
@@ -201,7 +203,7 @@ def train_all(
         for i in range(max(1, int(o["ensemble"]))):
             s = seed + 1009 * i
             members.append(Matcher(o["hidden"], seed=s))
-            curves.append(train(members[-1], o, cos, st, mask, labels, size, s, progress))
+            curves.append(train(members[-1], o, data, s, progress))
     finally:
         torch.set_num_threads(thread_count(o["threads"]))
         t_train = time.perf_counter() - t0
