@@ -164,7 +164,7 @@ def make_groups(
     decoded: dict[int, list[str | None]] = {}
 
     def row_of(t: int) -> list[str | None]:
-        """``row_of(t)``, decoded once (an anchor and its neighbours are read many times)."""
+        """``rows[t]``, decoded once (an anchor and its neighbours are read many times)."""
         r = decoded.get(t)
         if r is None:
             r = decoded[t] = rows[t]

@@ -186,8 +186,10 @@ def train_all(
     """The matcher (``o["ensemble"]`` members, :func:`train`) and, with
     ``o["fellegi_sunter"]``, the Fellegi-Sunter model of ``stats``. The model reads nothing
     of the matcher: it is estimated on a thread of its own while the matcher trains on one
-    core (numpy and rapidfuzz leave the GIL), and ``rng`` is the model's alone until it is
-    done, so both come out as when fitted one after the other."""
+    core, and ``rng`` is the model's alone until it is done, so both come out as when fitted
+    one after the other. (The two share the interpreter lock: where the model's first parse
+    of every distinct value is long, as at a million tuples, the training waits on it and
+    the pair takes about the model's time.)"""
     t0 = time.perf_counter()
     pool = ThreadPoolExecutor(1, "lakefuse-fs")
     job = (
