@@ -199,8 +199,11 @@ def test_runner_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert lf["peak_rss_mb"] > 50 and lf["disk_peak_mb"] > 0
     assert {"read", "block", "judge", "sets"} <= set(lf["stages"])
     assert set(lf["finished_stages"]) == set(lf["stages"])
+    assert 0.5 < lf["blocking_recall"] <= 1.0 and 0 < lf["accepted_true"] <= lf["true_candidates"]
+    assert lf["true_candidates"] <= lf["gold_pairs"] and lf["candidate_pairs"] > 0
     md = (out / "scale_pipeline.md").read_text()
     assert "| 600 |" in md and "lakefuse wall per stage" in md
+    assert "Where lakefuse's recall goes" in md
     if splink_installed():
         sp = entry["systems"]["splink"]
         assert sp["ok"] and 0.5 < sp["f1"] <= 1.0
@@ -296,3 +299,37 @@ def test_spark_row_at_a_tiny_size(tmp_path: Path) -> None:
     md = (out / "scale_pipeline.md").read_text()
     assert "| lakefuse-spark |" in md and "largest stage (share)" in md
     assert set(entry["spark_vs_duckdb"]) == {"wall_s", "peak_rss_mb", "disk_peak_mb"}
+
+
+def test_candidate_recall_counts_gold_pairs_among_the_judged_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakefuse.bench import scale_pairs
+    from lakefuse.bench.scale_pipeline import gold_pairs
+
+    # tuples a:0-2 and b:0-2; persons 0 and 1 have a pair each, a:2 and b:2 are not one
+    offsets = {"a": 0, "b": 3}
+    person = np.array([0, 1, 2, 0, 1, 5])
+    rows = [
+        ("a", 0, "b", 0, True),  # a true pair, accepted
+        ("a", 1, "b", 1, False),  # a true pair, rejected
+        ("a", 2, "b", 2, True),  # accepted, not a pair
+        ("a", 0, "a", 1, None),  # neither
+        ("x", 0, "a", 0, True),  # a table the gold does not know
+    ]
+    cols = list(zip(*rows))
+    names = ["l_table", "l_row", "r_table", "r_row", "decision"]
+    path = tmp_path / "pairs.parquet"
+    pq.write_table(pa.table(dict(zip(names, map(list, cols)))), path)
+    monkeypatch.setattr(scale_pairs, "BATCH", 2)  # three batches
+    got = scale_pairs.candidate_recall(path, offsets, person, gold_pairs(person))
+    assert got == {
+        "candidate_pairs": 5,
+        "true_candidates": 2,
+        "accepted_true": 1,
+        "blocking_recall": 1.0,
+        "judge_accepts": 0.5,
+    }

@@ -35,6 +35,7 @@ import pandas as pd
 from lakefuse.arrays import unique_sorted
 from lakefuse.bench.scale_child import run_measured
 from lakefuse.bench.scale_data import ensure
+from lakefuse.bench.scale_pairs import candidate_recall
 
 SYSTEMS = ("lakefuse", "splink")
 ENGINES = ("duckdb", "spark")
@@ -118,12 +119,17 @@ def group_pair_codes(sets: np.ndarray, members: np.ndarray, n: int) -> np.ndarra
     return unique_sorted(m[left].astype(np.int64) * n + m[right])
 
 
+def gold_pairs(person: np.ndarray) -> int:
+    """Pairs of tuples of one person."""
+    return _choose2(np.bincount(person))
+
+
 def pair_scores(person: np.ndarray, tuples: np.ndarray, sets: np.ndarray) -> dict[str, Any]:
     """Pairwise P/R/F1 of a membership (``tuples[i]`` in set ``sets[i]``; a tuple in no set is
     a singleton) against ``person`` (gold person of each tuple 0..n-1). One set per tuple is
     counted from the set x person contingency table; otherwise the pairs are enumerated."""
     n = len(person)
-    gold_pairs = _choose2(np.bincount(person))
+    gold = gold_pairs(person)
     set_codes = pd.factorize(sets)[0]
     if len(tuples) == len(unique_sorted(tuples)):
         pred_pairs = _choose2(np.bincount(set_codes))
@@ -135,14 +141,14 @@ def pair_scores(person: np.ndarray, tuples: np.ndarray, sets: np.ndarray) -> dic
         pred_pairs = len(codes)
         true_pairs = int((person[codes // n] == person[codes % n]).sum())
         method = "pairs"
-    p = true_pairs / pred_pairs if pred_pairs else (1.0 if gold_pairs == 0 else 0.0)
-    r = true_pairs / gold_pairs if gold_pairs else (1.0 if pred_pairs == 0 else 0.0)
+    p = true_pairs / pred_pairs if pred_pairs else (1.0 if gold == 0 else 0.0)
+    r = true_pairs / gold if gold else (1.0 if pred_pairs == 0 else 0.0)
     return {
         "precision": round(p, 5),
         "recall": round(r, 5),
         "f1": round(2 * p * r / (p + r), 5) if p + r else 0.0,
         "pred_pairs": pred_pairs,
-        "gold_pairs": gold_pairs,
+        "gold_pairs": gold,
         "true_pairs": true_pairs,
         "pred_sets": int(len(unique_sorted(set_codes))),
         "largest_set": int(np.bincount(set_codes).max()) if len(set_codes) else 0,
@@ -271,6 +277,9 @@ def run(
                     res.update(score_membership(Path(res["out"]), offsets, person))
                 except (MemoryError, ValueError) as exc:
                     res["score_error"] = str(exc)
+                pairs = Path(res["out"]) / "pairs.parquet"
+                if kind == "lakefuse" and pairs.exists():
+                    res.update(candidate_recall(pairs, offsets, person, gold_pairs(person)))
             if kind == "lakefuse":
                 res["largest_stage"] = largest_stage(res)
             res["commit"] = commit

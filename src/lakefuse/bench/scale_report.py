@@ -34,6 +34,37 @@ def largest_stage(res: dict[str, Any]) -> dict[str, Any] | None:
     return {"stage": name, "wall_s": round(stages[name], 3), "share": round(stages[name] / wall, 3)}
 
 
+def _recall_table(report: dict[str, Any]) -> list[str]:
+    """Where lakefuse's recall goes, per size: the gold pairs blocking proposed, the share of
+    those the judge accepted, and the end-to-end recall (sets add pairs through third
+    tuples); empty when no run kept its pairs.parquet."""
+    rows = [
+        (e["n"], system, res)
+        for e in report["sizes"]
+        for system, res in e["systems"].items()
+        if system in LAKEFUSE and res.get("blocking_recall") is not None
+    ]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Where lakefuse's recall goes (its pairs.parquet against the gold): the share of gold "
+        "pairs among the candidate pairs (blocking recall), the share of those the judge "
+        "accepted, and the recall of the output, where set discovery adds pairs that meet "
+        "through a third tuple:",
+        "",
+        "| n | system | gold pairs | candidate pairs | blocking recall | judge accepts | recall |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for n, system, res in rows:
+        lines.append(
+            f"| {n:,} | {LABEL[system]} | {res.get('gold_pairs', 0):,} "
+            f"| {res['candidate_pairs']:,} | {_f(res['blocking_recall'], 4)} "
+            f"| {_f(res.get('judge_accepts'), 4)} | {_f(res.get('recall'), 4)} |"
+        )
+    return lines
+
+
 def _largest(res: dict[str, Any]) -> str:
     big = res.get("largest_stage") or largest_stage(res)
     return "" if big is None else f"{big['stage']} ({big['share']:.0%})"
@@ -122,6 +153,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {e['n']:,} | {LABEL[system]} | {cells} | "
                 f"{_f(res.get('system_wall_s'), 1)} | {_f(res.get('wall_s'), 1)} |"
             )
+    lines += _recall_table(report)
     for system, key in (
         ("lakefuse", "lakefuse_wall_slope"),
         ("lakefuse-spark", "lakefuse_spark_wall_slope"),
