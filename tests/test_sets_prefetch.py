@@ -3,7 +3,10 @@ components many at a time and finds the same sets as with one judge call per com
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
+import pytest
 
 from lakefuse.judged import judge_pairs
 from lakefuse.pipeline import build_graph
@@ -63,3 +66,32 @@ def test_prefetching_scorer_answers_queued_components_and_passes_others_through(
     other = s(np.array([0]), np.array([7]))  # not queued: straight to the judge
     assert other.table["score"].to_pylist() == [0.07] and len(seen) == 2
     assert s(*all_pairs(queue[2])).table.num_rows == 3 and len(seen) == 3
+
+
+def test_hybrid_judges_leiden_communities_in_batches_with_the_same_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A component over ``clique_limit`` is cut into Leiden communities, each completed with
+    its neighbours and the sets two communities share re-arbitrated: their pairs are judged
+    in batches too, with the same sets as one judge call per community or group."""
+    graph = stadium_graph()
+    calls: list[int] = []
+    inner = graph.score_pairs
+    assert inner is not None
+
+    def counted(left: np.ndarray, right: np.ndarray) -> ScoredPairs:
+        calls.append(len(left))
+        return inner(left, right)
+
+    graph.score_pairs = counted
+    small = {"one_to_one": False, "clique_limit": 8}
+    with monkeypatch.context() as m:  # one call per community and group, as before
+        m.setattr(Hybrid, "_prefetching", lambda self, queue: contextlib.nullcontext())
+        alone = PerComponent.find(Hybrid(**small), graph)
+    n_alone = len(calls)
+    calls.clear()
+    batched = PerComponent.find(Hybrid(**small), graph)
+    assert batched.info["leiden_components"] >= 1 and batched.info["rearbitrated"] >= 1
+    assert batched.membership.equals(alone.membership)
+    assert batched.info == alone.info
+    assert 1 <= len(calls) < n_alone, (len(calls), n_alone)

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 
 from lakefuse.sets.common import Component, LocalSets, PerComponent, adjacency
+from lakefuse.sets.completion import Completion
 from lakefuse.types import IntegrabilityGraph
 
 #: an attribute whose similarity is below this is where two forbidden tuples disagree
@@ -278,25 +279,6 @@ def edge_cliques(comp: Component, max_cliques: int) -> LocalSets:
     return [sorted(c) for c in itertools.islice(nx.find_cliques(g), max_cliques)]
 
 
-def _completes(t: int, x: int, y: int, judged: Judged) -> bool:
-    """``t`` may sit beside both ``x`` and ``y`` (which must stay apart) when it is null on
-    every attribute where they disagree: it completes each without taking a side."""
-    if judged.ev is None:
-        return True
-    exy = judged.ev[judged.index[(min(x, y), max(x, y))]]
-    seen = ~np.isnan(exy)
-    if not seen.any():
-        return True
-    where = exy < DISAGREE  # (NaN: not seen)
-    if not where.any():
-        where = seen & (exy == np.nanmin(exy))
-    for z in (x, y):
-        etz = judged.ev[judged.index[(min(t, z), max(t, z))]]
-        if not np.isnan(etz[where]).all():
-            return False
-    return True
-
-
 def arbitrate(
     comp: Component,
     sets: LocalSets,
@@ -311,7 +293,9 @@ def arbitrate(
     entity-style sets stay disjoint."""
     if judged is None or judged.ev is None:
         return sets
-    bad = comp.forbidden()
+    partners = comp.partners()  # each tuple's forbidden partners
+    none: set[int] = set()
+    completion = Completion(judged, DISAGREE)
     weight: dict[tuple[int, int], float] = {}
     for a, b, x in zip(comp.l.tolist(), comp.r.tolist(), comp.w.tolist()):
         key = (min(a, b), max(a, b))
@@ -323,10 +307,9 @@ def arbitrate(
             where.setdefault(t, []).append(i)
 
     def completes_both(t: int, i: int, j: int) -> bool:
+        """``t`` completes every forbidden pair between the two sets' own tuples."""
         di, dj = members[i] - members[j], members[j] - members[i]
-        return all(
-            _completes(t, x, y, judged) for x in di for y in dj if (min(x, y), max(x, y)) in bad
-        )
+        return all(completion.completes(t, x, y) for x in di for y in partners.get(x, none) & dj)
 
     # per judged pair, how much evidence a link carries: its agreeing attributes (at least
     # 1; 1 for every pair without ``by_evidence``)

@@ -38,6 +38,9 @@ edge cannot be told from an unjudged pair, so the component is cut by Leiden alo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from lakefuse.sets.cliques import (
@@ -71,19 +74,39 @@ def sets_of(found: IntegrableSets) -> list[list[int]]:
     return [part.tolist() for part in np.split(tid[order], cuts)] if len(sid) else []
 
 
+def _incident(comp: Component, members: np.ndarray, forbidden: bool) -> np.ndarray:
+    """Ids, in order, of the edges (or the forbidden pairs) of ``comp`` whose first end is one
+    of ``members``: read off an index by first end, kept on ``comp`` until its edges are
+    replaced, so a community of a large component costs its own edges, not the
+    component's."""
+    ends = comp.fl if forbidden else comp.l
+    name = "_by_first_f" if forbidden else "_by_first"
+    cached = getattr(comp, name, None)
+    if cached is None or cached[0] is not ends:
+        order = np.argsort(ends, kind="stable")
+        cached = (ends, order, np.searchsorted(ends[order], np.arange(comp.k + 1)))
+        setattr(comp, name, cached)
+    _, order, starts = cached
+    parts = [order[starts[m] : starts[m + 1]] for m in members.tolist()]
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
 def induced(comp: Component, members: list[int]) -> Component:
     """The sub-component on ``members`` (local ids of ``comp``), renumbered ``0..len-1``."""
     pos = np.full(comp.k, -1, dtype=np.int64)
-    pos[members] = np.arange(len(members))
-    keep = (pos[comp.l] >= 0) & (pos[comp.r] >= 0)
-    fkeep = (pos[comp.fl] >= 0) & (pos[comp.fr] >= 0)
+    at = np.asarray(members, dtype=np.int64)
+    pos[at] = np.arange(len(at))
+    e = _incident(comp, at, False)
+    e = e[pos[comp.r[e]] >= 0]
+    f = _incident(comp, at, True)
+    f = f[pos[comp.fr[f]] >= 0]
     return Component(
-        comp.nodes[members],
-        pos[comp.l[keep]],
-        pos[comp.r[keep]],
-        comp.w[keep],
-        pos[comp.fl[fkeep]],
-        pos[comp.fr[fkeep]],
+        comp.nodes[at],
+        pos[comp.l[e]],
+        pos[comp.r[e]],
+        comp.w[e],
+        pos[comp.fl[f]],
+        pos[comp.fr[f]],
     )
 
 
@@ -181,10 +204,12 @@ class Hybrid(PerComponent):
         out: LocalSets = []
         added: list[Component] = []
         home_of = np.full(comp.k, -1, dtype=np.int64)
+        # each community with the tuples it is completed over (None: kept as it is)
+        plan: list[tuple[list[int], np.ndarray | None]] = []
         for idx, c in enumerate(leiden_split(comp, "cpm", self.resolution, self.seed)):
             home_of[c] = idx
             if len(c) <= 2 or self.graph.score_pairs is None:
-                out.append(c)
+                plan.append((c, None))
                 continue
             # borrow the community's neighbours, so that a tuple that completes tuples of
             # several communities (a hub Leiden had to place in one) can join each of them
@@ -193,13 +218,18 @@ class Hybrid(PerComponent):
             members = np.array(sorted(home | near), dtype=np.int64)
             if len(members) > self.clique_limit:
                 members = np.array(sorted(home), dtype=np.int64)
-            if len(members) > self.clique_limit:
-                out.append(c)
-                continue
-            sub = induced(comp, members.tolist())
-            found = [members[x].tolist() for x in self._complete(sub)]
-            out.extend(f for f in found if not home.isdisjoint(f))
-            added.append(induced_back(sub, members))
+            plan.append((c, members if len(members) <= self.clique_limit else None))
+        # the communities' pairs judged in batches, as the small components' are
+        with self._prefetching([np.sort(comp.nodes[x]) for _, x in plan if x is not None]):
+            for c, members in plan:
+                if members is None:
+                    out.append(c)
+                    continue
+                home = set(c)
+                sub = induced(comp, members.tolist())
+                found = [members[x].tolist() for x in self._complete(sub)]
+                out.extend(f for f in found if not home.isdisjoint(f))
+                added.append(induced_back(sub, members))
         out = self._rearbitrate(comp, out, added, home_of)
         if added:
             merge_judged(comp, added)
@@ -228,30 +258,49 @@ class Hybrid(PerComponent):
         label = components(len(sets), left, right)
         groups = [g.tolist() for g in group_nodes(label) if len(g) > 1]
         out = [list(s) for s in sets]
-        for mine in groups:
-            members = np.array(sorted({t for i in mine for t in sets[i]}), dtype=np.int64)
-            if len(members) > 2 * self.clique_limit:
-                for t in {t for i in mine for t in sets[i] if t in shared}:
-                    own = shared[t]
-                    keep = max(own, key=lambda i, t=t: int(np.sum(home_of[sets[i]] == home_of[t])))
-                    for i in own:
-                        if i != keep:
-                            out[i] = [x for x in out[i] if x != t]
-                self.stats["rearbitrated_by_community"] = (
-                    self.stats.get("rearbitrated_by_community", 0) + 1
-                )
-                continue
-            sub = induced(comp, members.tolist())
-            judged = self._judge(sub)
-            pos = {int(t): k for k, t in enumerate(members.tolist())}
-            local = [[pos[t] for t in sets[i]] for i in mine]
-            kept = arbitrate(sub, local, judged, self.by_evidence)
-            for i in mine:
-                out[i] = []
-            out.extend(members[k].tolist() for k in kept)
-            added.append(induced_back(sub, members))
+        members_of = [
+            np.array(sorted({t for i in mine for t in sets[i]}), dtype=np.int64) for mine in groups
+        ]
+        # the groups' pairs judged in batches, as the small components' are
+        queue = [np.sort(comp.nodes[m]) for m in members_of if len(m) <= 2 * self.clique_limit]
+        with self._prefetching(queue):
+            for mine, members in zip(groups, members_of):
+                if len(members) > 2 * self.clique_limit:
+                    for t in {t for i in mine for t in sets[i] if t in shared}:
+                        own = shared[t]
+                        keep = max(
+                            own, key=lambda i, t=t: int(np.sum(home_of[sets[i]] == home_of[t]))
+                        )
+                        for i in own:
+                            if i != keep:
+                                out[i] = [x for x in out[i] if x != t]
+                    self.stats["rearbitrated_by_community"] = (
+                        self.stats.get("rearbitrated_by_community", 0) + 1
+                    )
+                    continue
+                sub = induced(comp, members.tolist())
+                judged = self._judge(sub)
+                pos = {int(t): k for k, t in enumerate(members.tolist())}
+                local = [[pos[t] for t in sets[i]] for i in mine]
+                kept = arbitrate(sub, local, judged, self.by_evidence)
+                for i in mine:
+                    out[i] = []
+                out.extend(members[k].tolist() for k in kept)
+                added.append(induced_back(sub, members))
         self.stats["rearbitrated"] = self.stats.get("rearbitrated", 0) + len(groups)
         return [s for s in out if s]
+
+    @contextmanager
+    def _prefetching(self, queue: list[np.ndarray]) -> Iterator[None]:
+        """This finder's scorer judges the sub-components ``queue`` (sorted tids each, in the
+        order they will be judged) in batches, while the block runs: one judge call per batch
+        of communities or groups instead of one per community."""
+        graph = self.graph
+        self.graph = with_prefetch(graph, queue)
+        try:
+            yield
+        finally:
+            self.graph = graph
 
     def _can_complete(self, comp: Component) -> bool:
         return fully_judged(self.graph, comp)

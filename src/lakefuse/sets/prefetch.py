@@ -6,9 +6,10 @@ instead of one call per component, which is where the judge's fixed cost per cal
 :class:`PrefetchingScorer` wraps the graph's scorer. Called with all pairs of the next queued
 component (``judge_all_pairs`` order: ``itertools.combinations`` of its sorted tids), it answers
 from a batch it judged ahead, covering the following components up to ``batch_pairs`` pairs;
-any other call (a Leiden community, a re-arbitrated group) goes to the judge as before. Memory
-is bounded by one batch. A judge scores each pair on its own, so the decisions are those of one
-call per component."""
+any other call goes to the judge as before. The default set finder prefetches the Leiden
+communities of a large component and its re-arbitrated groups the same way, once it knows
+them (a prefetching scorer around this one). Memory is bounded by one batch. A judge scores
+each pair on its own, so the decisions are those of one call per component."""
 
 from __future__ import annotations
 
