@@ -24,7 +24,8 @@ def stadium_graph() -> IntegrabilityGraph:
     return build_graph(union, judge_pairs(judge, union, cands, Tracker(True)), judge)
 
 
-def test_hybrid_judges_components_in_batches_with_the_same_sets() -> None:
+def counted_stadium_graph() -> tuple[IntegrabilityGraph, list[int]]:
+    """The stadium graph whose scorer records the pairs of each call it gets."""
     graph = stadium_graph()
     calls: list[int] = []
     inner = graph.score_pairs
@@ -35,6 +36,11 @@ def test_hybrid_judges_components_in_batches_with_the_same_sets() -> None:
         return inner(left, right)
 
     graph.score_pairs = counted
+    return graph, calls
+
+
+def test_hybrid_judges_components_in_batches_with_the_same_sets() -> None:
+    graph, calls = counted_stadium_graph()
     # (one_to_one off: the step after the set finder is not what batching is about)
     one_by_one = PerComponent.find(Hybrid(one_to_one=False), graph)  # without prefetching
     n_single = len(calls)
@@ -74,16 +80,7 @@ def test_hybrid_judges_leiden_communities_in_batches_with_the_same_sets(
     """A component over ``clique_limit`` is cut into Leiden communities, each completed with
     its neighbours and the sets two communities share re-arbitrated: their pairs are judged
     in batches too, with the same sets as one judge call per community or group."""
-    graph = stadium_graph()
-    calls: list[int] = []
-    inner = graph.score_pairs
-    assert inner is not None
-
-    def counted(left: np.ndarray, right: np.ndarray) -> ScoredPairs:
-        calls.append(len(left))
-        return inner(left, right)
-
-    graph.score_pairs = counted
+    graph, calls = counted_stadium_graph()
     small = {"one_to_one": False, "clique_limit": 8}
     with monkeypatch.context() as m:  # one call per community and group, as before
         m.setattr(Hybrid, "_prefetching", lambda self, queue: contextlib.nullcontext())
