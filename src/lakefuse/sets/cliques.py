@@ -295,7 +295,13 @@ def arbitrate(
         return sets
     partners = comp.partners()  # each tuple's forbidden partners
     none: set[int] = set()
-    completion = Completion(judged, DISAGREE)
+    masks: list[Completion] = []  # made on first use: most components never ask
+
+    def completes(t: int, x: int, y: int) -> bool:
+        if not masks:
+            masks.append(Completion(judged, DISAGREE))
+        return masks[0].completes(t, x, y)
+
     weight: dict[tuple[int, int], float] = {}
     for a, b, x in zip(comp.l.tolist(), comp.r.tolist(), comp.w.tolist()):
         key = (min(a, b), max(a, b))
@@ -309,7 +315,7 @@ def arbitrate(
     def completes_both(t: int, i: int, j: int) -> bool:
         """``t`` completes every forbidden pair between the two sets' own tuples."""
         di, dj = members[i] - members[j], members[j] - members[i]
-        return all(completion.completes(t, x, y) for x in di for y in partners.get(x, none) & dj)
+        return all(completes(t, x, y) for x in di for y in partners.get(x, none) & dj)
 
     # per judged pair, how much evidence a link carries: its agreeing attributes (at least
     # 1; 1 for every pair without ``by_evidence``)
