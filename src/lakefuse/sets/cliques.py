@@ -295,12 +295,7 @@ def arbitrate(
         return sets
     partners = comp.partners()  # each tuple's forbidden partners
     none: set[int] = set()
-    masks: list[Completion] = []  # made on first use: most components never ask
-
-    def completes(t: int, x: int, y: int) -> bool:
-        if not masks:
-            masks.append(Completion(judged, DISAGREE))
-        return masks[0].completes(t, x, y)
+    completes = Completion(judged, DISAGREE).completes
 
     weight: dict[tuple[int, int], float] = {}
     for a, b, x in zip(comp.l.tolist(), comp.r.tolist(), comp.w.tolist()):

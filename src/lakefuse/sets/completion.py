@@ -46,18 +46,23 @@ class Completion:
     """``completes(t, x, y)``: tuple ``t`` may sit beside both ``x`` and ``y`` (which must
     stay apart) when it is null, towards each of them, on every attribute where they
     disagree: it completes each without taking a side. Every pair of the component must be
-    judged (``judged.index`` holds it)."""
+    judged (``judged.index`` holds it). The masks are made on the first question: most
+    components never ask one."""
 
     def __init__(self, judged: Judged, disagree: float) -> None:
         assert judged.ev is not None
         self.index = judged.index
-        self.seen, self.differ = disagreement_masks(judged.ev, disagree)
+        self._ev, self._disagree = judged.ev, disagree
+        self._masks: tuple[list[int], list[int]] | None = None
 
     def _at(self, a: int, b: int) -> int:
         return self.index[(a, b) if a < b else (b, a)]
 
     def completes(self, t: int, x: int, y: int) -> bool:
-        differ = self.differ[self._at(x, y)]
+        if self._masks is None:
+            self._masks = disagreement_masks(self._ev, self._disagree)
+        seen, differs = self._masks
+        differ = differs[self._at(x, y)]
         if not differ:
             return True
-        return not differ & (self.seen[self._at(t, x)] | self.seen[self._at(t, y)])
+        return not differ & (seen[self._at(t, x)] | seen[self._at(t, y)])
