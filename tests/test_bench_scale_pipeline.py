@@ -204,6 +204,11 @@ def test_runner_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     md = (out / "scale_pipeline.md").read_text()
     assert "| 600 |" in md and "lakefuse wall per stage" in md
     assert "Where lakefuse's recall goes" in md
+    ceiling = lf["ceiling"]  # 600 rows: under the default ceiling_max_n
+    assert ceiling["true_candidates"] == lf["true_candidates"]
+    assert 0 < ceiling["labelled_on_candidates"]["f1"] <= 1.0
+    assert 0 < ceiling["labelled_components"]["f1"] <= 1.0
+    assert "A ceiling for a pairwise judge" in md
     if splink_installed():
         sp = entry["systems"]["splink"]
         assert sp["ok"] and 0.5 < sp["f1"] <= 1.0
@@ -333,3 +338,71 @@ def test_candidate_recall_counts_gold_pairs_among_the_judged_pairs(
         "blocking_recall": 1.0,
         "judge_accepts": 0.5,
     }
+
+
+def _ceiling_case(tmp_path: Path, n: int, informative: bool) -> tuple[Path, dict[str, int]]:
+    """Tables a and b of ``n`` people each (b shuffled); candidates: every a-tuple with its
+    own b-tuple and three others. With ``informative`` the name tells them apart (equal for
+    the true pair, another person's otherwise); without, every name is the same and the
+    evidence random."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(1)
+    order = rng.permutation(n)  # b's row r holds person order[r]
+    names = [f"name{p}" if informative else "same" for p in range(n)]
+    pd.DataFrame({"name": names, "city": rng.choice(["x", "y"], n)}).to_csv(
+        tmp_path / "a.csv", index=False
+    )
+    pd.DataFrame({"name": [names[p] for p in order], "city": rng.choice(["x", "y"], n)}).to_csv(
+        tmp_path / "b.csv", index=False
+    )
+    where = np.argsort(order)  # person p's row in b
+    lr, rr, ev, dec = [], [], [], []
+    for p in range(n):
+        others = rng.choice(np.delete(np.arange(n), where[p]), 3, replace=False)
+        for k, r in enumerate([where[p], *others]):
+            lr.append(p)
+            rr.append(int(r))
+            ev.append((1.0 if k == 0 else 0.3) if informative else float(rng.random()))
+            dec.append(k == 0 and p % 2 == 0)  # the judge accepts every second true pair
+    pq.write_table(
+        pa.table(
+            {
+                "l_table": ["a"] * len(lr),
+                "l_row": lr,
+                "r_table": ["b"] * len(rr),
+                "r_row": rr,
+                "decision": dec,
+                "ev:name": ev,
+                "ev:city": rng.random(len(lr)),
+            }
+        ),
+        tmp_path / "pairs.parquet",
+    )
+    return tmp_path / "pairs.parquet", {"a": 0, "b": n}
+
+
+def test_the_labelled_ceiling_learns_what_tells_the_pairs_apart(tmp_path: Path) -> None:
+    from lakefuse.bench.scale_ceiling import supervised_ceiling
+
+    n = 400
+    pairs, offsets = _ceiling_case(tmp_path, n, informative=True)
+    person = np.r_[np.arange(n), np.arange(n)[np.random.default_rng(1).permutation(n)]]
+    got = supervised_ceiling(pairs, tmp_path, offsets, person)
+    assert got["candidate_pairs"] == 4 * n and got["true_candidates"] == n
+    assert got["judge_on_candidates"] == {"precision": 1.0, "recall": 0.5, "f1": 0.66667}
+    assert got["labelled_on_candidates"]["f1"] == 1.0
+    assert got["labelled_components"]["f1"] == 1.0 and got["gold_pairs"] == n
+
+
+def test_the_labelled_ceiling_cannot_learn_from_noise(tmp_path: Path) -> None:
+    """Cross-fitted: with nothing that tells the pairs apart, no pair's label leaks into its
+    own score."""
+    from lakefuse.bench.scale_ceiling import supervised_ceiling
+
+    n = 400
+    pairs, offsets = _ceiling_case(tmp_path, n, informative=False)
+    person = np.r_[np.arange(n), np.arange(n)[np.random.default_rng(1).permutation(n)]]
+    got = supervised_ceiling(pairs, tmp_path, offsets, person)
+    assert got["labelled_on_candidates"]["f1"] < 0.5

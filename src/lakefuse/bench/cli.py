@@ -246,6 +246,14 @@ def scale(
             "and named with their commit.",
         ),
     ] = "lakefuse,splink",
+    ceiling_max_n: Annotated[
+        int,
+        typer.Option(
+            "--ceiling-max-n",
+            help="pipeline: up to this size, lakefuse's candidate pairs are also judged by a "
+            "classifier trained on the gold labels (a ceiling for a pairwise judge; 0: never).",
+        ),
+    ] = 200_000,
 ) -> None:
     """Scale and speed figures (the issues' time and memory targets), as JSON (pipeline: JSON,
     Markdown and a log-log chart in the folder OUT)."""
@@ -271,6 +279,7 @@ def scale(
             echo=None if quiet else typer.echo,
             engines=engines,
             systems=system_list,
+            ceiling_max_n=ceiling_max_n,
         )
         typer.echo((folder / "scale_pipeline.md").read_text())
         return

@@ -8,7 +8,10 @@ once and cached as CSV under ``OUT/data``) the same invocation runs ``lakefuse i
 process under a wall-clock cap (:mod:`.scale_child`: wall time, peak RSS, temporary disk,
 stages reached), and scores each output's membership against the gold people: pairwise
 precision / recall / F1, the pairs of tuples sharing a set, counted once (as
-:func:`lakefuse.bench.metrics.pairwise`, vectorised for a million tuples). Writes
+:func:`lakefuse.bench.metrics.pairwise`, vectorised for a million tuples). Up to
+200,000 rows (``--ceiling-max-n``) lakefuse's candidate pairs are also judged by a
+classifier trained on the gold labels (:mod:`.scale_ceiling`): what labels would buy a
+pairwise judge on the same candidates. Writes
 ``scale_pipeline.json`` (everything; sizes already there from an earlier call with the same
 seed are kept unless rerun), ``scale_pipeline.md`` and ``scale_pipeline.png``
 (:mod:`.scale_report`)::
@@ -29,10 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from lakefuse.arrays import unique_sorted
+from lakefuse.bench.scale_ceiling import CEILING_MAX_N, supervised_ceiling
 from lakefuse.bench.scale_child import run_measured
 from lakefuse.bench.scale_data import ensure
 from lakefuse.bench.scale_pairs import candidate_recall
@@ -229,11 +234,14 @@ def run(
     echo: Callable[[str], None] | None = None,
     lakefuse_overrides: dict[str, Any] | None = None,
     engines: Sequence[str] = ("duckdb",),
+    ceiling_max_n: int = CEILING_MAX_N,
 ) -> dict[str, Any]:
     """Run every system at every size; write the JSON, the Markdown and the chart under OUT.
     ``engines``: lakefuse runs once per engine (rows ``lakefuse``, ``lakefuse-spark``).
     ``lakefuse_overrides``: Settings changed from the defaults (tests; the benchmark has
-    none)."""
+    none). ``ceiling_max_n``: up to this size, lakefuse's (DuckDB) candidates are also judged
+    by a classifier trained on the gold labels (:mod:`lakefuse.bench.scale_ceiling`; 0:
+    never)."""
     from lakefuse.bench.run import _commit
     from lakefuse.bench.scale_report import draw, largest_stage
 
@@ -280,6 +288,14 @@ def run(
                 pairs = Path(res["out"]) / "pairs.parquet"
                 if kind == "lakefuse" and pairs.exists():
                     res.update(candidate_recall(pairs, offsets, person, gold_pairs(person)))
+                if system == "lakefuse" and pairs.exists() and n <= ceiling_max_n:
+                    say(f"n={n}: the labelled ceiling on lakefuse's candidates")
+                    try:
+                        res["ceiling"] = supervised_ceiling(
+                            pairs, folder / "input", offsets, person, seed
+                        )
+                    except (MemoryError, ValueError, duckdb.Error) as exc:
+                        res["ceiling"] = {"error": str(exc)}
             if kind == "lakefuse":
                 res["largest_stage"] = largest_stage(res)
             res["commit"] = commit

@@ -65,6 +65,46 @@ def _recall_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _prf(d: dict[str, Any]) -> str:
+    return f"{_f(d.get('precision'), 4)} / {_f(d.get('recall'), 4)} / {_f(d.get('f1'), 4)}"
+
+
+def _ceiling_table(report: dict[str, Any]) -> list[str]:
+    """lakefuse's judge beside a classifier trained on the gold labels of the same candidate
+    pairs (cross-fitted), over the candidates and end to end; empty when none was run."""
+    rows = [
+        (e["n"], res, res["ceiling"])
+        for e in report["sizes"]
+        for system, res in e["systems"].items()
+        if system == "lakefuse" and isinstance(res.get("ceiling"), dict)
+    ]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "A ceiling for a pairwise judge: a gradient-boosted classifier trained on the gold "
+        "labels of lakefuse's own candidate pairs (each attribute's evidence, equality, both "
+        "values' frequency; cross-fitted over two halves), beside lakefuse's label-free judge. "
+        "P / R / F1 over the candidate pairs (recall of the true candidates; the labelled "
+        "classifier at its best cut), and end to end (the labelled classifier's accepts "
+        "joined by connected components; lakefuse's output):",
+        "",
+        "| n | judge on candidates | labelled, on candidates (cut) | labelled + components "
+        "(cut) | lakefuse end to end |",
+        "|---:|---|---|---|---|",
+    ]
+    for n, res, c in rows:
+        if c.get("error"):
+            lines.append(f"| {n:,} | not measured: {c['error']} | | | |")
+            continue
+        lab, end = c["labelled_on_candidates"], c["labelled_components"]
+        lines.append(
+            f"| {n:,} | {_prf(c['judge_on_candidates'])} | {_prf(lab)} ({lab['cut']}) "
+            f"| {_prf(end)} ({end['cut']}) | {_prf(res)} |"
+        )
+    return lines
+
+
 def _largest(res: dict[str, Any]) -> str:
     big = res.get("largest_stage") or largest_stage(res)
     return "" if big is None else f"{big['stage']} ({big['share']:.0%})"
@@ -154,6 +194,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_f(res.get('system_wall_s'), 1)} | {_f(res.get('wall_s'), 1)} |"
             )
     lines += _recall_table(report)
+    lines += _ceiling_table(report)
     for system, key in (
         ("lakefuse", "lakefuse_wall_slope"),
         ("lakefuse-spark", "lakefuse_spark_wall_slope"),
