@@ -406,3 +406,22 @@ def test_the_labelled_ceiling_cannot_learn_from_noise(tmp_path: Path) -> None:
     person = np.r_[np.arange(n), np.arange(n)[np.random.default_rng(1).permutation(n)]]
     got = supervised_ceiling(pairs, tmp_path, offsets, person)
     assert got["labelled_on_candidates"]["f1"] < 0.5
+
+
+def test_the_ceiling_runs_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """The bench's process stays small (a child started later would count its memory)."""
+    from lakefuse.bench.scale_ceiling import in_child, supervised_ceiling
+
+    n = 200
+    (tmp_path / "input").mkdir()
+    pairs, offsets = _ceiling_case(tmp_path / "input", n, informative=True)
+    person = np.r_[np.arange(n), np.arange(n)[np.random.default_rng(1).permutation(n)]]
+    pd.DataFrame(
+        {"table": ["a"] * n + ["b"] * n, "row": np.r_[np.arange(n), np.arange(n)], "person": person}
+    ).to_csv(tmp_path / "gold.csv", index=False)
+    got = in_child(pairs, tmp_path)
+    here = supervised_ceiling(pairs, tmp_path / "input", offsets, person)
+    assert got.pop("seconds") >= 0 and here.pop("seconds") >= 0
+    assert got == here
+    bad = in_child(tmp_path / "missing.parquet", tmp_path)
+    assert bad["error"].startswith("exit 1:")

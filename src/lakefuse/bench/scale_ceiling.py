@@ -18,7 +18,11 @@ reads the gold here, which lakefuse never does."""
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -184,3 +188,41 @@ def supervised_ceiling(
         "gold_pairs": gold,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def in_child(pairs: Path, folder: Path, seed: int = 0, timeout: float = 3600.0) -> dict[str, Any]:
+    """:func:`supervised_ceiling` of ``pairs`` against the scale data in ``folder``, in a
+    process of its own: the bench's own process stays small, since a child it starts later
+    inherits its memory image until exec, and the kernel's high-water mark of that child's
+    memory (the bench's peak RSS) would count it."""
+    cmd = [sys.executable, "-m", "lakefuse.bench.scale_ceiling", str(pairs), str(folder)]
+    try:
+        done = subprocess.run(
+            [*cmd, "--seed", str(seed)], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:g} s"}
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {tail[:300]}"}
+    return dict(json.loads(done.stdout))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lakefuse.bench.scale_ceiling PAIRS FOLDER [--seed S]``: the ceiling as
+    JSON on stdout (FOLDER: a scale data folder, ``input/`` and ``gold.csv``)."""
+    from lakefuse.bench.scale_pipeline import read_gold
+
+    ap = argparse.ArgumentParser(prog="python -m lakefuse.bench.scale_ceiling")
+    ap.add_argument("pairs", type=Path)
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    offsets, person = read_gold(args.folder)
+    got = supervised_ceiling(args.pairs, args.folder / "input", offsets, person, args.seed)
+    print(json.dumps(got))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

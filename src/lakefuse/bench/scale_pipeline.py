@@ -32,12 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from lakefuse.arrays import unique_sorted
-from lakefuse.bench.scale_ceiling import CEILING_MAX_N, supervised_ceiling
+from lakefuse.bench.scale_ceiling import CEILING_MAX_N
+from lakefuse.bench.scale_ceiling import in_child as ceiling_in_child
 from lakefuse.bench.scale_child import run_measured
 from lakefuse.bench.scale_data import ensure
 from lakefuse.bench.scale_pairs import candidate_recall
@@ -290,12 +290,7 @@ def run(
                     res.update(candidate_recall(pairs, offsets, person, gold_pairs(person)))
                 if system == "lakefuse" and pairs.exists() and n <= ceiling_max_n:
                     say(f"n={n}: the labelled ceiling on lakefuse's candidates")
-                    try:
-                        res["ceiling"] = supervised_ceiling(
-                            pairs, folder / "input", offsets, person, seed
-                        )
-                    except (MemoryError, ValueError, duckdb.Error) as exc:
-                        res["ceiling"] = {"error": str(exc)}
+                    res["ceiling"] = ceiling_in_child(pairs, folder, seed)
             if kind == "lakefuse":
                 res["largest_stage"] = largest_stage(res)
             res["commit"] = commit
