@@ -263,6 +263,35 @@ def test_engine_option_expands_the_lakefuse_row() -> None:
     assert expand_systems(("lakefuse", "splink"), ["spark"]) == ["lakefuse-spark", "splink"]
 
 
+def test_a_slope_across_calls_of_the_bench_says_so() -> None:
+    from lakefuse.bench.scale_report import markdown
+
+    def report(calls: list[str]) -> dict:
+        sizes = [
+            {
+                "n": n,
+                "commit": "c",
+                "data": {"people": n // 2},
+                "systems": {"lakefuse": {"ok": True, "wall_s": n / 1000, "call": call}},
+            }
+            for n, call in zip((50_000, 1_000_000), calls)
+        ]
+        return {
+            "commit": "c",
+            "date": "d",
+            "machine": {"cpus": 2, "memory_gib": 1},
+            "seed": 0,
+            "timeout_s": 1,
+            "systems": ["lakefuse"],
+            "sizes": sizes,
+            "slope_from": 50_000,
+            "lakefuse_wall_slope": 1.0,
+        }
+
+    assert "mix the results of 2 calls" in markdown(report(["t1", "t2"]))
+    assert "mix the results" not in markdown(report(["t1", "t1"]))
+
+
 def test_largest_stage_counts_the_time_outside_stages() -> None:
     from lakefuse.bench.scale_report import OUTSIDE, largest_stage
 

@@ -250,6 +250,8 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(cache) if cache is not None else out / "data"
     commit = _commit()
+    # names the results of this call (a size not rerun keeps an earlier call's results)
+    call = datetime.now(UTC).isoformat(timespec="seconds")
     t_all = time.perf_counter()
     entries = _load_prior(out / JSON_NAME, seed)
     systems = expand_systems(systems, engines)
@@ -293,7 +295,7 @@ def run(
                     res["ceiling"] = ceiling_in_child(pairs, folder, seed)
             if kind == "lakefuse":
                 res["largest_stage"] = largest_stage(res)
-            res["commit"] = commit
+            res["commit"], res["call"] = commit, call
             entry["systems"][system] = res
             say(_line(n, system, res))
         lf, lfs, sp = (

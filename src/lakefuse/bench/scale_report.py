@@ -105,6 +105,20 @@ def _ceiling_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _mixed(report: dict[str, Any], system: str) -> str:
+    """A warning when ``system``'s wall times come from more than one call of the bench
+    (the machine's speed varies between calls, so a slope across them mixes two speeds)."""
+    calls = {
+        res.get("call") for e in report["sizes"] if (res := e["systems"].get(system, {})).get("ok")
+    }
+    if len(calls) < 2:
+        return ""
+    return (
+        f" These mix the results of {len(calls)} calls of the bench (sizes kept from an "
+        "earlier call), whose machine speeds may differ: compare within one call."
+    )
+
+
 def _largest(res: dict[str, Any]) -> str:
     big = res.get("largest_stage") or largest_stage(res)
     return "" if big is None else f"{big['stage']} ({big['share']:.0%})"
@@ -206,7 +220,7 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             f"Log-log slope of {system}'s wall time from {report['slope_from']:,} rows to the "
             f"largest size run: {_f(slope, 2) if slope is not None else 'n/a (needs two sizes)'}"
-            f"; over all sizes run: {_f(report.get(key + '_all'), 2)}.",
+            f"; over all sizes run: {_f(report.get(key + '_all'), 2)}.{_mixed(report, system)}",
         ]
     both = [
         f"{e['n']:,}: wall x{_f(r.get('wall_s'), 2)}, peak RSS x{_f(r.get('peak_rss_mb'), 2)}"
