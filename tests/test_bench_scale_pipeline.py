@@ -423,6 +423,27 @@ def test_the_labelled_ceiling_learns_what_tells_the_pairs_apart(tmp_path: Path) 
     assert got["judge_on_candidates"] == {"precision": 1.0, "recall": 0.5, "f1": 0.66667}
     assert got["labelled_on_candidates"]["f1"] == 1.0
     assert got["labelled_components"]["f1"] == 1.0 and got["gold_pairs"] == n
+    # the judge's accepts (every second true pair) joined: nothing false, half the pairs
+    half = {"precision": 1.0, "recall": 0.5, "f1": 0.66667}
+    assert got["judge_components"] == got["judge_components_split_by_gold"] == half
+
+
+def test_the_labelled_ceiling_does_not_depend_on_the_order_of_the_pairs(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    from lakefuse.bench.scale_ceiling import supervised_ceiling
+
+    n = 300
+    pairs, offsets = _ceiling_case(tmp_path, n, informative=False)
+    person = np.r_[np.arange(n), np.arange(n)[np.random.default_rng(1).permutation(n)]]
+    first = supervised_ceiling(pairs, tmp_path, offsets, person)
+    table = pq.read_table(pairs)
+    pq.write_table(table.take(np.random.default_rng(5).permutation(table.num_rows)), pairs)
+    again = supervised_ceiling(pairs, tmp_path, offsets, person)
+    assert first.pop("seconds") >= 0 and again.pop("seconds") >= 0
+    assert first == again
 
 
 def test_the_labelled_ceiling_cannot_learn_from_noise(tmp_path: Path) -> None:

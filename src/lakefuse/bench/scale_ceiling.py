@@ -14,7 +14,11 @@ Reported: the best pairwise P/R/F1 over the candidate pairs of a grid of cuts (t
 own decisions' P/R/F1 over the same pairs beside it), and the end-to-end P/R/F1 of the
 connected components of the pairs it accepts (the best cut of the grid). This is what labels
 buy a pairwise judge on these candidates and this evidence; it is not lakefuse: the bench
-reads the gold here, which lakefuse never does."""
+reads the gold here, which lakefuse never does.
+
+Beside it, for set discovery: the connected components of the judge's own accepts, and the
+same components split by the gold people (precision 1: the most any set discovery over the
+judge's decisions could keep)."""
 
 from __future__ import annotations
 
@@ -113,6 +117,12 @@ def _features(
     )
 
 
+def _components(left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label (int64) of each of ``n`` tuples joined by the pairs."""
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
 def _prf(tp: int, predicted: int, true: int) -> dict[str, float]:
     p = tp / predicted if predicted else 0.0
     r = tp / true if true else 0.0
@@ -157,6 +167,10 @@ def supervised_ceiling(
 
     t0 = time.perf_counter()
     left, right, decision, x = _features(pairs, inputs, offsets)
+    # in the order of the pairs, not of the file (its batches are written as scored, in an
+    # order that varies between runs): the folds and samples depend on the pairs alone
+    order = np.lexsort((np.maximum(left, right), np.minimum(left, right)))
+    left, right, decision, x = left[order], right[order], decision[order], x[order]
     y = person[left] == person[right]
     true = int(y.sum())
     out: dict[str, Any] = {
@@ -164,6 +178,14 @@ def supervised_ceiling(
         "true_candidates": true,
         "judge_on_candidates": _prf(int((y & decision).sum()), int(decision.sum()), true),
     }
+    n = len(person)
+    joined = _components(left[decision], right[decision], n)
+    cc = pair_scores(person, np.arange(n), joined)
+    # the judge's accepts joined, then split by the gold people: no set discovery over these
+    # decisions can keep more true pairs without a false one
+    split = pair_scores(person, np.arange(n), joined * (int(person.max()) + 1) + person)
+    out["judge_components"] = {k: cc[k] for k in ("precision", "recall", "f1")}
+    out["judge_components_split_by_gold"] = {k: split[k] for k in ("precision", "recall", "f1")}
     if true == 0 or true == len(y):
         return {**out, "error": "the candidates hold one class only", "seconds": 0.0}
     prob = cross_fitted(x, y, seed, max_negatives)
@@ -175,10 +197,7 @@ def supervised_ceiling(
         here = {"cut": cut, **_prf(int((acc & y).sum()), int(acc.sum()), true)}
         if here["f1"] > best["f1"]:
             best = here
-        n = len(person)
-        graph = coo_matrix((np.ones(int(acc.sum())), (left[acc], right[acc])), shape=(n, n))
-        _, labels = connected_components(graph, directed=False)
-        end = pair_scores(person, np.arange(n), labels)
+        end = pair_scores(person, np.arange(n), _components(left[acc], right[acc], n))
         if end["f1"] > best_end["f1"]:
             best_end = {"cut": cut, **{k: end[k] for k in ("precision", "recall", "f1")}}
     return {

@@ -87,20 +87,23 @@ def _ceiling_table(report: dict[str, Any]) -> list[str]:
         "values' frequency; cross-fitted over two halves), beside lakefuse's label-free judge. "
         "P / R / F1 over the candidate pairs (recall of the true candidates; the labelled "
         "classifier at its best cut), and end to end (the labelled classifier's accepts "
-        "joined by connected components; lakefuse's output):",
+        "joined by connected components; lakefuse's output). For set discovery: the judge's "
+        "accepts joined by connected components, and the same components split by the gold "
+        "people (the most any set discovery over the judge's decisions could keep):",
         "",
         "| n | judge on candidates | labelled, on candidates (cut) | labelled + components "
-        "(cut) | lakefuse end to end |",
-        "|---:|---|---|---|---|",
+        "(cut) | judge + components | the same, split by the gold | lakefuse end to end |",
+        "|---:|---|---|---|---|---|---|",
     ]
     for n, res, c in rows:
         if c.get("error"):
-            lines.append(f"| {n:,} | not measured: {c['error']} | | | |")
+            lines.append(f"| {n:,} | not measured: {c['error']} | | | | | |")
             continue
         lab, end = c["labelled_on_candidates"], c["labelled_components"]
         lines.append(
             f"| {n:,} | {_prf(c['judge_on_candidates'])} | {_prf(lab)} ({lab['cut']}) "
-            f"| {_prf(end)} ({end['cut']}) | {_prf(res)} |"
+            f"| {_prf(end)} ({end['cut']}) | {_prf(c['judge_components'])} "
+            f"| {_prf(c['judge_components_split_by_gold'])} | {_prf(res)} |"
         )
     return lines
 
