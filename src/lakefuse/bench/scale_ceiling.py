@@ -14,11 +14,7 @@ Reported: the best pairwise P/R/F1 over the candidate pairs of a grid of cuts (t
 own decisions' P/R/F1 over the same pairs beside it), and the end-to-end P/R/F1 of the
 connected components of the pairs it accepts (the best cut of the grid). This is what labels
 buy a pairwise judge on these candidates and this evidence; it is not lakefuse: the bench
-reads the gold here, which lakefuse never does.
-
-Beside it, for set discovery: the connected components of the judge's own accepts, and the
-same components split by the gold people (precision 1: the most any set discovery over the
-judge's decisions could keep)."""
+reads the gold here, which lakefuse never does."""
 
 from __future__ import annotations
 
@@ -36,8 +32,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from lakefuse.bench.scale_pairs import components
+from lakefuse.bench.scale_score import gold_pairs, pair_scores, read_gold
 
 #: the cuts of the classifier's probability tried (the best is reported)
 CUTS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -117,12 +114,6 @@ def _features(
     )
 
 
-def _components(left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
-    """Connected-component label (int64) of each of ``n`` tuples joined by the pairs."""
-    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
-
-
 def _prf(tp: int, predicted: int, true: int) -> dict[str, float]:
     p = tp / predicted if predicted else 0.0
     r = tp / true if true else 0.0
@@ -163,8 +154,6 @@ def supervised_ceiling(
     max_negatives: int = MAX_NEGATIVES,
 ) -> dict[str, Any]:
     """The ceiling (module docstring) of one lakefuse run's candidate pairs."""
-    from lakefuse.bench.scale_pipeline import gold_pairs, pair_scores
-
     t0 = time.perf_counter()
     left, right, decision, x = _features(pairs, inputs, offsets)
     # in the order of the pairs, not of the file (its batches are written as scored, in an
@@ -179,13 +168,6 @@ def supervised_ceiling(
         "judge_on_candidates": _prf(int((y & decision).sum()), int(decision.sum()), true),
     }
     n = len(person)
-    joined = _components(left[decision], right[decision], n)
-    cc = pair_scores(person, np.arange(n), joined)
-    # the judge's accepts joined, then split by the gold people: no set discovery over these
-    # decisions can keep more true pairs without a false one
-    split = pair_scores(person, np.arange(n), joined * (int(person.max()) + 1) + person)
-    out["judge_components"] = {k: cc[k] for k in ("precision", "recall", "f1")}
-    out["judge_components_split_by_gold"] = {k: split[k] for k in ("precision", "recall", "f1")}
     if true == 0 or true == len(y):
         return {**out, "error": "the candidates hold one class only", "seconds": 0.0}
     prob = cross_fitted(x, y, seed, max_negatives)
@@ -197,7 +179,7 @@ def supervised_ceiling(
         here = {"cut": cut, **_prf(int((acc & y).sum()), int(acc.sum()), true)}
         if here["f1"] > best["f1"]:
             best = here
-        end = pair_scores(person, np.arange(n), _components(left[acc], right[acc], n))
+        end = pair_scores(person, np.arange(n), components(np.stack([left[acc], right[acc]]), n))
         if end["f1"] > best_end["f1"]:
             best_end = {"cut": cut, **{k: end[k] for k in ("precision", "recall", "f1")}}
     return {
@@ -230,8 +212,6 @@ def in_child(pairs: Path, folder: Path, seed: int = 0, timeout: float = 3600.0) 
 def main(argv: list[str] | None = None) -> int:
     """``python -m lakefuse.bench.scale_ceiling PAIRS FOLDER [--seed S]``: the ceiling as
     JSON on stdout (FOLDER: a scale data folder, ``input/`` and ``gold.csv``)."""
-    from lakefuse.bench.scale_pipeline import read_gold
-
     ap = argparse.ArgumentParser(prog="python -m lakefuse.bench.scale_ceiling")
     ap.add_argument("pairs", type=Path)
     ap.add_argument("folder", type=Path)

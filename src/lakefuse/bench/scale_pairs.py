@@ -1,7 +1,10 @@
 """Where the scale bench's recall goes: of the gold pairs, how many blocking proposed (the
 candidate pairs lakefuse judged, its ``pairs.parquet``) and how many of those the judge
 accepted, beside the end-to-end recall of the membership (set discovery adds pairs through
-third tuples). Read a batch at a time: a million tuples make 50 million candidate pairs."""
+third tuples); and what set discovery had to work with: the judge's accepts joined by
+connected components, their P/R/F1 (their recall is the most any set discovery over the
+judge's decisions could keep: split by the gold people they would keep every true pair with
+no false one). Read a batch at a time: a million tuples make 50 million candidate pairs."""
 
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from lakefuse.bench.scale_score import pair_scores
 
 #: candidate pairs read at a time
 BATCH = 2_000_000
@@ -37,6 +44,7 @@ def candidate_recall(
     names = pa.array(list(offsets), type=pa.string())
     off = np.asarray(list(offsets.values()), dtype=np.int64)
     candidates = true = accepted = 0
+    edges: list[np.ndarray] = []  # the accepted pairs of known tuples, (2, k) each
     for batch in pq.ParquetFile(pairs).iter_batches(batch_size=BATCH, columns=_COLUMNS):
         left = _tuples(batch.column("l_table"), batch.column("l_row"), names, off)
         right = _tuples(batch.column("r_table"), batch.column("r_row"), names, off)
@@ -47,10 +55,21 @@ def candidate_recall(
         candidates += len(left)
         true += int(same.sum())
         accepted += int((same & decision).sum())
+        take = known & decision
+        edges.append(np.stack([left[take], right[take]]))
+    joined = components(np.concatenate(edges, axis=1), len(person))
+    cc = pair_scores(person, np.arange(len(person)), joined)
     return {
         "candidate_pairs": candidates,
         "true_candidates": true,
         "accepted_true": accepted,
         "blocking_recall": round(true / gold_pairs, 5) if gold_pairs else None,
         "judge_accepts": round(accepted / true, 5) if true else None,
+        "accepts_joined": {k: cc[k] for k in ("precision", "recall", "f1")},
     }
+
+
+def components(edges: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label (int64) of each of ``n`` tuples joined by ``edges`` (2, k)."""
+    graph = coo_matrix((np.ones(edges.shape[1]), (edges[0], edges[1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
