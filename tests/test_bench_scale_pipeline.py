@@ -476,3 +476,26 @@ def test_the_ceiling_runs_in_a_process_of_its_own(tmp_path: Path) -> None:
     assert got == here
     bad = in_child(tmp_path / "missing.parquet", tmp_path)
     assert bad["error"].startswith("exit 1:")
+
+
+def test_candidate_recall_of_a_run_without_candidate_pairs(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakefuse.bench import scale_pairs
+
+    person = np.array([0, 0, 1])
+    schema = pa.schema(
+        [
+            ("l_table", pa.string()),
+            ("l_row", pa.int64()),
+            ("r_table", pa.string()),
+            ("r_row", pa.int64()),
+            ("decision", pa.bool_()),
+        ]
+    )
+    path = tmp_path / "pairs.parquet"
+    pq.write_table(schema.empty_table(), path)
+    got = scale_pairs.candidate_recall(path, {"a": 0}, person, gold_pairs(person))
+    assert got["candidate_pairs"] == 0 and got["blocking_recall"] == 0.0
+    assert got["accepts_joined"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}

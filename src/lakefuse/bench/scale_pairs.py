@@ -44,7 +44,8 @@ def candidate_recall(
     names = pa.array(list(offsets), type=pa.string())
     off = np.asarray(list(offsets.values()), dtype=np.int64)
     candidates = true = accepted = 0
-    edges: list[np.ndarray] = []  # the accepted pairs of known tuples, (2, k) each
+    # the accepted pairs of known tuples, (2, k) each (none at first: a file may hold none)
+    edges: list[np.ndarray] = [np.empty((2, 0), dtype=np.int64)]
     for batch in pq.ParquetFile(pairs).iter_batches(batch_size=BATCH, columns=_COLUMNS):
         left = _tuples(batch.column("l_table"), batch.column("l_row"), names, off)
         right = _tuples(batch.column("r_table"), batch.column("r_row"), names, off)

@@ -93,9 +93,6 @@ def expand_systems(systems: Sequence[str], engines: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-# --------------------------------------------------------------------------- scoring
-
-
 def splink_installed() -> bool:
     return importlib.util.find_spec("splink") is not None
 
