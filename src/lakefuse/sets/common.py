@@ -160,6 +160,21 @@ class Component:
                     g.add_edge(a, b, weight=x)
         return g
 
+    def incident(self, members: np.ndarray, forbidden: bool = False) -> np.ndarray:
+        """Ids, in order, of the edges (or the forbidden pairs) whose first end is one of
+        ``members``: read off an index by first end (rebuilt when those pairs were replaced),
+        so a community of a large component costs its own edges, not the component's."""
+        ends = self.fl if forbidden else self.l
+        name = "_by_first_f" if forbidden else "_by_first"
+        cached = getattr(self, name, None)
+        if cached is None or cached[0] is not ends:
+            order = np.argsort(ends, kind="stable")
+            cached = (ends, order, np.searchsorted(ends[order], np.arange(self.k + 1)))
+            setattr(self, name, cached)
+        _, order, starts = cached
+        parts = [order[starts[m] : starts[m + 1]] for m in members.tolist()]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
     def forbidden(self) -> set[tuple[int, int]]:
         return {(min(a, b), max(a, b)) for a, b in zip(self.fl.tolist(), self.fr.tolist())}
 

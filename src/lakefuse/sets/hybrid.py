@@ -74,31 +74,14 @@ def sets_of(found: IntegrableSets) -> list[list[int]]:
     return [part.tolist() for part in np.split(tid[order], cuts)] if len(sid) else []
 
 
-def _incident(comp: Component, members: np.ndarray, forbidden: bool) -> np.ndarray:
-    """Ids, in order, of the edges (or the forbidden pairs) of ``comp`` whose first end is one
-    of ``members``: read off an index by first end, kept on ``comp`` until its edges are
-    replaced, so a community of a large component costs its own edges, not the
-    component's."""
-    ends = comp.fl if forbidden else comp.l
-    name = "_by_first_f" if forbidden else "_by_first"
-    cached = getattr(comp, name, None)
-    if cached is None or cached[0] is not ends:
-        order = np.argsort(ends, kind="stable")
-        cached = (ends, order, np.searchsorted(ends[order], np.arange(comp.k + 1)))
-        setattr(comp, name, cached)
-    _, order, starts = cached
-    parts = [order[starts[m] : starts[m + 1]] for m in members.tolist()]
-    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-
-
 def induced(comp: Component, members: list[int]) -> Component:
     """The sub-component on ``members`` (local ids of ``comp``), renumbered ``0..len-1``."""
     pos = np.full(comp.k, -1, dtype=np.int64)
     at = np.asarray(members, dtype=np.int64)
     pos[at] = np.arange(len(at))
-    e = _incident(comp, at, False)
+    e = comp.incident(at)
     e = e[pos[comp.r[e]] >= 0]
-    f = _incident(comp, at, True)
+    f = comp.incident(at, forbidden=True)
     f = f[pos[comp.fr[f]] >= 0]
     return Component(
         comp.nodes[at],
