@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lakefuse.bench.scale_pairs import components
-from lakefuse.bench.scale_score import gold_pairs, pair_scores, read_gold
+from lakefuse.bench.scale_score import gold_pairs, pair_scores, prf, read_gold
 
 #: the cuts of the classifier's probability tried (the best is reported)
 CUTS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -114,16 +114,6 @@ def _features(
     )
 
 
-def _prf(tp: int, predicted: int, true: int) -> dict[str, float]:
-    p = tp / predicted if predicted else 0.0
-    r = tp / true if true else 0.0
-    return {
-        "precision": round(p, 5),
-        "recall": round(r, 5),
-        "f1": round(2 * p * r / (p + r), 5) if p + r else 0.0,
-    }
-
-
 def cross_fitted(x: np.ndarray, y: np.ndarray, seed: int, max_negatives: int) -> np.ndarray:
     """Each pair's probability of being true from a classifier fitted on the other half."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -165,7 +155,7 @@ def supervised_ceiling(
     out: dict[str, Any] = {
         "candidate_pairs": len(y),
         "true_candidates": true,
-        "judge_on_candidates": _prf(int((y & decision).sum()), int(decision.sum()), true),
+        "judge_on_candidates": prf(int((y & decision).sum()), int(decision.sum()), true),
     }
     n = len(person)
     if true == 0 or true == len(y):
@@ -176,7 +166,7 @@ def supervised_ceiling(
     gold = gold_pairs(person)
     for cut in CUTS:
         acc = prob >= cut
-        here = {"cut": cut, **_prf(int((acc & y).sum()), int(acc.sum()), true)}
+        here = {"cut": cut, **prf(int((acc & y).sum()), int(acc.sum()), true)}
         if here["f1"] > best["f1"]:
             best = here
         end = pair_scores(person, np.arange(n), components(np.stack([left[acc], right[acc]]), n))
