@@ -87,8 +87,8 @@ def test_bf16_minilm_is_the_float32_model() -> None:
     f32 = Embedder("minilm", cache=None).embed(words)
     bf16 = Embedder("minilm-bf16", cache=None).embed(words)
     assert float(np.min(np.sum(f32 * bf16, axis=1))) > 0.999
-    # auto: bfloat16 where the CPU has AMX, else the int8 model
-    auto = "minilm-bf16" if amx() else "minilm-onnx"
+    # auto: bfloat16 where the CPU has AMX, else the float32 model
+    auto = "minilm-bf16" if amx() else "minilm"
     assert Embedder("auto", cache=None).name == resolve_encoder("auto") == auto
 
 

@@ -78,7 +78,7 @@ class ANNOptions(Options):
     encoder: Encoder = Field(
         "auto",
         description="Text encoder of the cell values (auto: minilm-bf16 on a CPU with AMX, "
-        "else minilm-onnx).",
+        "else the float32 minilm).",
     )
     threads: int | None = Field(
         None,

@@ -9,7 +9,7 @@ bfloat16 matrix products), ``minilm-onnx`` (the same model, int8 ONNX on onnxrun
 torch), ``static`` (a static token-embedding model distilled from MiniLM, model2vec-style:
 ~100x faster, for blocking), ``qgram`` (hashed character 3-grams: no model at all;
 typo-robust, meaning-blind). ``auto`` (the default) is ``minilm-bf16`` on a CPU that
-multiplies bfloat16 matrices in hardware (Intel AMX), else ``minilm-onnx``
+multiplies bfloat16 matrices in hardware (Intel AMX), else ``minilm``
 (:func:`resolve_encoder`)."""
 
 from __future__ import annotations
@@ -62,19 +62,23 @@ def amx() -> bool:
 
 def resolve_encoder(name: str) -> str:
     """``name`` itself, or for ``auto`` the MiniLM to use: ``minilm-bf16`` on a CPU with AMX,
-    else ``minilm-onnx`` (without AMX bfloat16 is emulated and slower than the int8 model).
+    else the float32 model ``minilm`` (without AMX bfloat16 is emulated and slow).
 
-    On 2 cores of an AMX Xeon the bfloat16 model embeds cell values about 3x as fast as the
-    int8 one (FEBRL4's 3,288 against 1,132 a second, Abt-Buy's 823 against 266: ``lakefuse
-    bench scale encoders``) and its vectors are nearer the float32 model's (cosine > 0.9999
-    against 0.997). Until the one-to-one step stopped counting a product line's models as a
-    catalogue's duplicates it was kept to large lakes: abt_buy swung between F1 0.90 and 0.05
-    with the encoder's rounding as with the training seed. Since then, bfloat16 at every size:
-    the bench's noise settings' means within 0.002 of the int8 model's, abt_buy 0.90 at every
-    seed tried, dblp_acm within its own range over seeds (0.975-0.986 with either model)."""
+    Chosen by ``lakefuse bench scale encoders`` (2 cores each). On an AMX Xeon the bfloat16
+    model embeds cell values about 3x as fast as the int8 ONNX one (FEBRL4's 3,288 against
+    1,132 a second, Abt-Buy's 823 against 266), its vectors nearer the float32 model's
+    (cosine > 0.9999 against 0.997). On an AVX-512 Xeon without AMX the float32 model is the
+    faster: 1.48x / 1.26x the int8 model's rate there (FEBRL4 1,653 against 1,115 a second,
+    Abt-Buy 341 against 271; bfloat16 emulated 410 and 92), and 1.3x on the 10k generated
+    people's 8,604 non-numeric values (4.6 s against 6.0 s); it is the reference the other
+    two round. The int8 model stays a choice (``encoder=minilm-onnx``), as on a CPU with
+    neither (AVX2 only, not measured here) it may be the faster. Until the one-to-one step
+    stopped counting a product line's models as a catalogue's duplicates bfloat16 was kept to
+    large lakes: abt_buy swung between F1 0.90 and 0.05 with the encoder's rounding as with
+    the training seed."""
     if name != "auto":
         return name
-    return "minilm-bf16" if amx() else "minilm-onnx"
+    return "minilm-bf16" if amx() else "minilm"
 
 
 @lru_cache(maxsize=8)

@@ -46,7 +46,7 @@ class SSACLOptions(Options):
     encoder: Encoder = Field(
         "auto",
         description="Text encoder of the cell values (auto: minilm-bf16 on a CPU with AMX, "
-        "else minilm-onnx).",
+        "else the float32 minilm).",
     )
     numbers_by_chars: bool = Field(
         True,
