@@ -159,3 +159,35 @@ def test_duckdb_release_memory_keeps_tables_and_limit(tmp_path) -> None:  # type
         assert e.count("t") == 200000
     finally:
         e.close()
+
+
+def test_blocking_steps_stay_out_of_the_database_file(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Blocking's steps are temporary tables: readable while they live, never written to
+    the run's database file, and gone when blocking is done (in parts too)."""
+    import lakefuse.block.token_sql as ts
+    from lakefuse.engines.duckdb_engine import DuckDBEngine
+
+    e = DuckDBEngine(tmp_path / "db.duckdb")
+    seen: list[tuple[str, bool]] = []
+    create = e.create
+
+    def spy(name: str, query: str, temporary: bool = False) -> None:
+        create(name, query, temporary)
+        row = e.sql(
+            f"SELECT temporary FROM duckdb_tables() WHERE table_name = '{name}'"
+        ).to_pylist()
+        seen.append((name, row[0]["temporary"]))
+
+    try:
+        e.outer_union("u", _parts(), ["name", "city", "field"])
+        e.create = spy  # type: ignore[method-assign]
+        monkeypatch.setattr(ts, "PAIR_PART_TUPLES", 2)  # the pairs in three parts, read as one
+        got = token_candidates(e, "u", ["name", "city", "field"], 10, 50)
+        pairs = set(zip(got.column("l").to_pylist(), got.column("r").to_pylist()))
+        assert (1, 3) in pairs and (0, 1) not in pairs
+        assert len(seen) >= 5 and all(temp for _, temp in seen), seen
+        assert any(name.endswith("_p_2") for name, _ in seen)  # the third part
+        left = e.sql("SELECT table_name FROM duckdb_tables()").column(0).to_pylist()
+        assert left == ["u"]
+    finally:
+        e.close()

@@ -18,6 +18,12 @@ _DECIMAL = r"\b[0-9]+[.,][0-9]{1,2}\b"
 _SPACE = r"[ \t\n\f\r]+"
 
 
+def step(engine: Engine, name: str, query: str) -> None:
+    """One step of blocking materialised as ``name``: a temporary table, which blocking
+    drops when it is done (:meth:`~lakefuse.engines.base.Engine.create`)."""
+    engine.create(name, query, temporary=True)
+
+
 def _trim_zeros(col: str, unit: bool) -> str:
     """A number's trailing zeros dropped: "3.30" -> "3.3", "2.0tb" -> "2tb" (groups
     concatenated: a replacement's back-references are written differently per dialect)."""
@@ -116,7 +122,8 @@ def typo_keys(
     keys' IDFs, and through ``kt`` only where the keys come from different tokens (one edit
     apart): the same best IDF per group as joining every key, with one row per shared token
     instead of one per key (typo keys are their own namespace, ``~``)."""
-    engine.create(
+    step(
+        engine,
         t["kt"],
         tokens_sql(union, attributes) + f", ty AS ({typo_key_sql()}), "
         "df AS (SELECT key, count(*) AS df FROM ty GROUP BY key "
@@ -124,7 +131,8 @@ def typo_keys(
         f"SELECT ty._tid, ty.key, ty.grp, ty.src, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
         "FROM ty JOIN df ON ty.key = df.key",
     )
-    engine.create(
+    step(
+        engine,
         t["ts"],
         f"WITH m AS (SELECT src, max(idf) AS idf FROM {t['kt']} GROUP BY src) "
         f"SELECT s._tid, s.src, s.grp, m.idf FROM (SELECT DISTINCT _tid, src, grp "
@@ -139,9 +147,10 @@ def phrases(engine: Engine, t: dict[str, str], jaccard: float, min_df: int, max_
     online lider con precios", a site name) scores its best word once instead of every word
     of it."""
     if jaccard <= 0:
-        engine.create(t["keys"], f"SELECT _tid, key, grp FROM {t['keys0']}")
+        step(engine, t["keys"], f"SELECT _tid, key, grp FROM {t['keys0']}")
         return
-    engine.create(
+    step(
+        engine,
         t["keys"],
         f"WITH wk AS (SELECT DISTINCT _tid, key FROM {t['keys0']} "
         "WHERE grp = key AND left(key, 1) <> '='), "
@@ -168,7 +177,8 @@ def compounds(engine: Engine, t: dict[str, str], max_df: int, n: int) -> None:
     is in ``df_a df_b / n`` tuples) are formed, so a tuple adds a few keys, not every pair of
     its attributes. Keeps blocking near-linear in n: the frequency cap stays fixed as the lake
     grows while its common values still meet through their combinations."""
-    engine.create(
+    step(
+        engine,
         t["kc"],
         f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} WHERE left(key, 1) = '=' "
         "OR (grp = key AND left(key, 1) NOT IN ('~', '#')) "

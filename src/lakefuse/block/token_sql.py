@@ -17,7 +17,14 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from lakefuse.block.token_keys import compounds, key_sql, phrases, tokens_sql, typo_keys
+from lakefuse.block.token_keys import (
+    compounds,
+    key_sql,
+    phrases,
+    step,
+    tokens_sql,
+    typo_keys,
+)
 from lakefuse.engines.base import Engine
 
 _PREFIX = "__lf_blk_"
@@ -61,7 +68,7 @@ def token_candidates(
     names = ("keys0", "keys", "kc", "k", "kt", "ts", "p", "ranked", "cand")
     t = {s: _PREFIX + s for s in names}
     try:
-        engine.create(t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
+        step(engine, t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
         typo_keys(engine, t, union, attributes, max_df, n)
         phrases(engine, t, phrase_jaccard, phrase_min_df, max_df)
         keys = f"SELECT _tid, key, grp FROM {t['keys']}"
@@ -69,7 +76,8 @@ def token_candidates(
             compounds(engine, t, max_df, n)
             keys += f" UNION ALL SELECT _tid, key, grp FROM {t['kc']}"
         # ``solo``: no tuple holds two keys of the key's group, so a pair meets there once
-        engine.create(
+        step(
+            engine,
             t["k"],
             f"WITH ks AS ({keys}), df AS (SELECT key, count(*) AS df FROM ks GROUP BY key "
             f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
@@ -87,31 +95,36 @@ def token_candidates(
         # complete): the join and its groups of one part at a time fit in the engine's memory
         parts = max(1, -(-n // PAIR_PART_TUPLES)) if engine.join_in_parts else 1
         names = [t["p"] if parts == 1 else f"{t['p']}_{i}" for i in range(parts)]
-        try:
-            for i, name in enumerate(names):
-                and_part = f"AND a._tid % {parts} = {i} " if parts > 1 else ""
-                engine.create(name, _pairs_sql(t, and_part))
-            if parts > 1:
-                engine.create(t["p"], " UNION ALL ".join(f"SELECT * FROM {x}" for x in names))
-        finally:
-            if parts > 1:
-                engine.drop(*names)
+        for i, name in enumerate(names):
+            t[f"p_{i}"] = name  # (dropped with the other steps)
+            and_part = f"AND a._tid % {parts} = {i} " if parts > 1 else ""
+            step(engine, name, _pairs_sql(t, and_part))
+        # the keys are done with: their buffers go before the next steps need memory
+        engine.drop(*(t[s] for s in ("keys0", "keys", "kc", "k", "kt", "ts")))
+        # the parts are read as one table where they lie, not copied into one (a million
+        # generated people: 77M pairs, 4 s)
+        pairs = (
+            t["p"]
+            if parts == 1
+            else "(" + " UNION ALL ".join(f"SELECT * FROM {x}" for x in names) + ")"
+        )
         if fill and local_scale > 0:  # each tuple's mean score with its k best partners
-            engine.create(t["ranked"], _scale_sql(engine, t["p"], int(local_scale)))
+            step(engine, t["ranked"], _scale_sql(engine, pairs, int(local_scale)))
         else:
             # each tuple's partners ranked; only as deep as the cut looks: the budget
             # without fill, every pair for fill by rank
             deep = 0 if fill else per_tuple
-            engine.create(
+            step(
+                engine,
                 t["ranked"],
-                f"WITH sides AS (SELECT l AS t, r AS o, block_score FROM {t['p']} "
-                f"UNION ALL SELECT r AS t, l AS o, block_score FROM {t['p']}), "
+                f"WITH sides AS (SELECT l AS t, r AS o, block_score FROM {pairs} AS ps "
+                f"UNION ALL SELECT r AS t, l AS o, block_score FROM {pairs} AS ps), "
                 "rk AS (SELECT t, o, block_score, row_number() OVER (PARTITION BY t "
                 "ORDER BY block_score DESC, o) AS rank FROM sides) "
                 "SELECT t, o, block_score, rank FROM rk"
                 + (f" WHERE rank <= {int(deep)}" if deep else ""),
             )
-        out = _cut(engine, t, int(per_tuple) * n, fill, local_scale)
+        out = _cut(engine, t, pairs, int(per_tuple) * n, fill, local_scale, names)
     finally:
         engine.drop(*t.values())
     if out.num_rows == 0:
@@ -166,20 +179,28 @@ def _scale_sql(engine: Engine, pairs: str, k: int) -> str:
     fixed = "CAST(round(block_score * 1e9) AS BIGINT)"
     if engine.top_k_aggregate:
         return (
-            f"WITH sides AS (SELECT l AS t, {fixed} AS b FROM {pairs} "
-            f"UNION ALL SELECT r AS t, {fixed} AS b FROM {pairs}) "
+            f"WITH sides AS (SELECT l AS t, {fixed} AS b FROM {pairs} AS ps "
+            f"UNION ALL SELECT r AS t, {fixed} AS b FROM {pairs} AS ps) "
             f"SELECT t, list_avg(max(b, {k})) / 1e9 AS s FROM sides GROUP BY t"
         )
     return (
-        f"WITH sides AS (SELECT l AS t, r AS o, block_score FROM {pairs} "
-        f"UNION ALL SELECT r AS t, l AS o, block_score FROM {pairs}), "
+        f"WITH sides AS (SELECT l AS t, r AS o, block_score FROM {pairs} AS ps "
+        f"UNION ALL SELECT r AS t, l AS o, block_score FROM {pairs} AS ps), "
         "rk AS (SELECT t, block_score, row_number() OVER (PARTITION BY t "
         "ORDER BY block_score DESC, o) AS rank FROM sides) "
         f"SELECT t, avg({fixed}) / 1e9 AS s FROM rk WHERE rank <= {k} GROUP BY t"
     )
 
 
-def _cut(engine: Engine, t: dict[str, str], budget: int, fill: bool, local_scale: int) -> pa.Table:
+def _cut(
+    engine: Engine,
+    t: dict[str, str],
+    pairs: str,
+    budget: int,
+    fill: bool,
+    local_scale: int,
+    parts: Sequence[str] = (),
+) -> pa.Table:
     """Each tuple keeps its ``per_tuple`` best partners (ranked over both sides of its pairs),
     and a pair stays when either tuple keeps it: at most ``per_tuple`` pairs per tuple on
     average, while a hub (a team row that many players name) keeps every pair that its
@@ -190,7 +211,8 @@ def _cut(engine: Engine, t: dict[str, str], budget: int, fill: bool, local_scale
     each side's mean score with its k best partners (local scaling, as CSLS and self-tuning
     spectral clustering do): a pair counts by how strong it is for both of its tuples, so a
     tuple whose partners all score high (a long title, a shop's template) no longer crowds
-    out a weaker tuple's best match.
+    out a weaker tuple's best match. ``pairs``: the scored pairs (a table, or the union of
+    the tables ``parts`` it was made in, dropped once the candidates are made from them).
 
     The budget is cut without sorting every pair in one place (a window over the whole table
     runs in one partition on Spark): each pair gets a bin that never decreases along the
@@ -201,29 +223,34 @@ def _cut(engine: Engine, t: dict[str, str], budget: int, fill: bool, local_scale
     if not fill:
         return engine.query(
             f"WITH kept AS (SELECT DISTINCT least(t, o) AS l, greatest(t, o) AS r "
-            f"FROM {t['ranked']}) SELECT p.l, p.r, p.block_score FROM {t['p']} p "
+            f"FROM {t['ranked']}) SELECT p.l, p.r, p.block_score FROM {pairs} p "
             "JOIN kept ON p.l = kept.l AND p.r = kept.r ORDER BY p.l, p.r"
         )
     if local_scale > 0:
-        engine.create(
+        step(
+            engine,
             t["cand"],
             f"WITH scale AS (SELECT t, s FROM {t['ranked']}), "
             "c AS (SELECT p.l, p.r, p.block_score, "
             "p.block_score / sqrt(sl.s * sr.s) AS o1, p.block_score AS o2 "
-            f"FROM {t['p']} p JOIN scale sl ON sl.t = p.l JOIN scale sr ON sr.t = p.r) "
+            f"FROM {pairs} p JOIN scale sl ON sl.t = p.l JOIN scale sr ON sr.t = p.r) "
             # (a pair of zero score, keys in every tuple, has NaN: first, as in the engines' order)
             "SELECT l, r, block_score, o1, o2, CASE WHEN isnan(o1) THEN 1000000000 "
             "WHEN o1 <= 0 THEN -1000000000 ELSE CAST(floor(ln(o1) * 10000) AS BIGINT) END AS bin "
             "FROM c",
         )
     else:
-        engine.create(
+        step(
+            engine,
             t["cand"],
             "WITH kept AS (SELECT least(t, o) AS l, greatest(t, o) AS r, min(rank) AS rank "
             f"FROM {t['ranked']} GROUP BY least(t, o), greatest(t, o)) "
             "SELECT p.l, p.r, p.block_score, -kept.rank AS o1, p.block_score AS o2, "
-            f"-kept.rank AS bin FROM {t['p']} p JOIN kept ON p.l = kept.l AND p.r = kept.r",
+            f"-kept.rank AS bin FROM {pairs} p JOIN kept ON p.l = kept.l AND p.r = kept.r",
         )
+    # the rest reads the candidates only: the pairs (``pairs`` reads the tables ``parts``)
+    # and the ranks go
+    engine.drop(t["ranked"], *parts)
     hist = engine.query(f"SELECT bin, count(*) AS n FROM {t['cand']} GROUP BY bin")
     bins = hist.column("bin").to_numpy()
     counts = hist.column("n").to_numpy()

@@ -88,9 +88,13 @@ class Engine(ABC):
         """Run a query in the engine's own dialect and return Arrow."""
 
     @abstractmethod
-    def create(self, name: str, query: str) -> None:
+    def create(self, name: str, query: str, temporary: bool = False) -> None:
         """Materialise ``query`` (source dialect) as the table ``name`` (the write primitive:
-        each step of an algorithm is kept, so later steps neither recompute nor hold it)."""
+        each step of an algorithm is kept, so later steps neither recompute nor hold it).
+        ``temporary``: a step's own table, which the algorithm drops when it is done; an
+        engine may keep it out of the run's database (DuckDB: a temporary table, held in
+        memory and spilled to the database's temporary file, never written to the
+        database file)."""
 
     @abstractmethod
     def scan(self, name: str, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:

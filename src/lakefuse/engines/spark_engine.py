@@ -137,7 +137,8 @@ class SparkEngine(Engine):
     def sql(self, query: str) -> pa.Table:
         return _plain(self.spark.sql(query).toArrow())
 
-    def create(self, name: str, query: str) -> None:
+    def create(self, name: str, query: str, temporary: bool = False) -> None:
+        # (every table here is a session's temporary view already)
         self._keep(name, self.spark.sql(transpile(query, self.dialect)))
 
     def scan(self, name: str, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
