@@ -71,6 +71,9 @@ def token_candidates(
         step(engine, t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
         typo_keys(engine, t, union, attributes, max_df, n)
         phrases(engine, t, phrase_jaccard, phrase_min_df, max_df)
+        # each step's tables go as soon as no later step reads them: DuckDB holds its
+        # temporary tables in memory up to its limit and spills the rest
+        engine.drop(t["keys0"])
         keys = f"SELECT _tid, key, grp FROM {t['keys']}"
         if compound:
             compounds(engine, t, max_df, n)
@@ -88,6 +91,7 @@ def token_candidates(
             "SELECT k0._tid, k0.key, k0.grp, k0.idf, gs.c = 1 AS solo "
             "FROM k0 JOIN gs ON k0.grp = gs.grp",
         )
+        engine.drop(t["keys"], t["kc"])
         # A pair's score sums its IDFs in fixed point (1e-9), and so does a tuple's mean
         # score with its best partners: a sum of doubles depends on the order a parallel
         # aggregation meets them, and equal pairs would rank by that order
@@ -99,8 +103,7 @@ def token_candidates(
             t[f"p_{i}"] = name  # (dropped with the other steps)
             and_part = f"AND a._tid % {parts} = {i} " if parts > 1 else ""
             step(engine, name, _pairs_sql(t, and_part))
-        # the keys are done with: their buffers go before the next steps need memory
-        engine.drop(*(t[s] for s in ("keys0", "keys", "kc", "k", "kt", "ts")))
+        engine.drop(t["k"], t["kt"], t["ts"])
         # the parts are read as one table where they lie, not copied into one (a million
         # generated people: 77M pairs, 4 s)
         pairs = (
