@@ -65,8 +65,12 @@ def token_candidates(
     if not attributes:
         return empty
     n = engine.count(union)
-    names = ("keys0", "keys", "kc", "k", "kt", "ts", "p", "ranked", "cand")
-    t = {s: _PREFIX + s for s in names}
+    t = {s: _PREFIX + s for s in ("keys0", "keys", "kc", "k", "kt", "ts", "p", "ranked", "cand")}
+    # the pairs in parts by the left tuple (a pair's rows all share its left tuple, so each
+    # part is complete): the join and its groups of one part at a time fit in the engine's
+    # memory
+    parts = max(1, -(-n // PAIR_PART_TUPLES)) if engine.join_in_parts else 1
+    names = [t["p"] if parts == 1 else f"{t['p']}_{i}" for i in range(parts)]
     try:
         step(engine, t["keys0"], tokens_sql(union, attributes) + key_sql(qgram))
         typo_keys(engine, t, union, attributes, max_df, n)
@@ -95,12 +99,7 @@ def token_candidates(
         # A pair's score sums its IDFs in fixed point (1e-9), and so does a tuple's mean
         # score with its best partners: a sum of doubles depends on the order a parallel
         # aggregation meets them, and equal pairs would rank by that order
-        # in parts by the left tuple (a pair's rows all share its left tuple, so each part is
-        # complete): the join and its groups of one part at a time fit in the engine's memory
-        parts = max(1, -(-n // PAIR_PART_TUPLES)) if engine.join_in_parts else 1
-        names = [t["p"] if parts == 1 else f"{t['p']}_{i}" for i in range(parts)]
         for i, name in enumerate(names):
-            t[f"p_{i}"] = name  # (dropped with the other steps)
             and_part = f"AND a._tid % {parts} = {i} " if parts > 1 else ""
             step(engine, name, _pairs_sql(t, and_part))
         engine.drop(t["k"], t["kt"], t["ts"])
@@ -129,7 +128,7 @@ def token_candidates(
             )
         out = _cut(engine, t, pairs, int(per_tuple) * n, fill, local_scale, names)
     finally:
-        engine.drop(*t.values())
+        engine.drop(*t.values(), *names)
     if out.num_rows == 0:
         return empty
     return pa.table(
