@@ -158,6 +158,31 @@ def test_common_values_meet_through_their_combination() -> None:
         engine.close()
 
 
+def test_a_combination_as_common_as_its_parts_is_no_key() -> None:
+    # as above, each name and town pair in two tuples, and "john, york" in seven: over the
+    # cap of 5, so those tuples do not meet through it, while every other pair does
+    names = ["john", "mary", "ahmed", "li"]
+    towns = ["york", "leeds", "hull", "bath", "ripon"]
+    rows = [(names[i % 4], towns[(i // 4) % 5]) for i in range(40)] + [("john", "york")] * 5
+    engine = get_engine("duckdb")
+    try:
+        table = pa.table({"name": [r[0] for r in rows], "town": [r[1] for r in rows]})
+        engine.outer_union("u", [("a", table)], ["name", "town"])
+        tid = engine.query(f"SELECT {TID}, name, town FROM u").to_pylist()
+        combo = {r[TID]: (r["name"], r["town"]) for r in tid}
+        want = {
+            (i, j)
+            for i in combo
+            for j in combo
+            if i < j and combo[i] == combo[j] and combo[i] != ("john", "york")
+        }
+        assert len(want) == 19
+        t = token_candidates(engine, "u", ["name", "town"], 50, 5, compound=True)
+        assert set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True)) == want
+    finally:
+        engine.close()
+
+
 @contextlib.contextmanager
 def stadium_union(stadiums: Path) -> Iterator[tuple[Engine, list[str]]]:
     """The stadium tables' outer union as table ``u`` of a DuckDB engine, and its

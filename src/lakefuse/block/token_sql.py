@@ -78,18 +78,28 @@ def token_candidates(
         # each step's tables go as soon as no later step reads them: DuckDB holds its
         # temporary tables in memory up to its limit and spills the rest
         engine.drop(t["keys0"])
-        keys = f"SELECT _tid, key, grp FROM {t['keys']}"
         if compound:
             compounds(engine, t, max_df, n)
-            keys += f" UNION ALL SELECT _tid, key, grp FROM {t['kc']}"
+
+        # the keys under the frequency cap with their IDFs; compound keys come counted
+        # (their own namespace: ``&`` is in no word, and only a whole value holding "&=" or
+        # "&" between two words could be written as one)
+        def idf(df: str) -> str:
+            return f"ln(CAST({n} AS DOUBLE) / {df})"
+
+        counted = (
+            f" UNION ALL SELECT _tid, key, grp, {idf('df')} AS idf FROM {t['kc']}"
+            if compound
+            else ""
+        )
         # ``solo``: no tuple holds two keys of the key's group, so a pair meets there once
         step(
             engine,
             t["k"],
-            f"WITH ks AS ({keys}), df AS (SELECT key, count(*) AS df FROM ks GROUP BY key "
+            f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} GROUP BY key "
             f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
-            f"k0 AS (SELECT x._tid, x.key, x.grp, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
-            "FROM ks x JOIN df ON x.key = df.key), "
+            f"k0 AS (SELECT x._tid, x.key, x.grp, {idf('df.df')} AS idf "
+            f"FROM {t['keys']} x JOIN df ON x.key = df.key{counted}), "
             "gs AS (SELECT grp, max(c) AS c FROM (SELECT _tid, grp, count(*) AS c FROM k0 "
             "GROUP BY _tid, grp) g0 GROUP BY grp) "
             "SELECT k0._tid, k0.key, k0.grp, k0.idf, gs.c = 1 AS solo "
