@@ -78,27 +78,20 @@ def token_candidates(
         # each step's tables go as soon as no later step reads them: DuckDB holds its
         # temporary tables in memory up to its limit and spills the rest
         engine.drop(t["keys0"])
+        # the keys under the frequency cap with their IDFs; compound keys come counted, among
+        # themselves (a whole value with "&" in it may be spelled as one, but its group is
+        # another, and pairs meet on key and group)
+        counted = ""
         if compound:
             compounds(engine, t, max_df, n)
-
-        # the keys under the frequency cap with their IDFs; compound keys come counted
-        # (their own namespace: ``&`` is in no word, and only a whole value holding "&=" or
-        # "&" between two words could be written as one)
-        def idf(df: str) -> str:
-            return f"ln(CAST({n} AS DOUBLE) / {df})"
-
-        counted = (
-            f" UNION ALL SELECT _tid, key, grp, {idf('df')} AS idf FROM {t['kc']}"
-            if compound
-            else ""
-        )
+            counted = f" UNION ALL SELECT _tid, key, grp, {_idf(n, 'df')} AS idf FROM {t['kc']}"
         # ``solo``: no tuple holds two keys of the key's group, so a pair meets there once
         step(
             engine,
             t["k"],
             f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} GROUP BY key "
             f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
-            f"k0 AS (SELECT x._tid, x.key, x.grp, {idf('df.df')} AS idf "
+            f"k0 AS (SELECT x._tid, x.key, x.grp, {_idf(n, 'df.df')} AS idf "
             f"FROM {t['keys']} x JOIN df ON x.key = df.key{counted}), "
             "gs AS (SELECT grp, max(c) AS c FROM (SELECT _tid, grp, count(*) AS c FROM k0 "
             "GROUP BY _tid, grp) g0 GROUP BY grp) "
@@ -148,6 +141,11 @@ def token_candidates(
             "block_score": out.column("block_score").cast(pa.float64()),
         }
     )
+
+
+def _idf(n: int, df: str) -> str:
+    """The IDF of a key in ``df`` (a column) of ``n`` tuples."""
+    return f"ln(CAST({n} AS DOUBLE) / {df})"
 
 
 def _pairs_sql(t: dict[str, str], and_part: str, solo: bool = True) -> str:
