@@ -9,12 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakefuse.bench.catalog import make_tasks
 from lakefuse.bench.gold import load_gold
 from lakefuse.bench.metrics import blocking
 from lakefuse.bench.tasks import shared_dir
 from lakefuse.block import get_blocker
+from lakefuse.block.token_keys import compound_group, typo_group
 from lakefuse.block.token_sql import token_candidates
 from lakefuse.config import Settings
 from lakefuse.engines import Engine, get_engine
@@ -181,6 +184,42 @@ def test_a_combination_as_common_as_its_parts_is_no_key() -> None:
         assert set(zip(t.column("l").to_pylist(), t.column("r").to_pylist(), strict=True)) == want
     finally:
         engine.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 300))
+def test_group_numbers_name_the_groups_their_strings_named(attributes: int) -> None:
+    # blocking numbers its groups: a compound of attributes x and y (-1: a word) was the
+    # group "&" + s(x) + s(y), s(-1) = "" and s(k) = "=k"; a typo key of attribute k the group
+    # "~k". Two groups get one number exactly when they had one name, and no compound or
+    # typo group shares a number with a word's or a value's (numbered from 1 up)
+    a = list(range(-1, attributes))
+    combos = [(x, y) for x in a for y in a if x < 0 or y < 0 or x != y]
+    engine = get_engine("duckdb")
+    try:
+        engine.register("xy", pa.table({"x": [c[0] for c in combos], "y": [c[1] for c in combos]}))
+        engine.register("ks", pa.table({"k": list(range(attributes))}))
+        compound = engine.query(
+            f"SELECT x, y, {compound_group('x', 'y', attributes)} AS g FROM xy ORDER BY x, y"
+        )
+        typo = engine.query(f"SELECT {typo_group('k')} AS g FROM ks").column("g").to_pylist()
+    finally:
+        engine.close()
+    combos = list(
+        zip(compound.column("x").to_pylist(), compound.column("y").to_pylist(), strict=True)
+    )
+    numbers = compound.column("g").to_pylist() + typo
+
+    def name(x: int) -> str:
+        return "" if x < 0 else f"={x}"
+
+    named = {f"&{name(x)}{name(y)}" for x, y in combos} | {f"~{k}" for k in range(attributes)}
+    assert len(set(numbers)) == len(named)
+    by_name: dict[str, set[int]] = {}
+    for (x, y), g in zip(combos, numbers, strict=False):  # (the compounds' first)
+        by_name.setdefault(f"&{name(x)}{name(y)}", set()).add(g)
+    assert all(len(v) == 1 for v in by_name.values())
+    assert max(numbers) < 1
 
 
 @contextlib.contextmanager

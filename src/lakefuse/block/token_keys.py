@@ -84,17 +84,41 @@ def key_sql(qgram: int) -> str:
 
 
 def typo_key_sql() -> str:
-    """The typo keys of ``toks`` (see :func:`key_sql`) as ``(_tid, key, grp, src)`` rows,
-    ``src`` naming the token (with its attribute) the key was made from; where a tuple makes
-    one key from two of its tokens, the first in order."""
+    """The typo keys of ``toks`` (see :func:`key_sql`) as ``(_tid, key, a, src)`` rows (``a``
+    the attribute's number), ``src`` naming the token (with its attribute) the key was made
+    from; where a tuple makes one key from two of its tokens, the first in order."""
     return (
-        "SELECT _tid, key, grp, min(src) AS src FROM (SELECT _tid, "
+        "SELECT _tid, key, a, min(src) AS src FROM (SELECT _tid, a, "
         "'~' || CAST(a AS VARCHAR) || ':' || "
         "(CASE WHEN i = 0 THEN tok ELSE substr(tok, 1, i - 1) || substr(tok, i + 1) END) "
-        "AS key, '~' || CAST(a AS VARCHAR) AS grp, CAST(a AS VARCHAR) || ':' || tok AS src "
+        "AS key, CAST(a AS VARCHAR) || ':' || tok AS src "
         "FROM (SELECT _tid, a, tok, unnest(range(0, length(tok) + 1)) AS i FROM toks "
-        "WHERE short AND length(tok) BETWEEN 4 AND 16) t0) t1 GROUP BY _tid, key, grp"
+        "WHERE short AND length(tok) BETWEEN 4 AND 16) t0) t1 GROUP BY _tid, key, a"
     )
+
+
+#: a compound key's number: its two common keys' numbers (each under this) in one
+_KEY_SPAN = 4_294_967_296
+
+
+def typo_group(a: str) -> str:
+    """The number of the group of attribute ``a``'s typo keys: -1 for the first attribute,
+    -2 for the second... (a word's or a whole value's group is numbered from 1 up, a
+    compound key's below every typo group: :func:`compound_group`)."""
+    return f"-(CAST({a} AS BIGINT) + 1)"
+
+
+def compound_group(ax: str, ay: str, attributes: int) -> str:
+    """The number of the group of a compound key of ``ax`` and ``ay`` (attribute numbers in
+    the order of their keys, -1 for a word), below every typo group. A word with a value
+    of attribute k is one group whichever comes first; two words are one group; two values
+    are one group per ordered pair of attributes."""
+    a = int(attributes)
+    code = (
+        f"CASE WHEN {ax} < 0 AND {ay} < 0 THEN 0 WHEN {ax} < 0 THEN 1 + {ay} "
+        f"WHEN {ay} < 0 THEN 1 + {ax} ELSE {1 + a} + {ax} * {a} + {ay} END"
+    )
+    return f"-({a + 1} + {code})"
 
 
 def tokens_sql(union: str, attributes: Sequence[str]) -> str:
@@ -116,20 +140,22 @@ def typo_keys(
     engine: Engine, t: dict[str, str], union: str, attributes: Sequence[str], max_df: int, n: int
 ) -> None:
     """The typo keys under the frequency cap with their IDFs (``kt``: ``_tid, key, grp, src,
-    idf``), and each tuple's tokens that made one (``ts``: ``_tid, src, grp, idf``, the
-    token's best IDF over the keys made from it in any tuple). Two tuples that hold one token
-    share every key made from it, so they meet once through ``ts``, with the best of those
-    keys' IDFs, and through ``kt`` only where the keys come from different tokens (one edit
-    apart): the same best IDF per group as joining every key, with one row per shared token
-    instead of one per key (typo keys are their own namespace, ``~``)."""
+    idf``; the key and its group as numbers, :func:`typo_group`), and each tuple's tokens
+    that made one (``ts``: ``_tid, src, grp, idf``, the token's best IDF over the keys made
+    from it in any tuple). Two tuples that hold one token share every key made from it, so
+    they meet once through ``ts``, with the best of those keys' IDFs, and through ``kt`` only
+    where the keys come from different tokens (one edit apart): the same best IDF per group
+    as joining every key, with one row per shared token instead of one per key (typo keys
+    are their own namespace, ``~``, and their groups their own numbers)."""
     step(
         engine,
         t["kt"],
         tokens_sql(union, attributes) + f", ty AS ({typo_key_sql()}), "
         "df AS (SELECT key, count(*) AS df FROM ty GROUP BY key "
-        f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}) "
-        f"SELECT ty._tid, ty.key, ty.grp, ty.src, ln(CAST({n} AS DOUBLE) / df.df) AS idf "
-        "FROM ty JOIN df ON ty.key = df.key",
+        f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
+        "kid AS (SELECT key, df, row_number() OVER (ORDER BY key) AS id FROM df) "
+        f"SELECT ty._tid, kid.id AS key, {typo_group('ty.a')} AS grp, ty.src, "
+        f"ln(CAST({n} AS DOUBLE) / kid.df) AS idf FROM ty JOIN kid ON ty.key = kid.key",
     )
     step(
         engine,
@@ -167,21 +193,23 @@ def phrases(engine: Engine, t: dict[str, str], jaccard: float, min_df: int, max_
     )
 
 
-def compounds(engine: Engine, t: dict[str, str], max_df: int, n: int) -> None:
+def compounds(engine: Engine, t: dict[str, str], max_df: int, n: int, attributes: int) -> None:
     """The table ``kc`` of compound keys (``_tid, key, grp, df``: the keys in 2 to
-    ``max_df`` tuples with their frequency, read beside ``keys``). Whole values and words
+    ``max_df`` tuples with their frequency, key and group as numbers, read beside ``keys``).
+    Whole values and words
     too common to be keys (in more than ``max_df`` tuples: a given
     name, a town, a brand, "ssd") are combined two by two within a tuple, one group per pair
-    of attributes (words: one group for all): "given name john and surname smith", "samsung"
+    of attributes (words: one group for all; :func:`compound_group`): "given name john and
+    surname smith", "samsung"
     with "ssd", are rare where each alone is not. Only pairs whose
     frequencies could make a key (``df_a * df_b <= 4 max_df n``: under independence the pair
     is in ``df_a df_b / n`` tuples) are formed, so a tuple adds a few keys, not every pair of
     its attributes. Keeps blocking near-linear in n: the frequency cap stays fixed as the lake
     grows while its common values still meet through their combinations."""
     # the common keys numbered in their order (x.key < y.key as x.id < y.id), so the
-    # combinations are counted as pairs of numbers, and only those that make a key are
-    # written out as strings: most are in one tuple only (a million generated people: 47M
-    # combinations, 25M rows kept; with the key table 38 -> 18 s, the same candidates)
+    # combinations are counted as pairs of numbers; only those that make a key are kept, as
+    # the number of the pair: most are in one tuple only (a million generated people: 47M
+    # combinations, 25M rows kept)
     step(
         engine,
         t["kc"],
@@ -189,14 +217,16 @@ def compounds(engine: Engine, t: dict[str, str], max_df: int, n: int) -> None:
         "OR (grp = key AND left(key, 1) NOT IN ('~', '#')) "
         f"GROUP BY key HAVING count(*) > {int(max_df)}), "
         "dk AS (SELECT key, df, row_number() OVER (ORDER BY key) AS id, "
-        "CASE WHEN left(key, 1) = '=' THEN split_part(key, ':', 1) ELSE '' END AS a FROM df), "
-        f"f AS (SELECT k0._tid, dk.id, dk.df FROM {t['keys']} k0 JOIN dk ON k0.key = dk.key), "
-        "c AS (SELECT x._tid, x.id AS ix, y.id AS iy FROM f x "
+        "CASE WHEN left(key, 1) = '=' THEN CAST(substr(split_part(key, ':', 1), 2) AS BIGINT) "
+        "ELSE -1 END AS a FROM df), "
+        f"f AS (SELECT k0._tid, dk.id, dk.df, dk.a FROM {t['keys']} k0 "
+        "JOIN dk ON k0.key = dk.key), "
+        "c AS (SELECT x._tid, x.id AS ix, y.id AS iy, x.a AS ax, y.a AS ay FROM f x "
         "JOIN f y ON x._tid = y._tid AND x.id < y.id "
         f"WHERE CAST(x.df AS DOUBLE) * y.df <= {4.0 * max_df * n}), "
         "cdf AS (SELECT ix, iy, count(*) AS df FROM c GROUP BY ix, iy "
         f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}) "
-        "SELECT c._tid, dx.key || '&' || dy.key AS key, '&' || dx.a || dy.a AS grp, cdf.df "
-        "FROM c JOIN cdf ON c.ix = cdf.ix AND c.iy = cdf.iy "
-        "JOIN dk dx ON dx.id = c.ix JOIN dk dy ON dy.id = c.iy",
+        f"SELECT c._tid, c.ix * {_KEY_SPAN} + c.iy AS key, "
+        f"{compound_group('c.ax', 'c.ay', attributes)} AS grp, cdf.df "
+        "FROM c JOIN cdf ON c.ix = cdf.ix AND c.iy = cdf.iy",
     )
