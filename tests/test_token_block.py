@@ -208,7 +208,8 @@ def test_group_numbers_name_the_groups_their_strings_named(attributes: int) -> N
     combos = list(
         zip(compound.column("x").to_pylist(), compound.column("y").to_pylist(), strict=True)
     )
-    numbers = compound.column("g").to_pylist() + typo
+    groups = compound.column("g").to_pylist()
+    numbers = groups + typo
 
     def name(x: int) -> str:
         return "" if x < 0 else f"={x}"
@@ -216,7 +217,7 @@ def test_group_numbers_name_the_groups_their_strings_named(attributes: int) -> N
     named = {f"&{name(x)}{name(y)}" for x, y in combos} | {f"~{k}" for k in range(attributes)}
     assert len(set(numbers)) == len(named)
     by_name: dict[str, set[int]] = {}
-    for (x, y), g in zip(combos, numbers, strict=False):  # (the compounds' first)
+    for (x, y), g in zip(combos, groups, strict=True):
         by_name.setdefault(f"&{name(x)}{name(y)}", set()).add(g)
     assert all(len(v) == 1 for v in by_name.values())
     assert max(numbers) < 1

@@ -24,6 +24,11 @@ def step(engine: Engine, name: str, query: str) -> None:
     engine.create(name, query, temporary=True)
 
 
+def idf_sql(n: int, df: str) -> str:
+    """The IDF of a key in ``df`` (a column) of ``n`` tuples."""
+    return f"ln(CAST({n} AS DOUBLE) / {df})"
+
+
 def _trim_zeros(col: str, unit: bool) -> str:
     """A number's trailing zeros dropped: "3.30" -> "3.3", "2.0tb" -> "2tb" (groups
     concatenated: a replacement's back-references are written differently per dialect)."""
@@ -155,7 +160,7 @@ def typo_keys(
         f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
         "kid AS (SELECT key, df, row_number() OVER (ORDER BY key) AS id FROM df) "
         f"SELECT ty._tid, kid.id AS key, {typo_group('ty.a')} AS grp, ty.src, "
-        f"ln(CAST({n} AS DOUBLE) / kid.df) AS idf FROM ty JOIN kid ON ty.key = kid.key",
+        f"{idf_sql(n, 'kid.df')} AS idf FROM ty JOIN kid ON ty.key = kid.key",
     )
     step(
         engine,
@@ -196,12 +201,10 @@ def phrases(engine: Engine, t: dict[str, str], jaccard: float, min_df: int, max_
 def compounds(engine: Engine, t: dict[str, str], max_df: int, n: int, attributes: int) -> None:
     """The table ``kc`` of compound keys (``_tid, key, grp, df``: the keys in 2 to
     ``max_df`` tuples with their frequency, key and group as numbers, read beside ``keys``).
-    Whole values and words
-    too common to be keys (in more than ``max_df`` tuples: a given
+    Whole values and words too common to be keys (in more than ``max_df`` tuples: a given
     name, a town, a brand, "ssd") are combined two by two within a tuple, one group per pair
     of attributes (words: one group for all; :func:`compound_group`): "given name john and
-    surname smith", "samsung"
-    with "ssd", are rare where each alone is not. Only pairs whose
+    surname smith", "samsung" with "ssd", are rare where each alone is not. Only pairs whose
     frequencies could make a key (``df_a * df_b <= 4 max_df n``: under independence the pair
     is in ``df_a df_b / n`` tuples) are formed, so a tuple adds a few keys, not every pair of
     its attributes. Keeps blocking near-linear in n: the frequency cap stays fixed as the lake

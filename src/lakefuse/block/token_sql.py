@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from lakefuse.block.token_keys import (
     compounds,
+    idf_sql,
     key_sql,
     phrases,
     step,
@@ -84,7 +85,7 @@ def token_candidates(
         counted = ""
         if compound:
             compounds(engine, t, max_df, n, len(attributes))
-            counted = f" UNION ALL SELECT _tid, key, grp, {_idf(n, 'df')} AS idf FROM {t['kc']}"
+            counted = f" UNION ALL SELECT _tid, key, grp, {idf_sql(n, 'df')} AS idf FROM {t['kc']}"
         # ``solo``: no tuple holds two keys of the key's group, so a pair meets there once
         step(
             engine,
@@ -92,7 +93,7 @@ def token_candidates(
             f"WITH df AS (SELECT key, count(*) AS df FROM {t['keys']} GROUP BY key "
             f"HAVING count(*) > 1 AND count(*) <= {int(max_df)}), "
             "kid AS (SELECT key, df, row_number() OVER (ORDER BY key) AS id FROM df), "
-            f"k1 AS (SELECT x._tid, kid.id AS key, x.grp, {_idf(n, 'kid.df')} AS idf "
+            f"k1 AS (SELECT x._tid, kid.id AS key, x.grp, {idf_sql(n, 'kid.df')} AS idf "
             f"FROM {t['keys']} x JOIN kid ON x.key = kid.key), "
             "gid AS (SELECT grp, row_number() OVER (ORDER BY grp) AS id "
             "FROM (SELECT DISTINCT grp FROM k1) g0), "
@@ -146,11 +147,6 @@ def token_candidates(
             "block_score": out.column("block_score").cast(pa.float64()),
         }
     )
-
-
-def _idf(n: int, df: str) -> str:
-    """The IDF of a key in ``df`` (a column) of ``n`` tuples."""
-    return f"ln(CAST({n} AS DOUBLE) / {df})"
 
 
 def _pairs_sql(t: dict[str, str], and_part: str, solo: bool = True) -> str:
