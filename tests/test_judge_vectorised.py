@@ -27,6 +27,7 @@ from lakefuse.config import Settings
 from lakefuse.encode import Embedder
 from lakefuse.engines import get_engine
 from lakefuse.io import align
+from lakefuse.judge import ssacl_features
 from lakefuse.judge.pair_features import LITE_COLUMNS, SIM_COLUMNS, value_features
 from lakefuse.judge.similarity import pairs_table, scored_table
 from lakefuse.judge.ssacl_data import make_groups
@@ -289,6 +290,32 @@ def test_pair_features_equal_reference(lake: tuple[str, UnionTable]) -> None:
     for i, j in zip(*np.nonzero(present[:300])):
         a, b = rows[left[i]][j], rows[right[i]][j]
         assert value_features(a, b) == reference_value_features(a, b), (a, b)
+
+
+def test_pair_features_write_every_element(
+    lake: tuple[str, UnionTable], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pair_static`` fills a table it does not clear first (each attribute's similarities
+    written in place): with every new table poisoned, all three parts still give the numbers
+    of the reference, so no element is left as it was found."""
+    name, union = lake
+    left, right = _pairs(union, np.random.default_rng(11))
+    stats = UnionStats(union)
+    clean = {p: pair_static(stats, left, right, part=p) for p in ("all", "lite", "rest")}
+
+    class Poisoned:  # numpy as ssacl_features sees it, its new tables full of 12345
+        def __getattr__(self, attr: str) -> object:
+            return getattr(np, attr)
+
+        @staticmethod
+        def empty(shape: tuple[int, ...], dtype: type = float) -> np.ndarray:
+            return np.full(shape, 12345, dtype=dtype)
+
+    monkeypatch.setattr(ssacl_features, "np", Poisoned())
+    for p, want in clean.items():
+        got = pair_static(stats, left, right, part=p)
+        assert not (got == 12345).any(), (name, p)
+        np.testing.assert_array_equal(got, want, err_msg=f"{name} {p}")
 
 
 def test_training_views_equal_reference(lake: tuple[str, UnionTable]) -> None:

@@ -329,14 +329,20 @@ def similarities(
     threads: int | None = None,
     values: _Values | None = None,
     part: Part = "all",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """(pairs, SIM_COLUMNS) float32 features of the value pairs ``dictionary[left[i]]``,
     ``dictionary[right[i]]`` (codes, -1 = null); rows where a side is null stay NaN.
     ``values``: :func:`parsed` of the same dictionary, when the caller keeps one; ``part``:
     see :meth:`_Values.pairs` (the columns not computed are 0 where both sides hold a
-    value)."""
-    out = np.full((len(left), SIM_COLUMNS), np.nan, dtype=np.float32)
-    rows = np.flatnonzero((left >= 0) & (right >= 0))
+    value). ``out``: a (pairs, SIM_COLUMNS) float32 array (a view into the caller's
+    table) that every row is written into and that is returned, instead of a new one."""
+    null = (left < 0) | (right < 0)
+    if out is None:
+        out = np.full((len(left), SIM_COLUMNS), np.nan, dtype=np.float32)
+    else:
+        out[null] = np.nan
+    rows = np.flatnonzero(~null)
     if len(rows) == 0:
         return out
     a, b = left[rows].astype(np.int64), right[rows].astype(np.int64)

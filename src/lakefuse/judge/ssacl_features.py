@@ -203,15 +203,17 @@ def pair_static(
     :data:`LITE_CONTEXT` (the others 0 where both sides hold a value); or ``rest``, only
     the columns that ``lite`` leaves out (the others 0 there)."""
     A = len(stats.attributes)
-    out = np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
     if len(left) == 0 or A == 0:
-        return out
+        return np.full((len(left), A, N_STATIC), np.nan, dtype=np.float32)
+    # every element is written below: each attribute's similarities in place (no table of
+    # its own copied over), then every context column
+    out = np.empty((len(left), A, N_STATIC), dtype=np.float32)
     lc, rc = stats.codes[left], stats.codes[right]
     if stats.parsed is None:  # every distinct value parsed once, for all batches
         stats.parsed = parsed(stats.strings)
     for j in range(A):
-        out[:, j, :SIM_COLUMNS] = similarities(
-            stats.strings, lc[:, j], rc[:, j], threads, stats.parsed, part
+        similarities(
+            stats.strings, lc[:, j], rc[:, j], threads, stats.parsed, part, out[:, j, :SIM_COLUMNS]
         )
     which = {"all": (*LITE_CONTEXT, *REST_CONTEXT), "lite": LITE_CONTEXT, "rest": REST_CONTEXT}
     if part != "all":
