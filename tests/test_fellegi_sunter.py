@@ -224,3 +224,33 @@ def test_the_judge_fits_the_model_beside_the_matcher_as_it_would_alone(
     np.testing.assert_array_equal(judge.fs.m, alone.m)
     np.testing.assert_array_equal(judge.fs.u, alone.u)
     assert judge.fs.report == alone.report
+
+
+_FEATURE = st.one_of(
+    st.just(float("nan")), st.sampled_from([0.0, 0.5, 0.79, 0.8, 0.9, 0.92, 0.93, 1.0])
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_FEATURE, _FEATURE, _FEATURE, _FEATURE), min_size=1, max_size=40))
+def test_levels_are_the_nested_choice(rows: list[tuple[float, float, float, float]]) -> None:
+    """``levels`` (each level written over the one below it) gives what the nested choice
+    gives: exact or canonically equal, else Jaro-Winkler >= CLOSE, else >= NEAR, else
+    differ; -1 where a side is null (the first feature NaN), at the cuts' edges too."""
+    static = np.zeros((len(rows), 1, len(STATIC_NAMES)), dtype=np.float32)
+    for i, (char, jw, exact, canon) in enumerate(rows):
+        static[i, 0, 0] = char
+        static[i, 0, STATIC_NAMES.index("jaro_winkler")] = jw
+        static[i, 0, STATIC_NAMES.index("exact")] = exact
+        static[i, 0, STATIC_NAMES.index("canonical")] = canon
+    from lakefuse.judge.fellegi_sunter import CLOSE, NEAR
+
+    jw = static[:, :, STATIC_NAMES.index("jaro_winkler")]
+    same = (static[:, :, STATIC_NAMES.index("exact")] > 0) | (
+        static[:, :, STATIC_NAMES.index("canonical")] > 0
+    )
+    nested = np.where(same, 0, np.where(jw >= CLOSE, 1, np.where(jw >= NEAR, 2, 3)))
+    want = np.where(~np.isnan(static[:, :, 0]), nested, -1).astype(np.int8)
+    got = levels(static)
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, want)

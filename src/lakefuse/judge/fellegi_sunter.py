@@ -60,12 +60,15 @@ _RARITY = STATIC_NAMES.index("rarity")
 def levels(static: np.ndarray) -> np.ndarray:
     """(P, A) comparison levels (index into :data:`LEVELS`, -1 where a side is null) from
     the judge's pair features ``static`` (P, A, features)."""
-    present = ~np.isnan(static[:, :, 0])
-    # only the three features read (a comparison with NaN is False, as with 0)
-    exact = (static[:, :, _EXACT] > 0) | (static[:, :, _CANON] > 0)
+    # only the three features read (a comparison with NaN is False, as with 0), each level
+    # written over the one below it (CLOSE > NEAR), in int8 throughout
     jw = static[:, :, _JW]
-    lev = np.where(exact, 0, np.where(jw >= CLOSE, 1, np.where(jw >= NEAR, 2, 3)))
-    return np.where(present, lev, -1).astype(np.int8)
+    lev = np.full(jw.shape, 3, dtype=np.int8)
+    lev[jw >= NEAR] = 2
+    lev[jw >= CLOSE] = 1
+    lev[(static[:, :, _EXACT] > 0) | (static[:, :, _CANON] > 0)] = 0
+    lev[np.isnan(static[:, :, 0])] = -1
+    return lev
 
 
 @dataclass
