@@ -296,8 +296,9 @@ def test_pair_features_write_every_element(
     lake: tuple[str, UnionTable], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``pair_static`` fills a table it does not clear first (each attribute's similarities
-    written in place): with every new table poisoned, all three parts still give the numbers
-    of the reference, so no element is left as it was found."""
+    written in place): with every new table of the module poisoned, all three parts give the
+    numbers they give unpoisoned (which the test above holds to the reference), so no element
+    is left as it was found."""
     name, union = lake
     left, right = _pairs(union, np.random.default_rng(11))
     stats = UnionStats(union)
