@@ -180,7 +180,7 @@ def static_features(
     both = np.zeros((P, n_attr), dtype=bool)
     for j in range(n_attr):
         codes, dictionary = encode([x.values[j] for x in left] + [y.values[j] for y in right])
-        out[:, j, :SIM_COLUMNS] = similarities(dictionary, codes[:P], codes[P:], threads)
+        similarities(dictionary, codes[:P], codes[P:], threads, out=out[:, j, :SIM_COLUMNS])
         both[:, j] = (codes[:P] >= 0) & (codes[P:] >= 0)
     sides = [
         tuple(np.stack([getattr(x, k)[:n_attr] for x in views]) for k in ("dist", "uniq", "rarity"))
